@@ -1,0 +1,90 @@
+import { z } from "zod";
+import { SCOPES } from "./scopes";
+import { normalizeCidr } from "./ip";
+
+/** Input schemas shared by tRPC, the REST API and its OpenAPI document: one definition per rule. */
+
+export const scopeSchema = z.enum(SCOPES);
+export const KEY_STATUSES = ["active", "disabled", "expired", "revoked"] as const;
+export type KeyStatus = (typeof KEY_STATUSES)[number];
+export const keyStatusFilterSchema = z.enum([...KEY_STATUSES, "all"]);
+
+export const MAX_GRACE_SECONDS = 7 * 24 * 3600;
+export const EXPIRY_PRESET_DAYS = [7, 30, 90, 365] as const;
+
+export const keyIdSchema = z.string().regex(/^key_[0-9A-Za-z]{20}$/, "Not a key id (key_…)");
+export const userIdSchema = z.string().regex(/^usr_[0-9A-Za-z]{20}$/, "Not a user id (usr_…)");
+
+export const rateLimitSchema = z.object({
+  requests: z.number().int().min(1).max(1_000_000),
+  windowSeconds: z.number().int().min(1).max(86_400),
+});
+
+export const allowedIpsSchema = z
+  .array(z.string().max(64))
+  .max(100)
+  .transform((entries, ctx) => {
+    const normalized: string[] = [];
+    entries.forEach((entry, index) => {
+      const result = normalizeCidr(entry);
+      if (result.ok) normalized.push(result.value);
+      else ctx.addIssue({ code: "custom", path: [index], message: result.error });
+    });
+    return [...new Set(normalized)];
+  });
+
+export const metadataSchema = z
+  .record(z.string().max(100), z.unknown())
+  .refine((value) => JSON.stringify(value).length <= 4096, "Metadata must be at most 4 KiB of JSON");
+
+const nameSchema = z.string().trim().min(1, "Name is required").max(100);
+const descriptionSchema = z.string().trim().max(500);
+const expiresAtSchema = z.iso.datetime({ offset: true });
+
+export const createKeyInput = z
+  .object({
+    name: nameSchema,
+    description: descriptionSchema.optional(),
+    scopes: z.array(scopeSchema).min(1, "Choose at least one scope").max(3),
+    /** Absolute expiry (ISO 8601); null = never (when the policy allows it). */
+    expiresAt: expiresAtSchema.nullable().optional(),
+    /** Relative expiry, e.g. the presets 7/30/90/365. */
+    expiresInDays: z.number().int().min(1).max(3650).optional(),
+    allowedIps: allowedIpsSchema.optional(),
+    rateLimit: rateLimitSchema.nullable().optional(),
+    metadata: metadataSchema.optional(),
+    /** Admin only: create the key for another user. */
+    ownerId: userIdSchema.optional(),
+    /** Keep an encrypted copy so an admin can reveal it later. */
+    recoverable: z.boolean().optional(),
+  })
+  .refine((input) => !(input.expiresAt !== undefined && input.expiresInDays !== undefined), {
+    message: "Give expiresAt or expiresInDays, not both",
+    path: ["expiresInDays"],
+  });
+export type CreateKeyInput = z.infer<typeof createKeyInput>;
+
+export const updateKeyInput = z.object({
+  name: nameSchema.optional(),
+  description: descriptionSchema.optional(),
+  scopes: z.array(scopeSchema).min(1).max(3).optional(),
+  allowedIps: allowedIpsSchema.optional(),
+  rateLimit: rateLimitSchema.nullable().optional(),
+  expiresAt: expiresAtSchema.nullable().optional(),
+  metadata: metadataSchema.optional(),
+  disabled: z.boolean().optional(),
+});
+export type UpdateKeyInput = z.infer<typeof updateKeyInput>;
+
+export const listKeysInput = z.object({
+  limit: z.number().int().min(1).max(100).default(20),
+  cursor: z.string().max(200).optional(),
+  status: keyStatusFilterSchema.default("all"),
+  ownerId: userIdSchema.optional(),
+  q: z.string().trim().max(100).optional(),
+});
+export type ListKeysInput = z.input<typeof listKeysInput>;
+
+export const rotateKeyInput = z.object({
+  gracePeriodSeconds: z.number().int().min(0).max(MAX_GRACE_SECONDS).default(0),
+});

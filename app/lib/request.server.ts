@@ -1,0 +1,56 @@
+import { parseAddress, formatAddress } from "./ip";
+import type { RequestMeta } from "../services/actor.server";
+
+/**
+ * The client's address: the socket peer, unless `trustProxy` hops are trusted, in which case
+ * it is the address that many hops back in X-Forwarded-For (the rightmost entries are added by
+ * our own proxies; anything further left is whatever the client claimed).
+ */
+export function clientAddress(forwardedFor: string | null | undefined, socketAddress: string, trustProxy: number): string {
+  const peer = canonical(socketAddress);
+  if (trustProxy <= 0) return peer;
+  const forwarded = (forwardedFor ?? "")
+    .split(",")
+    .map((part) => part.trim())
+    .filter(Boolean);
+  if (forwarded.length === 0) return peer;
+  const hops = [...forwarded, peer];
+  const candidate = hops[Math.max(hops.length - 1 - trustProxy, 0)]!;
+  return parseAddress(candidate) ? canonical(candidate) : peer;
+}
+
+function canonical(address: string): string {
+  const parsed = parseAddress(address);
+  return parsed ? formatAddress(parsed) : address;
+}
+
+export function requestMeta(request: Request, ip: string, requestId: string): RequestMeta {
+  return { ip, userAgent: request.headers.get("user-agent")?.slice(0, 512) ?? null, requestId };
+}
+
+/**
+ * CSRF defence for cookie-authenticated writes: the Origin (or, failing that, Sec-Fetch-Site)
+ * must say the request came from this site. A missing Origin on a non-browser client is allowed,
+ * since such clients carry no ambient cookie of a victim.
+ */
+export function isSameOrigin(request: Request, configuredOrigin: string | undefined): boolean {
+  const origin = request.headers.get("origin");
+  if (origin === null) return request.headers.get("sec-fetch-site") !== "cross-site";
+  if (origin === "null") return false;
+  try {
+    const from = new URL(origin);
+    if (configuredOrigin) return from.origin === configuredOrigin;
+    return from.host === new URL(request.url).host;
+  } catch {
+    return false;
+  }
+}
+
+export function readPresentedKey(request: Request): string | null {
+  const authorization = request.headers.get("authorization");
+  if (authorization) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    return match ? match[1]! : authorization;
+  }
+  return request.headers.get("x-api-key")?.trim() || null;
+}

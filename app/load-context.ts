@@ -1,0 +1,14 @@
+import type { Keyward } from "./services/keyward.server";
+
+/** What the HTTP server hands every loader, action and resource route. */
+export interface KeywardLoadContext {
+  keyward: Keyward;
+  /** The client's address (socket peer, or X-Forwarded-For per TRUST_PROXY). */
+  clientIp: string;
+  requestId: string;
+}
+
+declare module "@remix-run/node" {
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type
+  interface AppLoadContext extends KeywardLoadContext {}
+}

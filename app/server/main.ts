@@ -1,0 +1,64 @@
+import fs from "node:fs";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import type { ServerBuild } from "@remix-run/node";
+import { ConfigError, loadConfig } from "../config.server";
+import type { Keyward, KeywardOptions } from "../services/keyward.server";
+import { createHttpApp } from "./http";
+
+/** The production (and development) entry: config, services, HTTP, graceful shutdown. */
+const BUILD_PATH = path.resolve("build/index.js");
+
+type BuildWithServices = ServerBuild & { entry: { module: { createKeyward(options: KeywardOptions): Promise<Keyward> } } };
+
+async function importBuild(): Promise<BuildWithServices> {
+  const stamp = fs.statSync(BUILD_PATH).mtimeMs;
+  return (await import(`${pathToFileURL(BUILD_PATH).href}?t=${stamp}`)) as BuildWithServices;
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  if (!fs.existsSync(BUILD_PATH)) {
+    throw new ConfigError([`No build at ${BUILD_PATH}: run \`npm run build\` first (or \`npm run dev\`).`]);
+  }
+  const development = process.env.NODE_ENV === "development" && process.env.KEYWARD_DEV === "1";
+  let build = await importBuild();
+  const keyward = await build.entry.module.createKeyward({ config });
+
+  if (development) {
+    const { broadcastDevReady } = await import("@remix-run/node");
+    await broadcastDevReady(build);
+    fs.watch(path.dirname(BUILD_PATH), { persistent: false }, async (_event, file) => {
+      if (file !== "version.txt") return;
+      build = await importBuild();
+      await broadcastDevReady(build);
+    });
+  }
+
+  const app = createHttpApp({ build: development ? async () => build : build, keyward, mode: development ? "development" : "production" });
+  const server = app.listen(config.port, config.host, () => {
+    const shown = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
+    console.log(`Keyward is listening on http://${shown}:${config.port} (database: ${keyward.database.kind === "pglite" ? `embedded, ${config.database.kind === "pglite" ? config.database.dataDir : ""}` : "PostgreSQL"})`);
+  });
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`${signal}: finishing in-flight requests, then closing the database`);
+    // Bounded drain: idle keep-alive sockets close now, busy ones get up to 10 s.
+    server.close(async () => {
+      await keyward.close();
+      process.exit(0);
+    });
+    server.closeIdleConnections();
+    setTimeout(() => server.closeAllConnections(), 10_000).unref();
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error && (error.name === "ConfigError" || "code" in error) ? error.message : error);
+  process.exit(1);
+});

@@ -1,0 +1,43 @@
+import type { Role, Scope } from "../lib/scopes";
+import { grants, ROLE_SCOPES } from "../lib/scopes";
+import { KeywardError } from "./errors.server";
+
+/** Where a request came from, carried into audit entries. */
+export interface RequestMeta {
+  ip?: string | null;
+  userAgent?: string | null;
+  requestId?: string | null;
+}
+
+/**
+ * Who is acting. A user acts through a session (all of their role's scopes) or through
+ * one of their API keys (that key's effective scopes); the system actor is the CLI and seed.
+ */
+export type Actor =
+  | { kind: "user"; userId: string; role: Role; scopes: readonly Scope[]; keyId?: string; meta?: RequestMeta }
+  | { kind: "system"; label: string; meta?: RequestMeta };
+
+export const systemActor = (label = "cli"): Actor => ({ kind: "system", label });
+
+export function sessionActor(user: { id: string; role: Role }, meta?: RequestMeta): Actor {
+  return { kind: "user", userId: user.id, role: user.role, scopes: ROLE_SCOPES[user.role], meta };
+}
+
+export function actorScopes(actor: Actor): readonly Scope[] {
+  return actor.kind === "system" ? ROLE_SCOPES.admin : actor.scopes;
+}
+
+/** Admin scope is what lets an actor see and manage everyone's keys. */
+export function seesEveryone(actor: Actor): boolean {
+  return grants(actorScopes(actor), "admin");
+}
+
+export function actorUserId(actor: Actor): string | null {
+  return actor.kind === "user" ? actor.userId : null;
+}
+
+export function requireScope(actor: Actor, scope: Scope): void {
+  if (!grants(actorScopes(actor), scope)) {
+    throw new KeywardError("insufficient_scope", `This action needs the "${scope}" scope`, { required: scope });
+  }
+}

@@ -1,0 +1,496 @@
+import { and, desc, eq, ilike, inArray, isNotNull, isNull, lt, lte, gt, or, sql, type SQL } from "drizzle-orm";
+import type { Database } from "../../db/client.server";
+import { apiKeys, users, type RateLimit } from "../../db/schema";
+import { newId } from "../lib/ids";
+import { displayParts, generateKey, isWellFormedKey } from "../lib/key-format";
+import type { CreateKeyInput, KeyStatus, ListKeysInput, UpdateKeyInput } from "../lib/key-schemas";
+import { listKeysInput, MAX_GRACE_SECONDS } from "../lib/key-schemas";
+import { effectiveScopes, grants, ROLE_SCOPES, type Role, type Scope } from "../lib/scopes";
+import { actorScopes, actorUserId, seesEveryone, type Actor } from "./actor.server";
+import { recordAudit } from "./audit.server";
+import type { Clock } from "./clock.server";
+import { KeywardError, notFound } from "./errors.server";
+import type { EventBus } from "./events.server";
+import { candidateDigests, decryptKey, encryptKey, type DigestSecrets } from "./secrets.server";
+
+/** The public view of a key: everything but its digest and ciphertext. Timestamps are ISO 8601 UTC. */
+export interface ApiKeyView {
+  id: string;
+  name: string;
+  description: string;
+  start: string;
+  last4: string;
+  ownerId: string;
+  scopes: Scope[];
+  allowedIps: string[];
+  rateLimit: RateLimit | null;
+  status: KeyStatus;
+  expiresAt: string | null;
+  disabledAt: string | null;
+  revokedAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+  lastUsedAt: string | null;
+  lastUsedIp: string | null;
+  requestCount: number;
+  metadata: Record<string, unknown>;
+  recoverable: boolean;
+  rotatedFrom: string | null;
+}
+
+/** Columns selected for every read that leaves this service: no digest, no ciphertext. */
+const publicColumns = {
+  id: apiKeys.id,
+  name: apiKeys.name,
+  description: apiKeys.description,
+  start: apiKeys.start,
+  last4: apiKeys.last4,
+  ownerId: apiKeys.ownerId,
+  scopes: apiKeys.scopes,
+  allowedIps: apiKeys.allowedIps,
+  rateLimit: apiKeys.rateLimit,
+  expiresAt: apiKeys.expiresAt,
+  disabledAt: apiKeys.disabledAt,
+  revokedAt: apiKeys.revokedAt,
+  createdAt: apiKeys.createdAt,
+  updatedAt: apiKeys.updatedAt,
+  lastUsedAt: apiKeys.lastUsedAt,
+  lastUsedIp: apiKeys.lastUsedIp,
+  requestCount: apiKeys.requestCount,
+  metadata: apiKeys.metadata,
+  recoverable: sql<boolean>`(${apiKeys.ciphertext} is not null)`.as("recoverable"),
+  rotatedFrom: apiKeys.rotatedFrom,
+};
+
+type KeyRow = {
+  [K in keyof typeof publicColumns]: K extends "recoverable" ? boolean : (typeof apiKeys.$inferSelect)[Exclude<K, "recoverable">];
+};
+
+export function keyStatus(row: Pick<KeyRow, "revokedAt" | "expiresAt" | "disabledAt">, now: Date): KeyStatus {
+  if (row.revokedAt) return "revoked";
+  if (row.expiresAt && row.expiresAt.getTime() <= now.getTime()) return "expired";
+  if (row.disabledAt) return "disabled";
+  return "active";
+}
+
+const iso = (date: Date | null) => (date ? date.toISOString() : null);
+
+function toView(row: KeyRow, now: Date): ApiKeyView {
+  return {
+    ...row,
+    description: row.description,
+    status: keyStatus(row, now),
+    expiresAt: iso(row.expiresAt),
+    disabledAt: iso(row.disabledAt),
+    revokedAt: iso(row.revokedAt),
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+    lastUsedAt: iso(row.lastUsedAt),
+    recoverable: Boolean(row.recoverable),
+  };
+}
+
+function statusCondition(status: KeyStatus, now: Date): SQL {
+  const notExpired = or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, now))!;
+  switch (status) {
+    case "revoked":
+      return isNotNull(apiKeys.revokedAt);
+    case "expired":
+      return and(isNull(apiKeys.revokedAt), lte(apiKeys.expiresAt, now))!;
+    case "disabled":
+      return and(isNull(apiKeys.revokedAt), notExpired, isNotNull(apiKeys.disabledAt))!;
+    case "active":
+      return and(isNull(apiKeys.revokedAt), notExpired, isNull(apiKeys.disabledAt))!;
+  }
+}
+
+function encodeCursor(row: { createdAt: Date; id: string }): string {
+  return Buffer.from(JSON.stringify([row.createdAt.toISOString(), row.id])).toString("base64url");
+}
+
+function decodeCursor(cursor: string): { createdAt: Date; id: string } {
+  try {
+    const [createdAt, id] = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as [string, string];
+    const date = new Date(createdAt);
+    if (typeof id !== "string" || Number.isNaN(date.getTime())) throw new Error("bad cursor");
+    return { createdAt: date, id };
+  } catch {
+    throw new KeywardError("validation_failed", "The cursor is not one this API returned", { field: "cursor" });
+  }
+}
+
+/** Result of looking a presented key up: a closed set of codes, mapped to HTTP at the edge. */
+export type KeyAuthentication =
+  | { code: "VALID"; key: AuthenticatedKey }
+  | { code: "INVALID" }
+  | { code: "REVOKED" | "DISABLED" | "EXPIRED"; key: AuthenticatedKey };
+
+export interface AuthenticatedKey {
+  id: string;
+  name: string;
+  ownerId: string;
+  ownerRole: Role;
+  ownerEmail: string;
+  /** The key's scopes ∩ what its owner's role allows today. */
+  scopes: Scope[];
+  allowedIps: string[];
+  rateLimit: RateLimit | null;
+  expiresAt: string | null;
+  metadata: Record<string, unknown>;
+}
+
+/** Fields whose before/after an update records (never secrets). */
+const AUDITED_FIELDS = ["name", "description", "scopes", "allowedIps", "rateLimit", "expiresAt", "metadata", "disabledAt"] as const;
+
+export interface KeyServiceDeps {
+  db: Database;
+  clock: Clock;
+  secrets: DigestSecrets;
+  encryptionKey: Buffer;
+  /** Longest lifetime a key may have, in days; undefined = "never expires" allowed. */
+  maxTtlDays?: number;
+  events?: Pick<EventBus, "publish">;
+}
+
+export class KeyService {
+  constructor(private readonly deps: KeyServiceDeps) {}
+
+  /** Creates a key; the plaintext is returned here and nowhere else, ever. */
+  async create(actor: Actor, input: CreateKeyInput): Promise<{ key: string; apiKey: ApiKeyView }> {
+    const now = this.deps.clock.now();
+    const ownerId = input.ownerId ?? actorUserId(actor);
+    if (!ownerId) throw new KeywardError("validation_failed", "ownerId is required", { field: "ownerId" });
+    if (ownerId !== actorUserId(actor) && !seesEveryone(actor)) {
+      throw new KeywardError("insufficient_scope", "Only admins create keys for other users", { required: "admin" });
+    }
+    const owner = await this.findOwner(ownerId);
+    this.assertScopesGrantable(actor, owner.role, input.scopes);
+    const expiresAt = this.resolveExpiry(now, input.expiresAt, input.expiresInDays);
+
+    const id = newId("key");
+    const key = generateKey();
+    const [{ digest, version }] = candidateDigests(key, this.deps.secrets) as [{ digest: string; version: number }];
+    const row = await this.deps.db.transaction(async (tx) => {
+      const [inserted] = await tx
+        .insert(apiKeys)
+        .values({
+          id,
+          ownerId,
+          name: input.name,
+          description: input.description ?? "",
+          ...displayParts(key),
+          digest,
+          digestVersion: version,
+          ciphertext: input.recoverable ? encryptKey(key, id, this.deps.encryptionKey) : null,
+          scopes: normalizeScopes(input.scopes),
+          allowedIps: input.allowedIps ?? [],
+          rateLimit: input.rateLimit ?? null,
+          expiresAt,
+          createdBy: actorUserId(actor),
+          metadata: input.metadata ?? {},
+          createdAt: now,
+          updatedAt: now,
+        })
+        .returning(publicColumns);
+      await recordAudit(tx, actor, { action: "key.created", targetType: "api_key", targetId: id, details: { name: input.name, ownerId, scopes: input.scopes, recoverable: Boolean(input.recoverable) } }, now);
+      return inserted!;
+    });
+    return { key, apiKey: toView(row, now) };
+  }
+
+  async list(actor: Actor, rawInput: ListKeysInput = {}): Promise<{ data: ApiKeyView[]; nextCursor: string | null }> {
+    const input = listKeysInput.parse(rawInput);
+    const now = this.deps.clock.now();
+    const conditions: SQL[] = [];
+    if (!seesEveryone(actor)) conditions.push(eq(apiKeys.ownerId, actorUserId(actor)!));
+    if (input.ownerId) conditions.push(eq(apiKeys.ownerId, input.ownerId));
+    if (input.status !== "all") conditions.push(statusCondition(input.status, now));
+    if (input.q) conditions.push(ilike(apiKeys.name, `%${input.q.replace(/[\\%_]/g, "\\$&")}%`));
+    if (input.cursor) {
+      const after = decodeCursor(input.cursor);
+      conditions.push(or(lt(apiKeys.createdAt, after.createdAt), and(eq(apiKeys.createdAt, after.createdAt), lt(apiKeys.id, after.id)))!);
+    }
+    const rows = await this.deps.db
+      .select(publicColumns)
+      .from(apiKeys)
+      .where(and(...conditions))
+      .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id))
+      .limit(input.limit + 1);
+    const page = rows.slice(0, input.limit);
+    return {
+      data: page.map((row) => toView(row, now)),
+      nextCursor: rows.length > input.limit ? encodeCursor(page[page.length - 1]!) : null,
+    };
+  }
+
+  /** A key the actor may see; another owner's key is "not found" to a non-admin, never "forbidden". */
+  async get(actor: Actor, id: string): Promise<ApiKeyView> {
+    return toView(await this.findVisible(actor, id), this.deps.clock.now());
+  }
+
+  async update(actor: Actor, id: string, patch: UpdateKeyInput): Promise<ApiKeyView> {
+    const now = this.deps.clock.now();
+    return this.change(actor, id, "key.updated", async (current) => {
+      if (current.revokedAt) throw new KeywardError("invalid_state", "A revoked key cannot be changed");
+      if (patch.scopes) {
+        const owner = await this.findOwner(current.ownerId);
+        this.assertScopesGrantable(actor, owner.role, patch.scopes);
+      }
+      // An actor may not edit a key that already holds more than the actor does.
+      this.assertScopesGrantable(actor, null, current.scopes);
+      const values: Partial<typeof apiKeys.$inferInsert> = {};
+      if (patch.name !== undefined) values.name = patch.name;
+      if (patch.description !== undefined) values.description = patch.description;
+      if (patch.scopes !== undefined) values.scopes = normalizeScopes(patch.scopes);
+      if (patch.allowedIps !== undefined) values.allowedIps = patch.allowedIps;
+      if (patch.rateLimit !== undefined) values.rateLimit = patch.rateLimit;
+      if (patch.metadata !== undefined) values.metadata = patch.metadata;
+      if (patch.expiresAt !== undefined) values.expiresAt = this.resolveExpiry(now, patch.expiresAt, undefined);
+      if (patch.disabled !== undefined) values.disabledAt = patch.disabled ? (current.disabledAt ?? now) : null;
+      return values;
+    });
+  }
+
+  disable(actor: Actor, id: string): Promise<ApiKeyView> {
+    return this.change(actor, id, "key.disabled", async (current) => {
+      if (current.revokedAt) throw new KeywardError("invalid_state", "A revoked key cannot be disabled");
+      return current.disabledAt ? null : { disabledAt: this.deps.clock.now() };
+    });
+  }
+
+  enable(actor: Actor, id: string): Promise<ApiKeyView> {
+    return this.change(actor, id, "key.enabled", async (current) => {
+      if (current.revokedAt) throw new KeywardError("invalid_state", "A revoked key cannot be enabled again; create a new key");
+      return current.disabledAt ? { disabledAt: null } : null;
+    });
+  }
+
+  /** Final and idempotent: revoking a revoked key changes nothing and succeeds. */
+  revoke(actor: Actor, id: string): Promise<ApiKeyView> {
+    return this.change(actor, id, "key.revoked", async (current) =>
+      current.revokedAt ? null : { revokedAt: this.deps.clock.now(), revokedBy: actorUserId(actor) },
+    );
+  }
+
+  /**
+   * Issues a new key with the same settings (and the same lifetime length, if it had one);
+   * the old key keeps working until now + grace period.
+   */
+  async rotate(
+    actor: Actor,
+    id: string,
+    { gracePeriodSeconds = 0 }: { gracePeriodSeconds?: number } = {},
+  ): Promise<{ key: string; apiKey: ApiKeyView; previous: ApiKeyView }> {
+    if (!Number.isInteger(gracePeriodSeconds) || gracePeriodSeconds < 0 || gracePeriodSeconds > MAX_GRACE_SECONDS) {
+      throw new KeywardError("validation_failed", `gracePeriodSeconds must be 0–${MAX_GRACE_SECONDS}`, { field: "gracePeriodSeconds" });
+    }
+    const now = this.deps.clock.now();
+    const old = await this.findVisible(actor, id);
+    if (old.revokedAt) throw new KeywardError("invalid_state", "A revoked key cannot be rotated");
+    const owner = await this.findOwner(old.ownerId);
+    this.assertScopesGrantable(actor, owner.role, old.scopes);
+
+    const graceEnd = new Date(now.getTime() + gracePeriodSeconds * 1000);
+    const previousExpiry = old.expiresAt && old.expiresAt < graceEnd ? old.expiresAt : graceEnd;
+    const lifetimeMs = old.expiresAt ? Math.max(old.expiresAt.getTime() - old.createdAt.getTime(), 0) : null;
+    const newExpiry = lifetimeMs === null ? this.resolveExpiry(now, null, undefined) : this.capToPolicy(now, new Date(now.getTime() + lifetimeMs));
+
+    const newId_ = newId("key");
+    const key = generateKey();
+    const [{ digest, version }] = candidateDigests(key, this.deps.secrets) as [{ digest: string; version: number }];
+    const { created, previous } = await this.deps.db.transaction(async (tx) => {
+      const [previous] = await tx
+        .update(apiKeys)
+        .set({ expiresAt: previousExpiry, updatedAt: now })
+        .where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
+        .returning(publicColumns);
+      if (!previous) throw new KeywardError("invalid_state", "The key was revoked while it was being rotated");
+      const [created] = await tx
+        .insert(apiKeys)
+        .values({
+          id: newId_,
+          ownerId: old.ownerId,
+          name: old.name,
+          description: old.description,
+          ...displayParts(key),
+          digest,
+          digestVersion: version,
+          ciphertext: old.recoverable ? encryptKey(key, newId_, this.deps.encryptionKey) : null,
+          scopes: old.scopes,
+          allowedIps: old.allowedIps,
+          rateLimit: old.rateLimit,
+          expiresAt: newExpiry,
+          disabledAt: old.disabledAt,
+          rotatedFrom: old.id,
+          createdBy: actorUserId(actor),
+          metadata: old.metadata,
+          createdAt: now,
+          updatedAt: now,
+        })
+        .returning(publicColumns);
+      await recordAudit(tx, actor, { action: "key.rotated", targetType: "api_key", targetId: id, details: { newKeyId: newId_, gracePeriodSeconds, previousExpiresAt: previousExpiry.toISOString() } }, now);
+      return { created: created!, previous };
+    });
+    await this.publishChange(id);
+    return { key, apiKey: toView(created, now), previous: toView(previous, now) };
+  }
+
+  /** Decrypts a recoverable key's copy. Admins only; every reveal is audited. */
+  async reveal(actor: Actor, id: string): Promise<{ key: string }> {
+    if (!seesEveryone(actor)) throw new KeywardError("insufficient_scope", "Revealing a key needs the admin scope", { required: "admin" });
+    const now = this.deps.clock.now();
+    const row = await this.findVisible(actor, id);
+    if (row.revokedAt) throw new KeywardError("invalid_state", "A revoked key cannot be revealed");
+    const [stored] = await this.deps.db.select({ ciphertext: apiKeys.ciphertext }).from(apiKeys).where(eq(apiKeys.id, id));
+    if (!stored?.ciphertext) throw new KeywardError("not_recoverable", "This key was not created as recoverable; its plaintext was never kept");
+    const key = decryptKey(stored.ciphertext, id, this.deps.encryptionKey);
+    await recordAudit(this.deps.db, actor, { action: "key.revealed", targetType: "api_key", targetId: id }, now);
+    return { key };
+  }
+
+  /**
+   * Looks a presented key up: format and checksum first (no I/O), then one indexed query
+   * over the digests under the current and previous secrets.
+   */
+  async authenticate(presented: string): Promise<KeyAuthentication> {
+    if (!isWellFormedKey(presented)) return { code: "INVALID" };
+    const digests = candidateDigests(presented, this.deps.secrets);
+    const [row] = await this.deps.db
+      .select({
+        id: apiKeys.id,
+        name: apiKeys.name,
+        ownerId: apiKeys.ownerId,
+        ownerRole: users.role,
+        ownerEmail: users.email,
+        ownerDisabledAt: users.disabledAt,
+        scopes: apiKeys.scopes,
+        allowedIps: apiKeys.allowedIps,
+        rateLimit: apiKeys.rateLimit,
+        expiresAt: apiKeys.expiresAt,
+        disabledAt: apiKeys.disabledAt,
+        revokedAt: apiKeys.revokedAt,
+        metadata: apiKeys.metadata,
+        digest: apiKeys.digest,
+        digestVersion: apiKeys.digestVersion,
+      })
+      .from(apiKeys)
+      .innerJoin(users, eq(users.id, apiKeys.ownerId))
+      .where(inArray(apiKeys.digest, digests.map((d) => d.digest)))
+      .limit(1);
+    if (!row || !digests.some((d) => d.digest === row.digest && d.version === row.digestVersion)) return { code: "INVALID" };
+    const key: AuthenticatedKey = {
+      id: row.id,
+      name: row.name,
+      ownerId: row.ownerId,
+      ownerRole: row.ownerRole,
+      ownerEmail: row.ownerEmail,
+      scopes: effectiveScopes(row.scopes, row.ownerRole),
+      allowedIps: row.allowedIps,
+      rateLimit: row.rateLimit,
+      expiresAt: iso(row.expiresAt),
+      metadata: row.metadata,
+    };
+    const status = keyStatus(row, this.deps.clock.now());
+    if (status === "revoked") return { code: "REVOKED", key };
+    if (status === "expired") return { code: "EXPIRED", key };
+    // A disabled owner's keys stop working with the owner.
+    if (status === "disabled" || row.ownerDisabledAt) return { code: "DISABLED", key };
+    return { code: "VALID", key };
+  }
+
+  /** Loads the key, lets `decide` compute the change (null = nothing to change), writes it and its audit entry together. */
+  private async change(
+    actor: Actor,
+    id: string,
+    action: string,
+    decide: (current: KeyRow) => Promise<Partial<typeof apiKeys.$inferInsert> | null>,
+  ): Promise<ApiKeyView> {
+    const current = await this.findVisible(actor, id);
+    const values = await decide(current);
+    const now = this.deps.clock.now();
+    if (!values) return toView(current, now);
+    const updated = await this.deps.db.transaction(async (tx) => {
+      const [row] = await tx
+        .update(apiKeys)
+        .set({ ...values, updatedAt: now })
+        // Revocation is final: no write lands on a key revoked after it was read.
+        .where(action === "key.revoked" ? eq(apiKeys.id, id) : and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
+        .returning(publicColumns);
+      if (!row) throw new KeywardError("invalid_state", "The key was revoked while it was being changed");
+      await recordAudit(tx, actor, { action, targetType: "api_key", targetId: id, details: diff(current, row) }, now);
+      return row;
+    });
+    await this.publishChange(id);
+    return toView(updated, now);
+  }
+
+  private async publishChange(keyId: string): Promise<void> {
+    await this.deps.events?.publish({ type: "key.changed", keyId });
+  }
+
+  private async findVisible(actor: Actor, id: string): Promise<KeyRow> {
+    const conditions = [eq(apiKeys.id, id)];
+    if (!seesEveryone(actor)) conditions.push(eq(apiKeys.ownerId, actorUserId(actor)!));
+    const [row] = await this.deps.db.select(publicColumns).from(apiKeys).where(and(...conditions));
+    if (!row) throw notFound("Key");
+    return row;
+  }
+
+  private async findOwner(ownerId: string): Promise<{ id: string; role: Role }> {
+    const [owner] = await this.deps.db
+      .select({ id: users.id, role: users.role, disabledAt: users.disabledAt })
+      .from(users)
+      .where(eq(users.id, ownerId));
+    if (!owner) throw notFound("Owner");
+    if (owner.disabledAt) throw new KeywardError("invalid_state", "The owner is disabled; enable the user before giving them keys");
+    return owner;
+  }
+
+  /** A key never holds more than its owner's role allows, nor more than the actor granting it holds. */
+  private assertScopesGrantable(actor: Actor, ownerRole: Role | null, scopes: readonly Scope[]): void {
+    for (const scope of scopes) {
+      if (!grants(actorScopes(actor), scope)) {
+        throw new KeywardError("insufficient_scope", `You cannot grant the "${scope}" scope: you do not hold it`, { required: scope });
+      }
+      if (ownerRole && !ROLE_SCOPES[ownerRole].includes(scope)) {
+        throw new KeywardError("insufficient_scope", `The owner's role (${ownerRole}) does not allow the "${scope}" scope`, { required: scope });
+      }
+    }
+  }
+
+  private resolveExpiry(now: Date, expiresAt: string | null | undefined, expiresInDays: number | undefined): Date | null {
+    if (expiresInDays !== undefined) return this.capToPolicy(now, new Date(now.getTime() + expiresInDays * 86_400_000));
+    if (expiresAt) {
+      const date = new Date(expiresAt);
+      if (date.getTime() <= now.getTime()) throw new KeywardError("validation_failed", "expiresAt must be in the future", { field: "expiresAt" });
+      return this.capToPolicy(now, date);
+    }
+    if (this.deps.maxTtlDays !== undefined) {
+      throw new KeywardError("policy_violation", `Keys must expire within ${this.deps.maxTtlDays} days (KEYWARD_MAX_KEY_TTL_DAYS)`, { field: "expiresAt" });
+    }
+    return null;
+  }
+
+  private capToPolicy(now: Date, expiry: Date): Date {
+    const max = this.deps.maxTtlDays;
+    if (max !== undefined && expiry.getTime() > now.getTime() + max * 86_400_000) {
+      throw new KeywardError("policy_violation", `Keys must expire within ${max} days (KEYWARD_MAX_KEY_TTL_DAYS)`, { field: "expiresAt" });
+    }
+    return expiry;
+  }
+}
+
+function normalizeScopes(scopes: readonly Scope[]): Scope[] {
+  return [...new Set(scopes)].sort((a, b) => ["read", "write", "admin"].indexOf(a) - ["read", "write", "admin"].indexOf(b));
+}
+
+function diff(before: KeyRow, after: KeyRow): Record<string, unknown> {
+  const changes: Record<string, { from: unknown; to: unknown }> = {};
+  for (const field of AUDITED_FIELDS) {
+    const from = before[field] instanceof Date ? (before[field] as Date).toISOString() : before[field];
+    const to = after[field] instanceof Date ? (after[field] as Date).toISOString() : after[field];
+    if (JSON.stringify(from) !== JSON.stringify(to)) changes[field] = { from, to };
+  }
+  if (!before.revokedAt && after.revokedAt) changes.revokedAt = { from: null, to: after.revokedAt.toISOString() };
+  return { changes };
+}

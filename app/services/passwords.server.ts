@@ -1,0 +1,23 @@
+import { Algorithm, hash, verify } from "@node-rs/argon2";
+
+/** argon2id parameters (OWASP's minimum: 19 MiB, 2 iterations). */
+export interface PasswordHashing {
+  memoryCost: number;
+  timeCost: number;
+}
+
+export const DEFAULT_HASHING: PasswordHashing = { memoryCost: 19456, timeCost: 2 };
+
+export const MIN_PASSWORD_LENGTH = 10;
+
+export function hashPassword(password: string, params: PasswordHashing = DEFAULT_HASHING): Promise<string> {
+  return hash(password, { algorithm: Algorithm.Argon2id, memoryCost: params.memoryCost, timeCost: params.timeCost, parallelism: 1, outputLen: 32 });
+}
+
+export async function verifyPassword(passwordHash: string, password: string): Promise<boolean> {
+  try {
+    return await verify(passwordHash, password);
+  } catch {
+    return false;
+  }
+}

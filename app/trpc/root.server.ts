@@ -1,0 +1,26 @@
+import type { inferRouterInputs, inferRouterOutputs } from "@trpc/server";
+import { actorScopes } from "../services/actor.server";
+import { keysRouter } from "./routers/keys";
+import { usersRouter } from "./routers/users";
+import { authedProcedure, createCallerFactory, router } from "./trpc.server";
+
+export const appRouter = router({
+  /** Who is calling: the user, the key they are using (if any), and the scopes in force. */
+  me: authedProcedure.query(async ({ ctx }) => {
+    const { actor } = ctx;
+    if (actor.kind !== "user") throw new Error("unreachable: tRPC callers are users");
+    const user = await ctx.keyward.users.get(actor, actor.userId);
+    return {
+      user: { id: user.id, email: user.email, role: user.role },
+      keyId: actor.keyId ?? null,
+      scopes: [...actorScopes(actor)],
+    };
+  }),
+  keys: keysRouter,
+  users: usersRouter,
+});
+
+export type AppRouter = typeof appRouter;
+export type RouterInputs = inferRouterInputs<AppRouter>;
+export type RouterOutputs = inferRouterOutputs<AppRouter>;
+export const createCaller = createCallerFactory(appRouter);

@@ -1,0 +1,155 @@
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import * as schema from "./schema";
+
+/** One database type for both drivers (postgres.js and PGlite). */
+export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
+
+export interface DatabaseHandle {
+  kind: "postgres" | "pglite";
+  db: Database;
+  /** Applies the committed migrations in db/migrations. */
+  migrate(): Promise<void>;
+  /** Subscribes to a NOTIFY channel; resolves to an unsubscribe function. */
+  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
+  notify(channel: string, payload: string): Promise<void>;
+  /** Cheap round trip, for readiness checks. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type DatabaseLocation =
+  | { kind: "postgres"; url: string; max?: number }
+  | { kind: "pglite"; dataDir: string }
+  | { kind: "pglite"; memory: true };
+
+const migrationsFolder = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "migrations");
+
+/** Where the committed migrations live; overridable for bundled builds that moved the file. */
+export function migrationsPath(): string {
+  return process.env.KEYWARD_MIGRATIONS_DIR ?? (fs.existsSync(migrationsFolder) ? migrationsFolder : path.resolve("db/migrations"));
+}
+
+export async function openDatabase(location: DatabaseLocation): Promise<DatabaseHandle> {
+  return location.kind === "postgres" ? openPostgres(location.url, location.max) : openPglite(location);
+}
+
+async function openPostgres(url: string, max = 10): Promise<DatabaseHandle> {
+  const { default: postgres } = await import("postgres");
+  const { drizzle } = await import("drizzle-orm/postgres-js");
+  const { migrate } = await import("drizzle-orm/postgres-js/migrator");
+  const sql = postgres(url, { max, onnotice: () => {}, connection: { application_name: "keyward" } });
+  const db = drizzle(sql, { schema }) as unknown as Database;
+  return {
+    kind: "postgres",
+    db,
+    migrate: () => withMigrationLock(() => migrate(drizzle(sql, { schema }), { migrationsFolder: migrationsPath() }), sql),
+    async listen(channel, onPayload) {
+      const sub = await sql.listen(channel, onPayload);
+      return () => sub.unlisten();
+    },
+    async notify(channel, payload) {
+      await sql.notify(channel, payload);
+    },
+    async ping() {
+      await sql`select 1`;
+    },
+    close: () => sql.end({ timeout: 5 }),
+  };
+}
+
+/** Serialises concurrent migrators (several app instances starting together) with an advisory lock. */
+async function withMigrationLock(run: () => Promise<void>, sql: import("postgres").Sql): Promise<void> {
+  await sql.begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock(7355608)`;
+    await run();
+  });
+}
+
+async function openPglite(location: { dataDir: string } | { memory: true }): Promise<DatabaseHandle> {
+  const { PGlite } = await import("@electric-sql/pglite");
+  const { drizzle } = await import("drizzle-orm/pglite");
+  const { migrate } = await import("drizzle-orm/pglite/migrator");
+  const release = "dataDir" in location ? lockDataDir(location.dataDir) : () => {};
+  let client: InstanceType<typeof PGlite>;
+  try {
+    client = "dataDir" in location ? new PGlite(location.dataDir) : new PGlite();
+    await client.waitReady;
+  } catch (error) {
+    release();
+    throw error;
+  }
+  const db = drizzle(client, { schema }) as unknown as Database;
+  return {
+    kind: "pglite",
+    db,
+    migrate: () => migrate(drizzle(client, { schema }), { migrationsFolder: migrationsPath() }),
+    async listen(channel, onPayload) {
+      return client.listen(channel, onPayload);
+    },
+    async notify(channel, payload) {
+      await client.query("select pg_notify($1, $2)", [channel, payload]);
+    },
+    async ping() {
+      await client.query("select 1");
+    },
+    async close() {
+      try {
+        await client.close();
+      } finally {
+        release();
+      }
+    },
+  };
+}
+
+export class DataDirectoryLockedError extends Error {
+  readonly code = "data_directory_locked";
+  constructor(dir: string, pid: number) {
+    super(
+      `The embedded database in ${dir} is already open in process ${pid}. ` +
+        `PGlite allows one process per data directory: stop that process first, ` +
+        `or set DATABASE_URL to use PostgreSQL, which any number of processes can share.`,
+    );
+  }
+}
+
+/**
+ * PGlite has no lock of its own, and two processes on one directory lose data,
+ * so take an exclusive lock file and refuse a second process with a clear message.
+ */
+export function lockDataDir(dataDir: string): () => void {
+  fs.mkdirSync(dataDir, { recursive: true });
+  const lockFile = path.join(path.dirname(path.resolve(dataDir)), `${path.basename(dataDir)}.lock`);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      fs.writeFileSync(lockFile, String(process.pid), { flag: "wx" });
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        fs.rmSync(lockFile, { force: true });
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      const holder = Number(fs.readFileSync(lockFile, "utf8").trim());
+      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
+        throw new DataDirectoryLockedError(dataDir, holder);
+      }
+      // The holder died without releasing (SIGKILL): the lock is stale.
+      fs.rmSync(lockFile, { force: true });
+    }
+  }
+  throw new Error(`Could not lock ${dataDir}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}

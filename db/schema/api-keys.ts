@@ -1,0 +1,53 @@
+import { sql } from "drizzle-orm";
+import { bigint, index, integer, jsonb, pgTable, text, timestamp, type AnyPgColumn } from "drizzle-orm/pg-core";
+import { timestamps } from "./columns";
+import { users } from "./users";
+
+export const SCOPES = ["read", "write", "admin"] as const;
+export type Scope = (typeof SCOPES)[number];
+
+export interface RateLimit {
+  requests: number;
+  windowSeconds: number;
+}
+
+export const apiKeys = pgTable(
+  "api_keys",
+  {
+    /** Public id, `key_` + 20 base62 characters; safe to show and log. */
+    id: text("id").primaryKey(),
+    ownerId: text("owner_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "restrict" }),
+    name: text("name").notNull(),
+    description: text("description").notNull().default(""),
+    /** `kw_` + first 4 random characters, for display. */
+    start: text("start").notNull(),
+    last4: text("last4").notNull(),
+    /** HMAC-SHA-256 of the plaintext under the server secret of `digestVersion`. */
+    digest: text("digest").notNull().unique(),
+    digestVersion: integer("digest_version").notNull(),
+    /** AES-256-GCM copy, only for keys created as recoverable. */
+    ciphertext: text("ciphertext"),
+    scopes: text("scopes").array().$type<Scope[]>().notNull(),
+    allowedIps: text("allowed_ips").array().notNull().default(sql`'{}'::text[]`),
+    rateLimit: jsonb("rate_limit").$type<RateLimit>(),
+    expiresAt: timestamp("expires_at", { withTimezone: true, mode: "date" }),
+    disabledAt: timestamp("disabled_at", { withTimezone: true, mode: "date" }),
+    revokedAt: timestamp("revoked_at", { withTimezone: true, mode: "date" }),
+    revokedBy: text("revoked_by").references(() => users.id),
+    rotatedFrom: text("rotated_from").references((): AnyPgColumn => apiKeys.id),
+    createdBy: text("created_by").references(() => users.id),
+    lastUsedAt: timestamp("last_used_at", { withTimezone: true, mode: "date" }),
+    lastUsedIp: text("last_used_ip"),
+    requestCount: bigint("request_count", { mode: "number" }).notNull().default(0),
+    metadata: jsonb("metadata").$type<Record<string, unknown>>().notNull().default({}),
+    ...timestamps,
+  },
+  (t) => [
+    // Keyset pagination: newest first, per owner and overall.
+    index("api_keys_owner_created_idx").on(t.ownerId, t.createdAt.desc(), t.id.desc()),
+    index("api_keys_created_idx").on(t.createdAt.desc(), t.id.desc()),
+    index("api_keys_expires_at_idx").on(t.expiresAt),
+  ],
+);

@@ -1,0 +1,52 @@
+import crypto from "node:crypto";
+import os from "node:os";
+import path from "node:path";
+import { loadConfig, type Config } from "../../app/config.server";
+import { systemActor, sessionActor, type Actor } from "../../app/services/actor.server";
+import type { Clock } from "../../app/services/clock.server";
+import { createKeyward, type Keyward } from "../../app/services/keyward.server";
+import type { Role } from "../../db/schema";
+import { freshDatabase } from "./database";
+
+/** Cheap argon2id parameters for tests: still argon2id, just less memory and time. */
+export const TEST_HASHING = { memoryCost: 1024, timeCost: 1 };
+
+export const TEST_PASSWORD = "correct horse battery staple";
+
+export function testConfig(env: Record<string, string | undefined> = {}): Config {
+  return loadConfig({
+    NODE_ENV: "test",
+    KEYWARD_DATA_DIR: path.join(os.tmpdir(), "keyward-test-unused"),
+    KEYWARD_SECRET: crypto.randomBytes(32).toString("base64"),
+    KEYWARD_ENCRYPTION_KEY: crypto.randomBytes(32).toString("base64"),
+    ...env,
+  });
+}
+
+export interface TestKeyward extends Keyward {
+  /** Closes the services and drops the test database. */
+  dispose(): Promise<void>;
+}
+
+/** The whole service layer on a fresh database of its own. */
+export async function testKeyward(options: { clock?: Clock; env?: Record<string, string | undefined> } = {}): Promise<TestKeyward> {
+  const database = await freshDatabase();
+  const keyward = await createKeyward({ config: testConfig(options.env), database, clock: options.clock, hashing: TEST_HASHING });
+  return {
+    ...keyward,
+    async dispose() {
+      await keyward.close();
+      await database.close();
+    },
+  };
+}
+
+export const system = systemActor("test");
+
+let counter = 0;
+
+/** Creates a user and returns it with the actor it acts as through a session. */
+export async function createUser(keyward: Keyward, role: Role = "member", email?: string): Promise<{ id: string; email: string; role: Role; actor: Actor }> {
+  const user = await keyward.users.create(system, { email: email ?? `${role}${++counter}-${crypto.randomBytes(3).toString("hex")}@example.test`, password: TEST_PASSWORD, role });
+  return { ...user, actor: sessionActor(user) };
+}
