@@ -1,11 +1,11 @@
 import crypto from "node:crypto";
 import path from "node:path";
 import { createRequestHandler } from "@remix-run/express";
-import type { ServerBuild } from "@remix-run/node";
+import type { AppLoadContext, ServerBuild } from "@remix-run/node";
 import compression from "compression";
 import express from "express";
 import { clientAddress } from "../lib/request.server";
-import type { KeywardLoadContext } from "../load-context";
+import "../load-context";
 import type { Keyward } from "../services/keyward.server";
 
 export interface HttpAppOptions {
@@ -42,7 +42,7 @@ export function createHttpApp({ build, keyward, mode = "production", publicDir =
     createRequestHandler({
       build,
       mode,
-      getLoadContext: (req, res): KeywardLoadContext => ({
+      getLoadContext: (req, res): AppLoadContext => ({
         keyward,
         clientIp: clientAddress(req.get("x-forwarded-for"), req.socket.remoteAddress ?? "", keyward.config.trustProxy),
         requestId: res.locals.requestId as string,

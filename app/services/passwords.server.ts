@@ -1,4 +1,7 @@
-import { Algorithm, hash, verify } from "@node-rs/argon2";
+import { hash, verify } from "@node-rs/argon2";
+
+/** `Algorithm.Argon2id` of @node-rs/argon2 (an ambient const enum, so spelled out here). */
+const ARGON2ID = 2;
 
 /** argon2id parameters (OWASP's minimum: 19 MiB, 2 iterations). */
 export interface PasswordHashing {
@@ -11,7 +14,7 @@ export const DEFAULT_HASHING: PasswordHashing = { memoryCost: 19456, timeCost: 2
 export const MIN_PASSWORD_LENGTH = 10;
 
 export function hashPassword(password: string, params: PasswordHashing = DEFAULT_HASHING): Promise<string> {
-  return hash(password, { algorithm: Algorithm.Argon2id, memoryCost: params.memoryCost, timeCost: params.timeCost, parallelism: 1, outputLen: 32 });
+  return hash(password, { algorithm: ARGON2ID, memoryCost: params.memoryCost, timeCost: params.timeCost, parallelism: 1, outputLen: 32 });
 }
 
 export async function verifyPassword(passwordHash: string, password: string): Promise<boolean> {
