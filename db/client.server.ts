@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import type { Sql } from "postgres";
 import * as schema from "./schema";
 
 /** One database type for both drivers (postgres.js and PGlite). */
@@ -61,7 +62,7 @@ async function openPostgres(url: string, max = 10): Promise<DatabaseHandle> {
 }
 
 /** Serialises concurrent migrators (several app instances starting together) with an advisory lock. */
-async function withMigrationLock(run: () => Promise<void>, sql: import("postgres").Sql): Promise<void> {
+async function withMigrationLock(run: () => Promise<void>, sql: Sql): Promise<void> {
   await sql.begin(async (tx) => {
     await tx`select pg_advisory_xact_lock(7355608)`;
     await run();
