@@ -1,6 +1,14 @@
 import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, useActionData, useNavigation, useSearchParams } from "@remix-run/react";
+import { Loader2, TriangleAlert } from "lucide-react";
 import { z } from "zod";
+import { fieldIds, FormField } from "../components/form-field";
+import { Logo } from "../components/logo";
+import { ThemeToggle } from "../components/theme";
+import { Alert, AlertDescription } from "../components/ui/alert";
+import { Button } from "../components/ui/button";
+import { Card, CardContent, CardDescription, CardHeader } from "../components/ui/card";
+import { Input } from "../components/ui/input";
 import { isSameOrigin, requestMeta } from "../lib/request.server";
 import { isKeywardError } from "../services/errors.server";
 import { safeRedirect } from "../session.server";
@@ -41,26 +49,46 @@ export default function Login() {
   const [params] = useSearchParams();
   const navigation = useNavigation();
   const fieldErrors: Partial<Record<string, string[]>> = data?.fieldErrors ?? {};
+  const submitting = navigation.state !== "idle" && navigation.formMethod?.toLowerCase() === "post";
   return (
-    <main className="flex min-h-screen items-center justify-center p-6">
-      <Form method="post" className="w-full max-w-sm space-y-4">
-        <h1 className="text-2xl font-semibold">Sign in to Keyward</h1>
-        <input type="hidden" name="redirectTo" value={params.get("redirectTo") ?? ""} />
-        <label className="block text-sm">
-          Email
-          <input name="email" type="email" autoComplete="email" required className="mt-1 w-full rounded border px-3 py-2" />
-          {fieldErrors.email ? <span role="alert">{fieldErrors.email[0]}</span> : null}
-        </label>
-        <label className="block text-sm">
-          Password
-          <input name="password" type="password" autoComplete="current-password" required className="mt-1 w-full rounded border px-3 py-2" />
-          {fieldErrors.password ? <span role="alert">{fieldErrors.password[0]}</span> : null}
-        </label>
-        {data?.error ? <p role="alert">{data.error}</p> : null}
-        <button type="submit" disabled={navigation.state !== "idle"} className="w-full rounded bg-primary px-3 py-2 text-primary-foreground">
-          Sign in
-        </button>
-      </Form>
+    <main className="relative flex min-h-screen flex-col items-center justify-center bg-muted/40 px-4 py-12">
+      <div className="absolute right-4 top-4">
+        <ThemeToggle />
+      </div>
+      <div className="w-full max-w-sm space-y-6">
+        <div className="flex flex-col items-center gap-2 text-center">
+          <Logo className="text-xl" />
+          <p className="text-sm text-muted-foreground">API key management</p>
+        </div>
+        <Card>
+          <CardHeader className="space-y-1">
+            <h1 className="text-xl font-semibold leading-none tracking-tight">Sign in</h1>
+            <CardDescription>Use the email and password your Keyward admin gave you.</CardDescription>
+          </CardHeader>
+          <CardContent>
+            <Form method="post" className="grid gap-4" noValidate>
+              <input type="hidden" name="redirectTo" value={params.get("redirectTo") ?? ""} />
+              {data?.error ? (
+                <Alert variant="destructive">
+                  <TriangleAlert className="h-4 w-4" aria-hidden />
+                  <AlertDescription>{data.error}</AlertDescription>
+                </Alert>
+              ) : null}
+              <FormField id="email" label="Email" errors={fieldErrors.email}>
+                <Input {...fieldIds("email", fieldErrors.email)} name="email" type="email" autoComplete="email" placeholder="you@example.com" required autoFocus />
+              </FormField>
+              <FormField id="password" label="Password" errors={fieldErrors.password}>
+                <Input {...fieldIds("password", fieldErrors.password)} name="password" type="password" autoComplete="current-password" required />
+              </FormField>
+              <Button type="submit" className="w-full" disabled={submitting}>
+                {submitting ? <Loader2 className="animate-spin" aria-hidden /> : null}
+                {submitting ? "Signing in…" : "Sign in"}
+              </Button>
+            </Form>
+          </CardContent>
+        </Card>
+        <p className="px-4 text-center text-xs text-muted-foreground">No account? Ask an admin of this Keyward instance to add you.</p>
+      </div>
     </main>
   );
 }
