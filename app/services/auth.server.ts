@@ -21,8 +21,8 @@ function createLucia(db: Database, production: boolean) {
     sessionCookie: {
       // __Host- pins the cookie to this exact origin over HTTPS (no Domain, Path=/, Secure).
       name: production ? "__Host-keyward_session" : "keyward_session",
-      // A browser-session cookie: the database decides expiry (14 days idle, extended on use),
-      // so the cookie never needs re-issuing from a loader.
+      // lucia gives the cookie its longest life (Max-Age 400 days); the database decides expiry
+      // (14 days idle, extended on use), so the cookie never needs re-issuing from a loader.
       expires: false,
       attributes: { secure: production, sameSite: "lax" },
     },
