@@ -46,7 +46,7 @@ async function openPostgres(url: string, max = 10): Promise<DatabaseHandle> {
   return {
     kind: "postgres",
     db,
-    migrate: () => withMigrationLock(() => migrate(drizzle(sql, { schema }), { migrationsFolder: migrationsPath() }), sql),
+    migrate: () => withMigrationLock(() => migrate(drizzle(sql, { schema }), { migrationsFolder: migrationsPath() }), postgres(url, { max: 1, onnotice: () => {} })),
     async listen(channel, onPayload) {
       const sub = await sql.listen(channel, onPayload);
       return () => sub.unlisten();
@@ -61,12 +61,19 @@ async function openPostgres(url: string, max = 10): Promise<DatabaseHandle> {
   };
 }
 
-/** Serialises concurrent migrators (several app instances starting together) with an advisory lock. */
-async function withMigrationLock(run: () => Promise<void>, sql: Sql): Promise<void> {
-  await sql.begin(async (tx) => {
-    await tx`select pg_advisory_xact_lock(7355608)`;
-    await run();
-  });
+/**
+ * Serialises concurrent migrators (several app instances starting together) with an advisory lock,
+ * held on a connection of its own: the migrator runs on the pool, which may have a single connection.
+ */
+async function withMigrationLock(run: () => Promise<void>, lock: Sql): Promise<void> {
+  try {
+    await lock.begin(async (tx) => {
+      await tx`select pg_advisory_xact_lock(7355608)`;
+      await run();
+    });
+  } finally {
+    await lock.end({ timeout: 5 });
+  }
 }
 
 async function openPglite(location: { dataDir: string } | { memory: true }): Promise<DatabaseHandle> {

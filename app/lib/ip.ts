@@ -27,13 +27,14 @@ function parseIpv6(input: string): bigint | null {
   if (!/^[0-9a-fA-F:.]+$/.test(text)) return null;
   const halves = text.split("::");
   if (halves.length > 2) return null;
-  const toGroups = (part: string): number[] | null => {
+  // A dotted IPv4 tail may only end the whole address (`::ffff:1.2.3.4`, never `1.2.3.4::`).
+  const toGroups = (part: string, endsAddress: boolean): number[] | null => {
     if (part === "") return [];
     const groups: number[] = [];
     const pieces = part.split(":");
     for (let i = 0; i < pieces.length; i++) {
       const piece = pieces[i]!;
-      if (i === pieces.length - 1 && piece.includes(".")) {
+      if (endsAddress && i === pieces.length - 1 && piece.includes(".")) {
         const v4 = parseIpv4(piece);
         if (v4 === null) return null;
         groups.push(Number(v4 >> 16n), Number(v4 & 0xffffn));
@@ -45,8 +46,8 @@ function parseIpv6(input: string): bigint | null {
     }
     return groups;
   };
-  const head = toGroups(halves[0]!);
-  const tail = halves.length === 2 ? toGroups(halves[1]!) : [];
+  const head = toGroups(halves[0]!, halves.length === 1);
+  const tail = halves.length === 2 ? toGroups(halves[1]!, true) : [];
   if (!head || !tail) return null;
   const missing = 8 - head.length - tail.length;
   if (halves.length === 1 ? missing !== 0 : missing < 1) return null;

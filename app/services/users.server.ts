@@ -1,4 +1,4 @@
-import { and, asc, eq, ne, isNull } from "drizzle-orm";
+import { and, asc, eq, ne, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Database } from "../../db/client.server";
 import { ROLES, sessions, users, type Role } from "../../db/schema";
@@ -121,6 +121,9 @@ export class UserService {
   ): Promise<UserView> {
     const now = this.deps.clock.now();
     const result = await this.deps.db.transaction(async (tx) => {
+      // One user change at a time (advisory lock; the migrator holds 7355608): two admins demoting
+      // or disabling each other at once would otherwise each count the other and leave no admin.
+      await tx.execute(sql`select pg_advisory_xact_lock(7355609)`);
       const [current] = await tx.select().from(users).where(eq(users.id, id)).for("update");
       if (!current) throw notFound("User");
       const decision = await decide(current, tx as unknown as Database);
