@@ -236,8 +236,6 @@ export class KeyService {
         const owner = await this.findOwner(current.ownerId);
         this.assertScopesGrantable(actor, owner.role, patch.scopes);
       }
-      // An actor may not edit a key that already holds more than the actor does.
-      this.assertScopesGrantable(actor, null, current.scopes);
       const values: Partial<typeof apiKeys.$inferInsert> = {};
       if (patch.name !== undefined) values.name = patch.name;
       if (patch.description !== undefined) values.description = patch.description;
@@ -406,6 +404,8 @@ export class KeyService {
     decide: (current: KeyRow) => Promise<Partial<typeof apiKeys.$inferInsert> | null>,
   ): Promise<ApiKeyView> {
     const current = await this.findVisible(actor, id);
+    // Nobody edits, disables or revokes a key that holds more than they do (a write key cannot touch an admin key).
+    this.assertScopesGrantable(actor, null, current.scopes);
     const values = await decide(current);
     const now = this.deps.clock.now();
     if (!values) return toView(current, now);

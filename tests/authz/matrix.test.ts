@@ -133,6 +133,16 @@ describe("minting keys never raises scopes", () => {
     await expectError(caller.keys.create({ name: "ops", scopes: ["admin"], ownerId: member.id }), "FORBIDDEN", "insufficient_scope");
   });
 
+  it("a write-scoped key cannot disable, enable or revoke its owner's admin-scoped key", async () => {
+    const { key } = await keyFor(admin, { scopes: ["write"] });
+    const { apiKey: strong } = await keyFor(admin, { scopes: ["admin"] });
+    const caller = await keyCaller(key);
+    await expectError(caller.keys.disable({ id: strong.id }), "FORBIDDEN", "insufficient_scope");
+    await expectError(caller.keys.revoke({ id: strong.id }), "FORBIDDEN", "insufficient_scope");
+    await expectError(caller.keys.update({ id: strong.id, name: "renamed" }), "FORBIDDEN", "insufficient_scope");
+    expect((await kw.keys.get(system, strong.id)).status).toBe("active");
+  });
+
   it("a read-only key cannot create, change or revoke, but can read", async () => {
     const { key, apiKey } = await keyFor(member, { scopes: ["read"] });
     const caller = await keyCaller(key);
