@@ -24,7 +24,8 @@ export interface DatabaseHandle {
 export type DatabaseLocation =
   | { kind: "postgres"; url: string; max?: number }
   | { kind: "pglite"; dataDir: string }
-  | { kind: "pglite"; memory: true };
+  /** In memory; `snapshot` starts from a dumped data directory (tests use a migrated one). */
+  | { kind: "pglite"; memory: true; snapshot?: Blob };
 
 const migrationsFolder = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "migrations");
 
@@ -76,14 +77,14 @@ async function withMigrationLock(run: () => Promise<void>, lock: Sql): Promise<v
   }
 }
 
-async function openPglite(location: { dataDir: string } | { memory: true }): Promise<DatabaseHandle> {
+async function openPglite(location: { dataDir: string } | { memory: true; snapshot?: Blob }): Promise<DatabaseHandle> {
   const { PGlite } = await import("@electric-sql/pglite");
   const { drizzle } = await import("drizzle-orm/pglite");
   const { migrate } = await import("drizzle-orm/pglite/migrator");
   const release = "dataDir" in location ? lockDataDir(location.dataDir) : () => {};
   let client: InstanceType<typeof PGlite>;
   try {
-    client = "dataDir" in location ? new PGlite(location.dataDir) : new PGlite();
+    client = "dataDir" in location ? new PGlite(location.dataDir) : new PGlite(location.snapshot ? { loadDataDir: location.snapshot } : {});
     await client.waitReady;
   } catch (error) {
     release();
