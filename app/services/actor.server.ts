@@ -23,6 +23,14 @@ export function sessionActor(user: { id: string; role: Role }, meta?: RequestMet
   return { kind: "user", userId: user.id, role: user.role, scopes: ROLE_SCOPES[user.role], meta };
 }
 
+/** A user acting through one of their keys: the key's effective scopes (key ∩ owner's role today). */
+export function keyActor(
+  key: { id: string; ownerId: string; ownerRole: Role; scopes: readonly Scope[] },
+  meta?: RequestMeta,
+): Actor {
+  return { kind: "user", userId: key.ownerId, role: key.ownerRole, scopes: key.scopes, keyId: key.id, meta };
+}
+
 export function actorScopes(actor: Actor): readonly Scope[] {
   return actor.kind === "system" ? ROLE_SCOPES.admin : actor.scopes;
 }

@@ -1,0 +1,16 @@
+import { withApiKey } from "~/lib/api-key-middleware.server";
+import { createKeyBody, listKeysQuery } from "~/lib/api-schemas";
+import { apiRoute, json, parseInput, queryObject, readJson } from "~/lib/http.server";
+
+const route = apiRoute({
+  GET: withApiKey({ scope: "read" }, async ({ request, context, actor }) => {
+    const query = parseInput(listKeysQuery, queryObject(new URL(request.url), ["limit"]));
+    return json(await context.keyward.keys.list(actor, query));
+  }),
+  POST: withApiKey({ scope: "write" }, async ({ request, context, actor }) => {
+    const input = await readJson(request, createKeyBody);
+    return json(await context.keyward.keys.create(actor, input), { status: 201 });
+  }),
+});
+export const loader = route.loader;
+export const action = route.action;

@@ -1,0 +1,13 @@
+import { withApiKey } from "~/lib/api-key-middleware.server";
+import { verifyKeyInput } from "~/lib/api-schemas";
+import { apiRoute, json, readJson } from "~/lib/http.server";
+
+/** For services protecting their own APIs with Keyward keys: always 200 for a well-formed request, the verdict in the body. */
+const route = apiRoute({
+  POST: withApiKey({ scope: "read" }, async ({ request, context }) => {
+    const { key, scope, ip } = await readJson(request, verifyKeyInput);
+    return json(await context.keyward.verifier.verify(key, { scope, ip }));
+  }),
+});
+export const loader = route.loader;
+export const action = route.action;

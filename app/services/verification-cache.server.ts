@@ -1,0 +1,214 @@
+import type { RateLimit } from "../../db/schema";
+import { isAddressAllowed } from "../lib/ip";
+import { isWellFormedKey } from "../lib/key-format";
+import { grants, type Scope } from "../lib/scopes";
+import type { Clock } from "./clock.server";
+import type { EventBus, KeywardEvent } from "./events.server";
+import type { KeyAuthentication, KeyService } from "./keys.server";
+import { digestKey, type DigestSecrets } from "./secrets.server";
+
+type KnownKey = Exclude<KeyAuthentication, { code: "INVALID" }>;
+
+interface Entry {
+  result: KnownKey;
+  storedAt: number;
+}
+
+export interface VerificationCacheOptions {
+  /** Most entries held; the least recently used goes first. */
+  maxEntries: number;
+  /** How long an entry may be served without a fresh lookup, in ms (0 = never cache). */
+  ttlMs: number;
+  /** Monotonic milliseconds, for the TTL. @default performance.now */
+  now?: () => number;
+}
+
+/**
+ * Digest → key record, in process. Bounded (LRU) and short-lived (TTL); the TTL is only the
+ * backstop for a lost notification, since every change to a key or its owner drops the entry
+ * on every instance through the event bus.
+ */
+export class VerificationCache {
+  /** Map order is recency: the first entry is the least recently used. */
+  private readonly entries = new Map<string, Entry>();
+  private readonly digestByKeyId = new Map<string, string>();
+  /** Bumped by every invalidation, so a lookup that raced one is not stored (it may have read the old row). */
+  private generation = 0;
+  private readonly now: () => number;
+
+  constructor(private readonly options: VerificationCacheOptions) {
+    this.now = options.now ?? (() => performance.now());
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(digest: string): KnownKey | undefined {
+    const entry = this.entries.get(digest);
+    if (!entry) return undefined;
+    if (this.now() - entry.storedAt >= this.options.ttlMs) {
+      this.remove(digest, entry);
+      return undefined;
+    }
+    this.entries.delete(digest);
+    this.entries.set(digest, entry);
+    return entry.result;
+  }
+
+  /** Take this before a lookup and hand it to `set`: a lookup that overlapped an invalidation is not stored. */
+  ticket(): number {
+    return this.generation;
+  }
+
+  set(digest: string, result: KnownKey, ticket: number): void {
+    if (ticket !== this.generation || this.options.ttlMs <= 0 || this.options.maxEntries <= 0) return;
+    const previous = this.entries.get(digest);
+    if (previous) this.remove(digest, previous);
+    this.entries.set(digest, { result, storedAt: this.now() });
+    this.digestByKeyId.set(result.key.id, digest);
+    while (this.entries.size > this.options.maxEntries) {
+      const [oldest, entry] = this.entries.entries().next().value as [string, Entry];
+      this.remove(oldest, entry);
+    }
+  }
+
+  invalidateKey(keyId: string): void {
+    this.generation++;
+    const digest = this.digestByKeyId.get(keyId);
+    const entry = digest === undefined ? undefined : this.entries.get(digest);
+    if (digest !== undefined && entry) this.remove(digest, entry);
+  }
+
+  /** A change to a user (role, disabled) changes what every key of theirs may do. */
+  invalidateOwner(userId: string): void {
+    this.generation++;
+    for (const [digest, entry] of this.entries) {
+      if (entry.result.key.ownerId === userId) this.remove(digest, entry);
+    }
+  }
+
+  clear(): void {
+    this.generation++;
+    this.entries.clear();
+    this.digestByKeyId.clear();
+  }
+
+  apply(event: KeywardEvent): void {
+    if (event.type === "key.changed") this.invalidateKey(event.keyId);
+    else if (event.type === "user.changed") this.invalidateOwner(event.userId);
+  }
+
+  /** Drops entries as instances (this one included) announce changes; returns the unsubscribe. */
+  listen(bus: Pick<EventBus, "subscribe">): () => void {
+    return bus.subscribe((event) => this.apply(event));
+  }
+
+  private remove(digest: string, entry: Entry): void {
+    this.entries.delete(digest);
+    if (this.digestByKeyId.get(entry.result.key.id) === digest) this.digestByKeyId.delete(entry.result.key.id);
+  }
+}
+
+/**
+ * Publishes through the bus and drops the cache entry here at once, so a change made on this
+ * instance holds for the very next request, not only once its own NOTIFY comes back.
+ */
+export function invalidatingPublisher(cache: VerificationCache, bus: Pick<EventBus, "publish">): Pick<EventBus, "publish"> {
+  return {
+    async publish(event) {
+      cache.apply(event);
+      await bus.publish(event);
+    },
+  };
+}
+
+// The per-key rate limit, consumed by `verify` for the verified key (issue 4 provides it). ------
+
+export interface RateLimitDecision {
+  allowed: boolean;
+  limit: number;
+  remaining: number;
+  resetAt: Date;
+}
+
+/** Takes one request from a key's budget. */
+export interface KeyRateLimiter {
+  consume(keyId: string, limit: RateLimit | null): Promise<RateLimitDecision>;
+}
+
+// Verification -------------------------------------------------------------------------------
+
+export const VERIFY_CODES = ["VALID", "INVALID", "REVOKED", "DISABLED", "EXPIRED", "IP_NOT_ALLOWED", "INSUFFICIENT_SCOPE", "RATE_LIMITED"] as const;
+export type VerifyCode = (typeof VERIFY_CODES)[number];
+
+export type VerifyResult =
+  | { valid: false; code: "INVALID" }
+  | {
+      valid: boolean;
+      code: Exclude<VerifyCode, "INVALID">;
+      keyId: string;
+      ownerId: string;
+      name: string;
+      scopes: Scope[];
+      expiresAt: string | null;
+      meta: Record<string, unknown>;
+    };
+
+export interface KeyVerifierDeps {
+  keys: Pick<KeyService, "authenticate">;
+  secrets: DigestSecrets;
+  clock: Clock;
+  cache: VerificationCache;
+  /** Consumed by `verify` for the verified key; absent = no per-key limit. */
+  limiter?: KeyRateLimiter;
+}
+
+/** The one way a presented key is turned into a key record: format check, cache, then one indexed query. */
+export class KeyVerifier {
+  constructor(private readonly deps: KeyVerifierDeps) {}
+
+  get cache(): VerificationCache {
+    return this.deps.cache;
+  }
+
+  async authenticate(presented: string): Promise<KeyAuthentication> {
+    if (!isWellFormedKey(presented)) return { code: "INVALID" };
+    const digest = digestKey(presented, this.deps.secrets.current.secret);
+    const cached = this.deps.cache.get(digest);
+    if (cached) return this.withExpiry(cached);
+    const ticket = this.deps.cache.ticket();
+    const result = await this.deps.keys.authenticate(presented);
+    // Unknown digests are not cached: they cannot become valid, and caching them would let
+    // a flood of made-up keys push real ones out of the cache.
+    if (result.code !== "INVALID") this.deps.cache.set(digest, result, ticket);
+    return result;
+  }
+
+  /**
+   * For services protecting their own APIs with Keyward keys. `ip` is the address their caller
+   * came from; a key with an allowlist is refused when it is not given (fail closed).
+   */
+  async verify(presented: string, { scope, ip }: { scope?: Scope; ip?: string } = {}): Promise<VerifyResult> {
+    const result = await this.authenticate(presented);
+    if (result.code === "INVALID") return { valid: false, code: "INVALID" };
+    const { key } = result;
+    const details = { keyId: key.id, ownerId: key.ownerId, name: key.name, scopes: key.scopes, expiresAt: key.expiresAt, meta: key.metadata };
+    if (result.code !== "VALID") return { valid: false, code: result.code, ...details };
+    if (key.allowedIps.length > 0 && (ip === undefined || !isAddressAllowed(ip, key.allowedIps))) {
+      return { valid: false, code: "IP_NOT_ALLOWED", ...details };
+    }
+    if (scope && !grants(key.scopes, scope)) return { valid: false, code: "INSUFFICIENT_SCOPE", ...details };
+    if (this.deps.limiter) {
+      const decision = await this.deps.limiter.consume(key.id, key.rateLimit);
+      if (!decision.allowed) return { valid: false, code: "RATE_LIMITED", ...details };
+    }
+    return { valid: true, code: "VALID", ...details };
+  }
+
+  /** Expiry is a matter of time, not of a change anyone announces: judge it on every hit. */
+  private withExpiry(result: KnownKey): KnownKey {
+    if (result.code === "REVOKED" || result.code === "EXPIRED" || !result.key.expiresAt) return result;
+    return Date.parse(result.key.expiresAt) <= this.deps.clock.now().getTime() ? { code: "EXPIRED", key: result.key } : result;
+  }
+}

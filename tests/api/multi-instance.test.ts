@@ -1,0 +1,135 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import crypto from "node:crypto";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openDatabase } from "../../db/client.server";
+import { createKeyward, type Keyward } from "../../app/services/keyward.server";
+import { freshPostgresUrl } from "../support/database";
+import { system, testConfig, TEST_HASHING } from "../support/keyward";
+
+/**
+ * Two real app processes on one Postgres: a change made through one is seen by the other within
+ * a second, through LISTEN/NOTIFY, even though each holds the key in its verification cache.
+ * PGlite refuses a second process by design, so this runs against Postgres only.
+ */
+describe.skipIf(!process.env.DATABASE_URL)("two app instances sharing one Postgres", () => {
+  const env = {
+    KEYWARD_SECRET: crypto.randomBytes(32).toString("base64"),
+    KEYWARD_ENCRYPTION_KEY: crypto.randomBytes(32).toString("base64"),
+  };
+  let database: { url: string; drop(): Promise<void> };
+  let keyward: Keyward;
+  let closeDatabase: () => Promise<void>;
+  const instances: { url: string; child: ChildProcess }[] = [];
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "keyward-multi-"));
+
+  beforeAll(async () => {
+    database = (await freshPostgresUrl())!;
+    const handle = await openDatabase({ kind: "postgres", url: database.url, max: 2 });
+    closeDatabase = () => handle.close();
+    keyward = await createKeyward({ config: testConfig({ ...env, DATABASE_URL: database.url }), database: handle, hashing: TEST_HASHING });
+    for (let i = 0; i < 2; i++) instances.push(await startInstance({ ...env, DATABASE_URL: database.url, KEYWARD_DATA_DIR: dataDir }));
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const { child } of instances) stopInstance(child);
+    await Promise.all(instances.map(({ child }) => new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once("exit", resolve)))));
+    await keyward?.close();
+    await closeDatabase?.();
+    await database?.drop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const me = (instance: { url: string }, key: string) =>
+    fetch(`${instance.url}/api/v1/me`, { headers: { Authorization: `Bearer ${key}` } }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
+
+  /** Polls until `check` holds; returns how long that took. */
+  async function within(ms: number, check: () => Promise<boolean>): Promise<number> {
+    const started = performance.now();
+    while (performance.now() - started < ms) {
+      if (await check()) return performance.now() - started;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    throw new Error(`not within ${ms} ms`);
+  }
+
+  it("a key revoked through one instance is refused by the other within 1 s", async () => {
+    const admin = await keyward.users.create(system, { email: "admin@example.test", password: "correct horse battery staple", role: "admin" });
+    const { key: adminKey } = await keyward.keys.create(system, { name: "admin", scopes: ["admin"], ownerId: admin.id });
+    const { key, apiKey } = await keyward.keys.create(system, { name: "shared", scopes: ["read"], ownerId: admin.id });
+    const [a, b] = instances as [(typeof instances)[0], (typeof instances)[0]];
+    // Both instances now hold the key in their verification caches.
+    expect((await me(a, key)).status).toBe(200);
+    expect((await me(b, key)).status).toBe(200);
+
+    const revoked = await fetch(`${a.url}/api/v1/keys/${apiKey.id}`, { method: "DELETE", headers: { Authorization: `Bearer ${adminKey}` } });
+    expect(revoked.status).toBe(200);
+    // The instance that made the change refuses it at once…
+    expect((await me(a, key)).body.code).toBe("key_revoked");
+    // …and the other one within a second.
+    const took = await within(1000, async () => (await me(b, key)).body.code === "key_revoked");
+    expect(took).toBeLessThan(1000);
+  });
+
+  it("an owner demoted elsewhere loses admin on both instances within 1 s", async () => {
+    const owner = await keyward.users.create(system, { email: "owner@example.test", password: "correct horse battery staple", role: "admin" });
+    await keyward.users.create(system, { email: "keeper@example.test", password: "correct horse battery staple", role: "admin" });
+    const { key } = await keyward.keys.create(system, { name: "owner admin", scopes: ["admin"], ownerId: owner.id });
+    for (const instance of instances) expect((await me(instance, key)).body.scopes).toEqual(["read", "write", "admin"]);
+
+    // The change comes from a third process (this test's own services), as from the CLI.
+    await keyward.users.setRole(system, owner.id, "member");
+    for (const instance of instances) {
+      await within(1000, async () => JSON.stringify((await me(instance, key)).body.scopes) === JSON.stringify(["read", "write"]));
+    }
+  });
+});
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** `node build/server.js` in its own process group (so nothing it starts outlives the test). */
+async function startInstance(env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ["build/server.js"], {
+    env: { ...process.env, ...env, NODE_ENV: "production", PORT: String(port), HOST: "127.0.0.1", LOG_LEVEL: "warn" },
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout!.on("data", (chunk) => (output += chunk));
+  child.stderr!.on("data", (chunk) => (output += chunk));
+  const url = `http://127.0.0.1:${port}`;
+  const started = performance.now();
+  while (performance.now() - started < 60_000) {
+    if (child.exitCode !== null) throw new Error(`instance exited (${child.exitCode}):\n${output}`);
+    try {
+      if ((await fetch(`${url}/api/ready`)).status === 200) return { url, child };
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  stopInstance(child);
+  throw new Error(`instance did not become ready:\n${output}`);
+}
+
+function stopInstance(child: ChildProcess): void {
+  if (child.exitCode !== null || child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, "SIGTERM");
+  } catch {
+    // Already gone.
+  }
+}

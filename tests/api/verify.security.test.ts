@@ -1,0 +1,31 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { system } from "../support/keyward";
+import { call, expectProblem, setup, type Fixture } from "./support";
+
+describe("POST /api/v1/verify security", () => {
+  let f: Fixture;
+  beforeAll(async () => {
+    f = await setup();
+  });
+  afterAll(() => f.close());
+
+  it("the caller's own key goes through the middleware as usual", async () => {
+    const { key } = await f.createKey(f.other.id);
+    expectProblem(await call(f.app, "/api/v1/verify", { method: "POST", body: { key } }), 401, "missing_credentials");
+    const { key: revokedCaller, apiKey } = await f.createKey(f.member.id, { scopes: ["read"] });
+    await f.app.keyward.keys.revoke(system, apiKey.id);
+    expectProblem(await call(f.app, "/api/v1/verify", { key: revokedCaller, method: "POST", body: { key } }), 401, "key_revoked");
+  });
+
+  it("never puts the verified key in the response", async () => {
+    const { key } = await f.createKey(f.other.id);
+    const response = await call(f.app, "/api/v1/verify", { key: f.memberReadKey, method: "POST", body: { key } });
+    expect(response.status).toBe(200);
+    expect(response.text).not.toContain(key);
+  });
+
+  it("refuses the key to verify in the URL", async () => {
+    const { key } = await f.createKey(f.other.id);
+    expectProblem(await call(f.app, `/api/v1/verify?key=${key}`, { key: f.memberReadKey, method: "POST", body: { key } }), 400, "credentials_in_url");
+  });
+});
