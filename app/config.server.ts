@@ -2,6 +2,8 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
+import type { RateLimit } from "../db/schema";
+import { rateLimitSchema } from "./lib/key-schemas";
 
 const base64Key = (name: string) =>
   z
@@ -12,6 +14,21 @@ const base64Key = (name: string) =>
     });
 
 const positiveInt = z.coerce.number().int().positive();
+
+/** `requests/windowSeconds` (e.g. `1000/60`); a bare number is per minute. */
+const rateLimitText = (name: string, fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value, ctx): RateLimit => {
+      const match = /^\s*(\d+)\s*(?:\/\s*(\d+)\s*)?$/.exec(value);
+      const parsed = rateLimitSchema.safeParse(match ? { requests: Number(match[1]), windowSeconds: Number(match[2] ?? 60) } : null);
+      if (!parsed.success) {
+        ctx.addIssue({ code: "custom", message: `${name} must look like \`requests/windowSeconds\` (e.g. ${fallback}), window 1–86400 s` });
+        return z.NEVER;
+      }
+      return parsed.data;
+    });
 
 const envSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
@@ -51,6 +68,23 @@ const envSchema = z.object({
   /** How many proxy hops to trust in X-Forwarded-For (0 = ignore forwarded headers). */
   TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "silent"]).default("info"),
+  /** Seconds a verified key is served from the in-process cache (0 = off); changes invalidate it at once through NOTIFY. */
+  KEYWARD_VERIFY_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
+  /** Most keys the verification cache holds per process. */
+  KEYWARD_VERIFY_CACHE_SIZE: positiveInt.default(10_000),
+  /** Benchmarks only: serves GET /api/v1/bench/me for this key id WITHOUT authentication. Never set it on a real deployment. */
+  KEYWARD_BENCH_KEY_ID: z.string().regex(/^key_[0-9A-Za-z]{20}$/).optional(),
+  /** Set: per-key rate limits are shared by every instance through this Redis (bottleneck's clustering). Unset: per process. */
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, "REDIS_URL must be a redis:// or rediss:// URL").optional(),
+  /** The rate limit of keys that have none of their own. */
+  KEYWARD_DEFAULT_RATE_LIMIT: rateLimitText("KEYWARD_DEFAULT_RATE_LIMIT", "1000/60"),
+  /** Failed authentications allowed per client address (and per account on the dashboard login) before further attempts get 429. */
+  KEYWARD_FAILED_AUTH_LIMIT: rateLimitText("KEYWARD_FAILED_AUTH_LIMIT", "20/60"),
+  /** How often usage counters and the request log are written, in ms; a crash loses at most this much. */
+  KEYWARD_USAGE_FLUSH_MS: z.coerce.number().int().min(100).max(60_000).default(2000),
+  KEYWARD_REQUEST_LOG_RETENTION_DAYS: positiveInt.default(14),
+  /** Most calls in one tRPC batch made with an API key (each call consumes one request of the key's limit). */
+  KEYWARD_MAX_TRPC_BATCH: positiveInt.default(20),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -68,6 +102,11 @@ export interface Config {
   maxKeyTtlDays?: number;
   trustProxy: number;
   logLevel: Env["LOG_LEVEL"];
+  verificationCache: { ttlSeconds: number; maxEntries: number };
+  benchKeyId?: string;
+  redisUrl?: string;
+  rateLimits: { defaultLimit: RateLimit; failedAuth: RateLimit; maxTrpcBatch: number };
+  usage: { flushIntervalMs: number; requestLogRetentionDays: number };
 }
 
 export class ConfigError extends Error {
@@ -118,6 +157,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     maxKeyTtlDays: env.KEYWARD_MAX_KEY_TTL_DAYS,
     trustProxy: env.TRUST_PROXY,
     logLevel: env.LOG_LEVEL,
+    verificationCache: { ttlSeconds: env.KEYWARD_VERIFY_CACHE_TTL_SECONDS, maxEntries: env.KEYWARD_VERIFY_CACHE_SIZE },
+    benchKeyId: env.KEYWARD_BENCH_KEY_ID,
+    redisUrl: env.REDIS_URL,
+    rateLimits: { defaultLimit: env.KEYWARD_DEFAULT_RATE_LIMIT, failedAuth: env.KEYWARD_FAILED_AUTH_LIMIT, maxTrpcBatch: env.KEYWARD_MAX_TRPC_BATCH },
+    usage: { flushIntervalMs: env.KEYWARD_USAGE_FLUSH_MS, requestLogRetentionDays: env.KEYWARD_REQUEST_LOG_RETENTION_DAYS },
   };
 }
 

@@ -33,9 +33,36 @@ export const allowedIpsSchema = z
     return [...new Set(normalized)];
   });
 
-export const metadataSchema = z
-  .record(z.string().max(100), z.unknown())
-  .refine((value) => JSON.stringify(value).length <= 4096, "Metadata must be at most 4 KiB of JSON");
+export const MAX_METADATA_DEPTH = 8;
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Walks JSON without recursion (so absurd nesting cannot overflow the stack) and reports what
+ * the database would refuse: nesting past the limit, or unpaired surrogates (invalid in jsonb).
+ */
+function metadataProblem(value: unknown): string | null {
+  const stack: { item: unknown; depth: number }[] = [{ item: value, depth: 1 }];
+  while (stack.length > 0) {
+    const { item, depth } = stack.pop()!;
+    if (typeof item === "string") {
+      if (LONE_SURROGATE.test(item)) return "Metadata has a string with an unpaired UTF-16 surrogate";
+    } else if (item !== null && typeof item === "object") {
+      if (depth > MAX_METADATA_DEPTH) return `Metadata may nest at most ${MAX_METADATA_DEPTH} levels`;
+      for (const [key, child] of Object.entries(item)) {
+        if (LONE_SURROGATE.test(key)) return "Metadata has a key with an unpaired UTF-16 surrogate";
+        stack.push({ item: child, depth: depth + 1 });
+      }
+    }
+  }
+  return null;
+}
+
+export const metadataSchema = z.record(z.string().max(100), z.unknown()).superRefine((value, ctx) => {
+  const problem = metadataProblem(value);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+  else if (JSON.stringify(value).length > 4096) ctx.addIssue({ code: "custom", message: "Metadata must be at most 4 KiB of JSON" });
+});
 
 const nameSchema = z.string().trim().min(1, "Name is required").max(100);
 const descriptionSchema = z.string().trim().max(500);

@@ -1,4 +1,4 @@
-import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { json, redirect, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, useActionData, useNavigation, useSearchParams } from "@remix-run/react";
 import { Loader2, TriangleAlert } from "lucide-react";
 import { z } from "zod";
@@ -14,6 +14,12 @@ import { isKeywardError } from "../services/errors.server";
 import { safeRedirect } from "../session.server";
 
 export const meta: MetaFunction = () => [{ title: "Sign in · Keyward" }];
+
+/** A throttled sign-in says when to try again, on the document response too. */
+export const headers: HeadersFunction = ({ actionHeaders }) => {
+  const retryAfter = actionHeaders.get("Retry-After");
+  return retryAfter ? { "Retry-After": retryAfter } : new Headers();
+};
 
 const loginForm = z.object({
   email: z.string().trim().min(1, "Enter your email"),
@@ -33,11 +39,21 @@ export async function action({ request, context }: ActionFunctionArgs) {
   if (!parsed.success) {
     return json({ error: null, fieldErrors: z.flattenError(parsed.error).fieldErrors }, { status: 400 });
   }
+  const { email, password } = parsed.data;
+  // Per address and per account, checked before the password is even hashed.
+  const throttle = keyward.loginFailures.isBlocked(context.clientIp, email);
+  if (throttle.blocked) {
+    return json(
+      { error: `Too many failed sign-ins. Wait ${throttle.retryAfterSeconds} seconds, then try again.`, fieldErrors: {} },
+      { status: 429, headers: { "Retry-After": String(throttle.retryAfterSeconds) } },
+    );
+  }
   try {
-    const { cookie } = await keyward.auth.login(parsed.data.email, parsed.data.password, requestMeta(request, context.clientIp, context.requestId));
+    const { cookie } = await keyward.auth.login(email, password, requestMeta(request, context.clientIp, context.requestId));
     return redirect(safeRedirect(parsed.data.redirectTo), { headers: { "Set-Cookie": cookie } });
   } catch (error) {
     if (isKeywardError(error) && error.code === "invalid_credentials") {
+      keyward.loginFailures.recordFailure(context.clientIp, email);
       return json({ error: error.message, fieldErrors: {} }, { status: 401 });
     }
     throw error;

@@ -4,6 +4,7 @@
  */
 export const ERROR_STATUS = {
   validation_failed: 422,
+  batch_too_large: 400,
   policy_violation: 422,
   unauthorized: 401,
   missing_credentials: 401,
@@ -21,6 +22,8 @@ export const ERROR_STATUS = {
   invalid_state: 409,
   not_recoverable: 409,
   too_many_requests: 429,
+  rate_limited: 429,
+  too_many_failures: 429,
   service_unavailable: 503,
 } as const;
 

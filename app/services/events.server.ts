@@ -5,7 +5,8 @@ export const EVENTS_CHANNEL = "keyward_events";
 /** What instances tell each other (and dashboards) through Postgres NOTIFY. Ids only; never a secret. */
 export type KeywardEvent =
   | { type: "key.changed"; keyId: string }
-  | { type: "user.changed"; userId: string };
+  | { type: "user.changed"; userId: string }
+  | { type: "usage.flushed"; keyIds: string[] };
 
 type Listener = (event: KeywardEvent) => void;
 

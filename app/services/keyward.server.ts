@@ -3,9 +3,14 @@ import type { Config } from "../config.server";
 import { AuthService } from "./auth.server";
 import { systemClock, type Clock } from "./clock.server";
 import { EventBus } from "./events.server";
+import { FailedAuthThrottle, LoginThrottle } from "./failed-auth-throttle.server";
 import { KeyService } from "./keys.server";
 import type { PasswordHashing } from "./passwords.server";
+import { RateLimiter } from "./rate-limiter.server";
+import { SecurityEventService } from "./security-events.server";
+import { UsageRecorder, UsageService } from "./usage.server";
 import { UserService } from "./users.server";
+import { invalidatingPublisher, KeyVerifier, VerificationCache } from "./verification-cache.server";
 
 /** Everything a request needs, built once per process and handed to routes through Remix's load context. */
 export interface Keyward {
@@ -16,6 +21,21 @@ export interface Keyward {
   keys: KeyService;
   users: UserService;
   auth: AuthService;
+  /** Presented key → key record, through the in-process cache. */
+  verifier: KeyVerifier;
+  securityEvents: SecurityEventService;
+  /**
+   * Seams of the API-key middleware, always provided (a test may swap one for a fake or remove it):
+   * per-key rate limits (bottleneck; shared through Redis when REDIS_URL is set), the failed-auth
+   * throttle per client address, and usage recording (in memory, written in batches).
+   */
+  limiter?: Pick<RateLimiter, "consume">;
+  authFailures?: Pick<FailedAuthThrottle, "admit" | "recordFailure">;
+  usage?: Pick<UsageRecorder, "record">;
+  /** Failed dashboard sign-ins per client address and per account. */
+  loginFailures: LoginThrottle;
+  /** Usage series, summary and request log (what `usage` recorded). */
+  usageReports: UsageService;
   close(): Promise<void>;
 }
 
@@ -35,15 +55,46 @@ export async function createKeyward({ config, database, clock = systemClock, has
     const events = new EventBus(handle);
     await events.start();
     const db = handle.db;
+    const cache = new VerificationCache({ ttlMs: config.verificationCache.ttlSeconds * 1000, maxEntries: config.verificationCache.maxEntries });
+    cache.listen(events);
+    // Changes made here drop this instance's cache entry before the call returns; NOTIFY tells the others.
+    const publisher = invalidatingPublisher(cache, events);
+    const keys = new KeyService({ db, clock, secrets: config.digestSecrets, encryptionKey: config.encryptionKey, maxTtlDays: config.maxKeyTtlDays, events: publisher });
+    const securityEvents = new SecurityEventService({ db, clock });
+    securityEvents.start();
+    const limiter = new RateLimiter({
+      defaultLimit: config.rateLimits.defaultLimit,
+      redisUrl: config.redisUrl,
+      onFallback: (error) =>
+        securityEvents.record({ kind: "rate_limiter_fallback", severity: "warning", aggregate: false, details: { reason: error.message, effect: "limits are enforced per instance until Redis answers again" } }),
+      onRecover: () => securityEvents.record({ kind: "rate_limiter_recovered", severity: "info", aggregate: false }),
+    });
+    const throttle = { limit: config.rateLimits.failedAuth.requests, windowMs: config.rateLimits.failedAuth.windowSeconds * 1000, clock };
+    const usage = new UsageRecorder({ db, events, flushIntervalMs: config.usage.flushIntervalMs });
+    usage.start();
+    const usageReports = new UsageService({ db, clock, keys, requestLogRetentionDays: config.usage.requestLogRetentionDays });
+    usageReports.start();
     return {
       config,
       database: handle,
       clock,
       events,
-      keys: new KeyService({ db, clock, secrets: config.digestSecrets, encryptionKey: config.encryptionKey, maxTtlDays: config.maxKeyTtlDays, events }),
-      users: new UserService({ db, clock, hashing, events }),
+      keys,
+      users: new UserService({ db, clock, hashing, events: publisher }),
       auth: new AuthService({ db, clock, production: config.production, hashing }),
+      verifier: new KeyVerifier({ keys, secrets: config.digestSecrets, clock, cache, limiter }),
+      securityEvents,
+      limiter,
+      authFailures: new FailedAuthThrottle(throttle),
+      loginFailures: new LoginThrottle(throttle),
+      usage,
+      usageReports,
       async close() {
+        // Usage first: its last flush publishes NOTIFY.
+        usageReports.stop();
+        await usage.close();
+        await limiter.close();
+        await securityEvents.stop();
         await events.stop();
         if (!database) await handle.close();
       },

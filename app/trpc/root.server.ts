@@ -1,7 +1,9 @@
 import type { inferRouterInputs, inferRouterOutputs } from "@trpc/server";
 import { actorScopes } from "../services/actor.server";
 import { keysRouter } from "./routers/keys";
+import { usageRouter } from "./routers/usage";
 import { usersRouter } from "./routers/users";
+import { verifyProcedure } from "./routers/verify";
 import { authedProcedure, createCallerFactory, router } from "./trpc.server";
 
 export const appRouter = router({
@@ -18,6 +20,8 @@ export const appRouter = router({
   }),
   keys: keysRouter,
   users: usersRouter,
+  usage: usageRouter,
+  verify: verifyProcedure,
 });
 
 export type AppRouter = typeof appRouter;

@@ -4,9 +4,10 @@ import type { Scope } from "../lib/scopes";
 import { grants } from "../lib/scopes";
 import { isAddressAllowed } from "../lib/ip";
 import { isSameOrigin, readPresentedKey, requestMeta } from "../lib/request.server";
-import { actorScopes, sessionActor, type Actor } from "../services/actor.server";
+import { actorScopes, keyActor, sessionActor, type Actor } from "../services/actor.server";
 import { isKeywardError, KeywardError } from "../services/errors.server";
 import type { Keyward } from "../services/keyward.server";
+import { rateLimitHeaders } from "../services/rate-limiter.server";
 
 // 1. Context ----------------------------------------------------------------
 
@@ -19,6 +20,8 @@ export interface TrpcContext {
   authFailure: KeywardError | null;
   /** True when the actor came from the session cookie (CSRF applies). */
   viaCookie: boolean;
+  /** The presented key's id when it was identified, even if then refused (usage counts it). */
+  keyId?: string;
 }
 
 export interface ContextInput {
@@ -26,30 +29,46 @@ export interface ContextInput {
   request: Request;
   clientIp: string;
   requestId: string;
+  /** Procedure calls in this HTTP request (a batch of N counts N against the key's rate limit). */
+  calls?: number;
+  /** Response headers, for RateLimit-* and Retry-After when a key is identified. */
+  resHeaders?: Headers;
 }
 
-/** Builds the context: an API key from the headers wins over the session cookie. */
-export async function createContext({ keyward, request, clientIp, requestId }: ContextInput): Promise<TrpcContext> {
+/**
+ * Builds the context: an API key from the headers wins over the session cookie. A key goes
+ * through the same gates as on the REST API: failed-auth throttle, status, allowlist, batch cap
+ * and rate limit (a batch of N calls consumes N).
+ */
+export async function createContext({ keyward, request, clientIp, requestId, calls = 1, resHeaders }: ContextInput): Promise<TrpcContext> {
   const meta = requestMeta(request, clientIp, requestId);
   const presented = readPresentedKey(request);
   if (presented) {
-    const result = await keyward.keys.authenticate(presented);
+    const refuse = (authFailure: KeywardError, keyId?: string): TrpcContext => ({ keyward, request, actor: null, viaCookie: false, authFailure, keyId });
+    const admission = await keyward.authFailures?.admit(clientIp);
+    if (admission && !admission.allowed) {
+      resHeaders?.set("Retry-After", String(admission.retryAfterSeconds));
+      return refuse(new KeywardError("too_many_failures", "Too many failed authentications from your address; wait before trying again"));
+    }
+    const result = await keyward.verifier.authenticate(presented);
     if (result.code !== "VALID") {
+      keyward.authFailures?.recordFailure(clientIp);
       const code = ({ INVALID: "invalid_key", REVOKED: "key_revoked", DISABLED: "key_disabled", EXPIRED: "key_expired" } as const)[result.code];
-      return { keyward, request, actor: null, viaCookie: false, authFailure: new KeywardError(code, "The API key is not valid") };
+      return refuse(new KeywardError(code, "The API key is not valid"), result.code === "INVALID" ? undefined : result.key.id);
     }
     if (!isAddressAllowed(clientIp, result.key.allowedIps)) {
-      const failure = new KeywardError("ip_not_allowed", "This key may not be used from your address");
-      return { keyward, request, actor: null, viaCookie: false, authFailure: failure };
+      return refuse(new KeywardError("ip_not_allowed", "This key may not be used from your address"), result.key.id);
     }
-    const { key } = result;
-    return {
-      keyward,
-      request,
-      viaCookie: false,
-      authFailure: null,
-      actor: { kind: "user", userId: key.ownerId, role: key.ownerRole, scopes: key.scopes, keyId: key.id, meta },
-    };
+    const maxBatch = keyward.config.rateLimits.maxTrpcBatch;
+    if (calls > maxBatch) {
+      return refuse(new KeywardError("batch_too_large", `A batch may hold at most ${maxBatch} calls; this one has ${calls}`), result.key.id);
+    }
+    const decision = await keyward.limiter?.consume(result.key.id, result.key.rateLimit, calls);
+    if (decision) {
+      for (const [name, value] of Object.entries(rateLimitHeaders(decision))) resHeaders?.set(name, value);
+      if (!decision.allowed) return refuse(new KeywardError("rate_limited", "This key's rate limit is used up; retry after the time in Retry-After"), result.key.id);
+    }
+    return { keyward, request, viaCookie: false, authFailure: null, actor: keyActor(result.key, meta), keyId: result.key.id };
   }
   const session = await keyward.auth.fromRequest(request);
   return { keyward, request, viaCookie: Boolean(session), authFailure: null, actor: session ? sessionActor(session.user, meta) : null };

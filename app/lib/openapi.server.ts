@@ -1,0 +1,301 @@
+import { z, type ZodObject, type ZodType } from "zod";
+import {
+  apiKeySchema,
+  createdKeySchema,
+  createKeyBody,
+  keyListSchema,
+  listKeysQuery,
+  meSchema,
+  problemSchema,
+  revealedKeySchema,
+  rotateKeyBody,
+  rotatedKeySchema,
+  updateKeyBody,
+  verifyKeyInput,
+  verifyResultSchema,
+} from "./api-schemas";
+import { requestLogInput, requestLogPageSchema, usageSeriesInput, usageSeriesSchema, usageSummaryInput, usageSummarySchema } from "./usage-schemas";
+import { MAX_BODY_BYTES, PROBLEM_STATUS, PROBLEM_TITLES, type ProblemCode } from "./http.server";
+import type { Scope } from "./scopes";
+
+/**
+ * The OpenAPI 3.1 document of the REST API, generated from the zod schemas the handlers validate
+ * with (app/lib/api-schemas.ts), so the document and the behaviour cannot drift apart.
+ */
+
+type JsonSchema = Record<string, unknown>;
+
+const SCHEMAS: Record<string, ZodType> = {
+  ApiKey: apiKeySchema,
+  ApiKeyList: keyListSchema,
+  CreateKeyRequest: createKeyBody,
+  CreatedKey: createdKeySchema,
+  UpdateKeyRequest: updateKeyBody,
+  RotateKeyRequest: rotateKeyBody,
+  RotatedKey: rotatedKeySchema,
+  RevealedKey: revealedKeySchema,
+  Me: meSchema,
+  VerifyRequest: verifyKeyInput,
+  VerifyResult: verifyResultSchema,
+  Problem: problemSchema,
+  UsageSeries: usageSeriesSchema,
+  UsageSummary: usageSummarySchema,
+  RequestLogPage: requestLogPageSchema,
+};
+type SchemaName = keyof typeof SCHEMAS;
+
+/** What each error code means, for the people reading the document. */
+export const ERROR_DESCRIPTIONS: Partial<Record<ProblemCode, string>> = {
+  credentials_in_url: "A key was sent in the URL (query string or path). It is refused and recorded; rotate that key, since URLs are logged.",
+  missing_credentials: "No key in `Authorization: Bearer <key>` or `X-API-Key`.",
+  invalid_key: "The key is malformed, has a wrong checksum, or is unknown. Nothing more is said.",
+  key_revoked: "The key was revoked. Revocation is final.",
+  key_disabled: "The key (or its owner) is disabled; it can be enabled again.",
+  key_expired: "The key is past its `expiresAt`.",
+  ip_not_allowed: "The key has an IP allowlist and the request came from elsewhere.",
+  insufficient_scope: "The key lacks the scope this needs, or tried to grant more than it holds. `requiredScope` says which.",
+  not_found: "No such endpoint, or no such key visible to the caller (another owner's key is not found, never forbidden).",
+  method_not_allowed: "The endpoint exists but not with this method; `Allow` lists the methods it takes.",
+  invalid_json: "The body is not valid JSON.",
+  payload_too_large: `The body is larger than ${MAX_BODY_BYTES / 1024} KiB.`,
+  validation_failed: "The input breaks the schema; `errors` lists each offending field and why.",
+  policy_violation: "The input is valid but refused by a server policy (e.g. the longest key lifetime allowed).",
+  invalid_state: "The key's state forbids it, e.g. changing a revoked key.",
+  not_recoverable: "The key was not created as recoverable; its plaintext was never kept.",
+  rate_limited: "The key has used up its request budget; `Retry-After` says when to try again.",
+  too_many_failures: "Too many failed authentications from this address; `Retry-After` says when to try again.",
+  internal_error: "A fault on the server; quote the request id.",
+};
+
+const AUTH_ERRORS: ProblemCode[] = ["credentials_in_url", "missing_credentials", "invalid_key", "key_revoked", "key_disabled", "key_expired", "ip_not_allowed", "insufficient_scope", "rate_limited", "too_many_failures"];
+const BODY_ERRORS: ProblemCode[] = ["invalid_json", "payload_too_large", "validation_failed"];
+
+interface Operation {
+  method: "get" | "post" | "patch" | "delete";
+  path: string;
+  operationId: string;
+  summary: string;
+  description?: string;
+  /** null = public. */
+  scope: Scope | null;
+  tag: string;
+  query?: ZodObject;
+  body?: SchemaName;
+  success: { status: number; description: string; schema?: SchemaName; contentType?: string };
+  errors?: ProblemCode[];
+}
+
+const KEY_ID_PARAMETER = { name: "id", in: "path", required: true, description: "The key's public id (`key_…`)", schema: { type: "string", pattern: "^key_[0-9A-Za-z]{20}$" } };
+
+export const OPERATIONS: Operation[] = [
+  {
+    method: "get", path: "/api/v1/me", operationId: "getMe", tag: "Keys", scope: "read",
+    summary: "The calling key", description: "The key making the request, its owner and its effective scopes.",
+    success: { status: 200, description: "The caller", schema: "Me" },
+  },
+  {
+    method: "get", path: "/api/v1/keys", operationId: "listKeys", tag: "Keys", scope: "read",
+    summary: "List keys",
+    description: "Keys visible to the caller, newest first: their owner's own; with the admin scope, everyone's (filter with `ownerId`). Cursor pagination.",
+    query: listKeysQuery,
+    success: { status: 200, description: "A page of keys", schema: "ApiKeyList" },
+    errors: ["validation_failed"],
+  },
+  {
+    method: "post", path: "/api/v1/keys", operationId: "createKey", tag: "Keys", scope: "write",
+    summary: "Create a key",
+    description: "The plaintext key is in this response only. Scopes can never exceed the owner's role nor the caller's own scopes; `ownerId` needs the admin scope. Give `expiresAt` or `expiresInDays`, not both.",
+    body: "CreateKeyRequest",
+    success: { status: 201, description: "The new key and its public view", schema: "CreatedKey" },
+    errors: [...BODY_ERRORS, "policy_violation", "not_found", "invalid_state"],
+  },
+  {
+    method: "get", path: "/api/v1/keys/{id}", operationId: "getKey", tag: "Keys", scope: "read",
+    summary: "Get a key", description: "Another owner's key is 404 for callers without the admin scope.",
+    success: { status: 200, description: "The key", schema: "ApiKey" },
+    errors: ["not_found"],
+  },
+  {
+    method: "patch", path: "/api/v1/keys/{id}", operationId: "updateKey", tag: "Keys", scope: "write",
+    summary: "Update a key", description: "Only the fields given change. `disabled: true` disables the key, `false` enables it. A revoked key cannot be changed.",
+    body: "UpdateKeyRequest",
+    success: { status: 200, description: "The key after the change", schema: "ApiKey" },
+    errors: [...BODY_ERRORS, "not_found", "invalid_state", "policy_violation"],
+  },
+  {
+    method: "delete", path: "/api/v1/keys/{id}", operationId: "revokeKey", tag: "Keys", scope: "write",
+    summary: "Revoke a key", description: "Final and idempotent: revoking a revoked key succeeds and changes nothing.",
+    success: { status: 200, description: "The key, with status `revoked`", schema: "ApiKey" },
+    errors: ["not_found"],
+  },
+  {
+    method: "post", path: "/api/v1/keys/{id}/rotate", operationId: "rotateKey", tag: "Keys", scope: "write",
+    summary: "Rotate a key",
+    description: "Issues a new key with the same settings; the old one keeps working until now + `gracePeriodSeconds` (0–604800, default 0).",
+    body: "RotateKeyRequest",
+    success: { status: 201, description: "The new key and the old one", schema: "RotatedKey" },
+    errors: [...BODY_ERRORS, "not_found", "invalid_state"],
+  },
+  {
+    method: "post", path: "/api/v1/keys/{id}/reveal", operationId: "revealKey", tag: "Keys", scope: "admin",
+    summary: "Reveal a recoverable key", description: "Only keys created with `recoverable: true`. Every reveal is audited.",
+    success: { status: 200, description: "The plaintext key", schema: "RevealedKey" },
+    errors: ["not_found", "not_recoverable", "invalid_state"],
+  },
+  {
+    method: "post", path: "/api/v1/verify", operationId: "verifyKey", tag: "Verification", scope: "read",
+    summary: "Verify a key",
+    description: "For services that protect their own APIs with Keyward keys: send the key your caller presented (and optionally the scope you need and your caller's address). Always 200 for a well-formed request; the answer is in `valid` and `code`. The key in the Authorization header is your service's own key and is checked as usual.",
+    body: "VerifyRequest",
+    success: { status: 200, description: "The verdict", schema: "VerifyResult" },
+    errors: BODY_ERRORS,
+  },
+  {
+    method: "get", path: "/api/v1/keys/{id}/usage", operationId: "getKeyUsage", tag: "Usage", scope: "read",
+    summary: "A key's usage over time",
+    description: "Requests, successes, denials (401/403 caused by the key), rate-limited and server errors per minute, hour or day. Defaults to the last 24 hours by hour; minute granularity is limited to 90 days. Same visibility as the key.",
+    query: usageSeriesInput,
+    success: { status: 200, description: "The series and its totals", schema: "UsageSeries" },
+    errors: ["validation_failed", "not_found"],
+  },
+  {
+    method: "get", path: "/api/v1/keys/{id}/requests", operationId: "listKeyRequests", tag: "Usage", scope: "read",
+    summary: "A key's recent requests", description: "The request log, newest first, with cursor pagination (kept 14 days by default).",
+    query: requestLogInput,
+    success: { status: 200, description: "A page of requests", schema: "RequestLogPage" },
+    errors: ["validation_failed", "not_found"],
+  },
+  {
+    method: "get", path: "/api/v1/usage/summary", operationId: "getUsageSummary", tag: "Usage", scope: "admin",
+    summary: "Usage across all keys", description: "Totals and the busiest keys over a range (default: the last 24 hours).",
+    query: usageSummaryInput,
+    success: { status: 200, description: "Totals and top keys", schema: "UsageSummary" },
+    errors: ["validation_failed"],
+  },
+  {
+    method: "get", path: "/api/v1/openapi.json", operationId: "getOpenApi", tag: "Meta", scope: null,
+    summary: "This document", success: { status: 200, description: "OpenAPI 3.1 document", contentType: "application/json" },
+  },
+  {
+    method: "get", path: "/api/health", operationId: "getHealth", tag: "Meta", scope: null,
+    summary: "Liveness", description: "The process answers.", success: { status: 200, description: "`{ status: \"ok\" }`", contentType: "application/json" },
+  },
+  {
+    method: "get", path: "/api/ready", operationId: "getReady", tag: "Meta", scope: null,
+    summary: "Readiness", description: "The database answers: 200, else 503 with Retry-After.",
+    success: { status: 200, description: "`{ status: \"ready\", database }`", contentType: "application/json" },
+  },
+];
+
+function jsonSchema(schema: ZodType): JsonSchema {
+  return tidy(z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }) as JsonSchema);
+}
+
+/** Drops what only clutters the document: `$schema`/`$id` headers and the long regex zod adds beside `format: date-time`. */
+function tidy(schema: JsonSchema): JsonSchema {
+  const { $schema: _schema, $id: _id, ...rest } = schema;
+  if (rest.format === "date-time") delete rest.pattern;
+  for (const [key, value] of Object.entries(rest)) {
+    if (Array.isArray(value)) rest[key] = value.map((item) => (isObject(item) ? tidy(item) : item));
+    else if (isObject(value)) rest[key] = key === "properties" || key === "$defs" ? mapValues(value, tidy) : tidy(value);
+  }
+  return rest;
+}
+
+const isObject = (value: unknown): value is JsonSchema => typeof value === "object" && value !== null && !Array.isArray(value);
+const mapValues = (object: JsonSchema, fn: (value: JsonSchema) => JsonSchema) =>
+  Object.fromEntries(Object.entries(object).map(([key, value]) => [key, isObject(value) ? fn(value) : value]));
+
+function componentSchemas(): Record<string, JsonSchema> {
+  const registry = z.registry<{ id: string }>();
+  for (const [id, schema] of Object.entries(SCHEMAS)) registry.add(schema, { id });
+  const { schemas } = z.toJSONSchema(registry, { io: "input", unrepresentable: "any", uri: (id) => `#/components/schemas/${id}` });
+  return mapValues(schemas as JsonSchema, tidy) as Record<string, JsonSchema>;
+}
+
+const ref = (name: SchemaName) => ({ $ref: `#/components/schemas/${name}` });
+
+function errorResponses(codes: readonly ProblemCode[]): Record<string, unknown> {
+  const byStatus = new Map<number, ProblemCode[]>();
+  for (const code of codes) byStatus.set(PROBLEM_STATUS[code], [...(byStatus.get(PROBLEM_STATUS[code]) ?? []), code]);
+  return Object.fromEntries(
+    [...byStatus].map(([status, list]) => [
+      String(status),
+      {
+        description: list.map((code) => `\`${code}\``).join(", "),
+        ...(status === 401 ? { headers: { "WWW-Authenticate": { schema: { type: "string" }, description: "`Bearer realm=\"keyward\"`" } } } : {}),
+        content: { "application/problem+json": { schema: ref("Problem") } },
+        "x-codes": list,
+      },
+    ]),
+  );
+}
+
+function operationObject(op: Operation): Record<string, unknown> {
+  const codes = [...new Set([...(op.scope ? AUTH_ERRORS : []), ...(op.errors ?? [])])];
+  const parameters = [
+    ...(op.path.includes("{id}") ? [KEY_ID_PARAMETER] : []),
+    ...(op.query
+      ? Object.entries(op.query.shape).map(([name, schema]) => {
+          const described = jsonSchema(schema as ZodType);
+          return { name, in: "query", required: false, description: described.description, schema: described };
+        })
+      : []),
+  ];
+  const success = op.success.schema
+    ? { description: op.success.description, content: { "application/json": { schema: ref(op.success.schema) } } }
+    : { description: op.success.description, content: { [op.success.contentType ?? "application/json"]: { schema: { type: "object" } } } };
+  return {
+    operationId: op.operationId,
+    summary: op.summary,
+    description: [op.description, op.scope ? `Requires the \`${op.scope}\` scope.` : "Public: no key needed."].filter(Boolean).join("\n\n"),
+    tags: [op.tag],
+    ...(op.scope ? { "x-keyward-scope": op.scope } : { security: [] }),
+    ...(parameters.length > 0 ? { parameters } : {}),
+    ...(op.body ? { requestBody: { required: op.body === "CreateKeyRequest" || op.body === "VerifyRequest", content: { "application/json": { schema: ref(op.body) } } } } : {}),
+    responses: { [String(op.success.status)]: success, ...errorResponses(codes) },
+  };
+}
+
+let cached: Record<string, unknown> | undefined;
+
+/** Built once per process: it depends on code only. */
+export function openApiDocument(): Record<string, unknown> {
+  if (cached) return cached;
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const op of OPERATIONS) (paths[op.path] ??= {})[op.method] = operationObject(op);
+  cached = {
+    openapi: "3.1.0",
+    info: {
+      title: "Keyward API",
+      version: "1.0.0",
+      description:
+        "Manage and verify Keyward API keys. Authenticate with `Authorization: Bearer <key>` (or `X-API-Key: <key>`); a key is never accepted in a URL. " +
+        "Errors are RFC 9457 problem details (`application/problem+json`) with a stable `code` and the request id, which every response also carries in `X-Request-Id`. " +
+        "Scopes are hierarchical (admin ⊇ write ⊇ read) and a key's effective scopes never exceed what its owner's role allows today.",
+    },
+    servers: [{ url: "/" }],
+    tags: [
+      { name: "Keys", description: "Create, list, change, rotate and revoke keys" },
+      { name: "Verification", description: "Check keys your own service receives" },
+      { name: "Usage", description: "Per-key counters and the request log" },
+      { name: "Meta", description: "Health and this document" },
+    ],
+    security: [{ bearerAuth: [] }, { apiKeyHeader: [] }],
+    paths,
+    components: {
+      schemas: componentSchemas(),
+      securitySchemes: {
+        bearerAuth: { type: "http", scheme: "bearer", description: "`Authorization: Bearer kw_…`" },
+        apiKeyHeader: { type: "apiKey", in: "header", name: "X-API-Key" },
+      },
+    },
+    "x-error-codes": (Object.keys(ERROR_DESCRIPTIONS) as ProblemCode[]).map((code) => ({
+      code,
+      status: PROBLEM_STATUS[code],
+      title: PROBLEM_TITLES[code],
+      description: ERROR_DESCRIPTIONS[code],
+    })),
+  };
+  return cached;
+}

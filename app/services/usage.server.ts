@@ -1,0 +1,464 @@
+import { and, desc, eq, gte, inArray, lt, or, sql } from "drizzle-orm";
+import type { Database } from "../../db/client.server";
+import { apiKeys, requestLog, usageMinutes } from "../../db/schema";
+import {
+  requestLogInput,
+  usageSeriesInput,
+  usageSummaryInput,
+  type Granularity,
+  type RequestLogInput,
+  type UsageSeriesInput,
+  type UsageSummaryInput,
+} from "../lib/usage-schemas";
+import { requireScope, type Actor } from "./actor.server";
+import type { Clock } from "./clock.server";
+import { KeywardError } from "./errors.server";
+import type { EventBus } from "./events.server";
+import type { KeyService } from "./keys.server";
+
+/** One API request made with an identified key, as the API-key middleware reports it. */
+export interface RecordedRequest {
+  keyId: string;
+  at: Date;
+  method: string;
+  /** Without the query string (dropped here if present). */
+  path: string;
+  status: number;
+  /** The client's address as TRUST_PROXY resolves it. */
+  clientIp: string;
+  durationMs: number;
+  userAgent: string | null;
+  requestId: string;
+}
+
+export interface UsageCounts {
+  requests: number;
+  success: number;
+  denied: number;
+  rateLimited: number;
+  errors: number;
+}
+
+const MINUTE_MS = 60_000;
+const HOUR_MS = 60 * MINUTE_MS;
+const DAY_MS = 24 * HOUR_MS;
+/** Rows per statement: stays far below Postgres' 65 535 parameters. */
+const CHUNK = 500;
+/** Key ids per NOTIFY: Postgres caps a payload at 8000 bytes. */
+const IDS_PER_NOTIFY = 200;
+
+/** What a response status counts as, besides being a request. Other 4xx (400, 404, 422…) count as requests only. */
+function outcomeOf(status: number): Exclude<keyof UsageCounts, "requests"> | null {
+  if (status < 400) return "success";
+  if (status === 401 || status === 403) return "denied";
+  if (status === 429) return "rateLimited";
+  if (status >= 500) return "errors";
+  return null;
+}
+
+const zeroCounts = (): UsageCounts => ({ requests: 0, success: 0, denied: 0, rateLimited: 0, errors: 0 });
+
+interface CounterRow extends UsageCounts {
+  keyId: string;
+  minute: Date;
+}
+
+interface LastUse {
+  at: Date;
+  ip: string;
+  count: number;
+}
+
+type LogRow = typeof requestLog.$inferInsert;
+
+interface Pending {
+  counters: Map<string, CounterRow>;
+  lastUse: Map<string, LastUse>;
+  log: LogRow[];
+}
+
+const emptyPending = (): Pending => ({ counters: new Map(), lastUse: new Map(), log: [] });
+
+export interface UsageRecorderDeps {
+  db: Database;
+  /** Told `usage.flushed` after every flush that wrote something, so dashboards can refresh. */
+  events?: Pick<EventBus, "publish">;
+  /** @default 2000 */
+  flushIntervalMs?: number;
+  /** Request-log rows held while writes fail; new rows beyond it are dropped (and counted). @default 100_000 */
+  maxPendingRequests?: number;
+  /** Counter rows (key × minute) held while writes fail. @default 100_000 */
+  maxPendingCounters?: number;
+}
+
+/**
+ * Usage counters, last use and the request log, with no database write on the request path:
+ * `record` only adds to memory; a timer writes everything in one transaction of batched statements
+ * every `flushIntervalMs`, and `close` writes what is left. A failed write keeps its data for the
+ * next one (within the bounds above). A crash loses at most one interval.
+ */
+export class UsageRecorder {
+  private pending = emptyPending();
+  private timer?: ReturnType<typeof setInterval>;
+  private flushing: Promise<void> = Promise.resolve();
+  private dropped = 0;
+
+  constructor(private readonly deps: UsageRecorderDeps) {}
+
+  start(): void {
+    this.timer ??= setInterval(() => void this.flush(), this.deps.flushIntervalMs ?? 2000);
+    this.timer.unref();
+  }
+
+  record(request: RecordedRequest): void {
+    const minute = Math.floor(request.at.getTime() / MINUTE_MS) * MINUTE_MS;
+    const slot = `${request.keyId}|${minute}`;
+    let counters = this.pending.counters.get(slot);
+    if (!counters && this.pending.counters.size < (this.deps.maxPendingCounters ?? 100_000)) {
+      counters = { keyId: request.keyId, minute: new Date(minute), ...zeroCounts() };
+      this.pending.counters.set(slot, counters);
+    }
+    if (counters) {
+      counters.requests++;
+      const outcome = outcomeOf(request.status);
+      if (outcome) counters[outcome]++;
+    } else {
+      this.dropped++;
+    }
+
+    const last = this.pending.lastUse.get(request.keyId);
+    if (!last) this.pending.lastUse.set(request.keyId, { at: request.at, ip: request.clientIp, count: 1 });
+    else {
+      last.count++;
+      if (request.at >= last.at) Object.assign(last, { at: request.at, ip: request.clientIp });
+    }
+
+    if (this.pending.log.length >= (this.deps.maxPendingRequests ?? 100_000)) {
+      this.dropped++;
+      return;
+    }
+    this.pending.log.push({
+      occurredAt: request.at,
+      keyId: request.keyId,
+      method: request.method.slice(0, 16),
+      path: request.path.split("?")[0]!.slice(0, 2048),
+      status: request.status,
+      clientIp: request.clientIp,
+      durationMs: request.durationMs,
+      userAgent: request.userAgent?.slice(0, 512) ?? null,
+      requestId: request.requestId.slice(0, 128),
+    });
+  }
+
+  /** Writes everything recorded so far; resolves once written (or, if the write failed, once it is queued again). */
+  flush(): Promise<void> {
+    this.flushing = this.flushing.then(() => this.write());
+    return this.flushing;
+  }
+
+  /** Stops the timer and writes what is left. */
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.flush();
+  }
+
+  private async write(): Promise<void> {
+    const batch = this.pending;
+    if (batch.lastUse.size === 0) return;
+    this.pending = emptyPending();
+    try {
+      await this.deps.db.transaction(async (tx) => {
+        for (const rows of chunks([...batch.counters.values()], CHUNK)) {
+          await tx
+            .insert(usageMinutes)
+            .values(rows)
+            .onConflictDoUpdate({
+              target: [usageMinutes.keyId, usageMinutes.minute],
+              set: {
+                requests: sql`${usageMinutes.requests} + excluded.requests`,
+                success: sql`${usageMinutes.success} + excluded.success`,
+                denied: sql`${usageMinutes.denied} + excluded.denied`,
+                rateLimited: sql`${usageMinutes.rateLimited} + excluded.rate_limited`,
+                errors: sql`${usageMinutes.errors} + excluded.errors`,
+              },
+            });
+        }
+        for (const uses of chunks([...batch.lastUse], CHUNK)) {
+          const values = sql.join(
+            uses.map(([keyId, use]) => sql`(${keyId}, ${use.at.toISOString()}::timestamptz, ${use.ip}::text, ${use.count}::bigint)`),
+            sql`, `,
+          );
+          // Another instance may have flushed a later use already: last-used moves forward only.
+          await tx.execute(sql`
+            update api_keys as k set
+              request_count = k.request_count + v.n,
+              last_used_at = greatest(k.last_used_at, v.at),
+              last_used_ip = case when k.last_used_at is null or v.at >= k.last_used_at then v.ip else k.last_used_ip end
+            from (values ${values}) as v(id, at, ip, n)
+            where k.id = v.id`);
+        }
+        for (const rows of chunks(batch.log, CHUNK)) await tx.insert(requestLog).values(rows);
+      });
+    } catch (error) {
+      console.error("Could not write usage; keeping it for the next flush", error);
+      this.requeue(batch);
+      return;
+    }
+    if (this.dropped > 0) {
+      console.warn(`Usage: ${this.dropped} request(s) could not be buffered while writes were failing (buffer full)`);
+      this.dropped = 0;
+    }
+    await this.announce([...batch.lastUse.keys()]);
+  }
+
+  private async announce(keyIds: string[]): Promise<void> {
+    if (!this.deps.events) return;
+    try {
+      for (const ids of chunks(keyIds, IDS_PER_NOTIFY)) await this.deps.events.publish({ type: "usage.flushed", keyIds: ids });
+    } catch (error) {
+      // The data is written; only the live refresh is missed.
+      console.error("Could not announce a usage flush", error);
+    }
+  }
+
+  /** Puts an unwritten batch back in front of what arrived meanwhile, within the bounds. */
+  private requeue(batch: Pending): void {
+    const newer = this.pending;
+    this.pending = batch;
+    for (const [slot, row] of newer.counters) {
+      const older = batch.counters.get(slot);
+      if (older) for (const field of ["requests", "success", "denied", "rateLimited", "errors"] as const) older[field] += row[field];
+      else if (batch.counters.size < (this.deps.maxPendingCounters ?? 100_000)) batch.counters.set(slot, row);
+      else this.dropped += row.requests;
+    }
+    for (const [keyId, use] of newer.lastUse) {
+      const older = batch.lastUse.get(keyId);
+      if (!older) batch.lastUse.set(keyId, use);
+      else {
+        older.count += use.count;
+        if (use.at >= older.at) Object.assign(older, { at: use.at, ip: use.ip });
+      }
+    }
+    const room = Math.max(0, (this.deps.maxPendingRequests ?? 100_000) - batch.log.length);
+    batch.log.push(...newer.log.slice(0, room));
+    this.dropped += newer.log.length - Math.min(room, newer.log.length);
+  }
+}
+
+function* chunks<T>(items: T[], size: number): Generator<T[]> {
+  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
+}
+
+// Reads ----------------------------------------------------------------------------------------
+
+export interface UsagePoint extends UsageCounts {
+  /** Start of the bucket, ISO 8601 UTC. */
+  t: string;
+}
+
+export interface UsageSeries {
+  keyId: string;
+  granularity: Granularity;
+  from: string;
+  to: string;
+  /** Every bucket from `from` (rounded down to the bucket) up to `to`, zeros included, oldest first. */
+  points: UsagePoint[];
+  totals: UsageCounts;
+  lastUsedAt: string | null;
+  lastUsedIp: string | null;
+}
+
+export interface UsageSummary {
+  from: string;
+  to: string;
+  totals: UsageCounts;
+  /** Keys with any request in the range. */
+  activeKeys: number;
+  /** The busiest keys, most requests first. */
+  topKeys: (UsageCounts & { keyId: string; name: string | null; ownerId: string | null })[];
+}
+
+export interface RequestLogEntry {
+  id: number;
+  occurredAt: string;
+  method: string;
+  path: string;
+  status: number;
+  clientIp: string | null;
+  durationMs: number;
+  userAgent: string | null;
+  requestId: string | null;
+}
+
+const BUCKET_MS: Record<Granularity, number> = { minute: MINUTE_MS, hour: HOUR_MS, day: DAY_MS };
+
+/** Longest range per granularity: minute-level data over more than 90 days is refused (choose a coarser one). */
+export const MAX_RANGE_DAYS: Record<Granularity, number> = { minute: 90, hour: 366, day: 3660 };
+
+const sums = {
+  requests: sql<number>`sum(${usageMinutes.requests})`.mapWith(Number),
+  success: sql<number>`sum(${usageMinutes.success})`.mapWith(Number),
+  denied: sql<number>`sum(${usageMinutes.denied})`.mapWith(Number),
+  rateLimited: sql<number>`sum(${usageMinutes.rateLimited})`.mapWith(Number),
+  errors: sql<number>`sum(${usageMinutes.errors})`.mapWith(Number),
+};
+
+export interface UsageServiceDeps {
+  db: Database;
+  clock: Clock;
+  /** Visibility of a key's usage is the key's own (`keys.get`). */
+  keys: Pick<KeyService, "get">;
+  /** Request-log rows older than this are deleted by the hourly cleanup. @default 14 */
+  requestLogRetentionDays?: number;
+}
+
+/** The reads behind the usage API and the dashboard, and the request log's retention. */
+export class UsageService {
+  private cleanup?: ReturnType<typeof setInterval>;
+
+  constructor(private readonly deps: UsageServiceDeps) {}
+
+  /** Starts the hourly request-log cleanup (and runs it once now). */
+  start(): void {
+    this.cleanup ??= setInterval(() => void this.pruneExpired(), HOUR_MS);
+    this.cleanup.unref();
+    void this.pruneExpired();
+  }
+
+  stop(): void {
+    clearInterval(this.cleanup);
+    this.cleanup = undefined;
+  }
+
+  /** Deletes request-log rows older than `olderThan`, in batches; returns how many. */
+  async pruneRequestLog(olderThan: Date): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const doomed = this.deps.db.select({ id: requestLog.id }).from(requestLog).where(lt(requestLog.occurredAt, olderThan)).limit(10_000);
+      const deleted = await this.deps.db.delete(requestLog).where(inArray(requestLog.id, doomed)).returning({ id: requestLog.id });
+      total += deleted.length;
+      if (deleted.length < 10_000) return total;
+    }
+  }
+
+  /** A key's counts per bucket. Same visibility as the key; the range is validated per granularity. */
+  async series(actor: Actor, keyId: string, rawInput: UsageSeriesInput = {}): Promise<UsageSeries> {
+    const input = usageSeriesInput.parse(rawInput);
+    const key = await this.deps.keys.get(actor, keyId);
+    const { granularity } = input;
+    const { from, to } = this.range(input, MAX_RANGE_DAYS[granularity], granularity);
+    const step = BUCKET_MS[granularity];
+    const start = Math.floor(from.getTime() / step) * step;
+
+    const bucket =
+      granularity === "minute"
+        ? sql`${usageMinutes.minute}`
+        : sql`date_trunc(${sql.raw(`'${granularity}'`)}, ${usageMinutes.minute} at time zone 'UTC') at time zone 'UTC'`;
+    const rows = await this.deps.db
+      .select({ t: sql<number>`floor(extract(epoch from ${bucket}) * 1000)`.mapWith(Number), ...sums })
+      .from(usageMinutes)
+      .where(and(eq(usageMinutes.keyId, keyId), gte(usageMinutes.minute, new Date(start)), lt(usageMinutes.minute, to)))
+      .groupBy(sql`1`)
+      .orderBy(sql`1`);
+
+    const byBucket = new Map(rows.map(({ t, ...counts }) => [t, counts]));
+    const points: UsagePoint[] = [];
+    const totals = zeroCounts();
+    for (let t = start; t < to.getTime(); t += step) {
+      const counts = byBucket.get(t) ?? zeroCounts();
+      points.push({ t: new Date(t).toISOString(), ...counts });
+      for (const field of Object.keys(totals) as (keyof UsageCounts)[]) totals[field] += counts[field];
+    }
+    return { keyId, granularity, from: new Date(start).toISOString(), to: to.toISOString(), points, totals, lastUsedAt: key.lastUsedAt, lastUsedIp: key.lastUsedIp };
+  }
+
+  /** Admin: totals over every key and the busiest keys in the range. */
+  async summary(actor: Actor, rawInput: UsageSummaryInput = {}): Promise<UsageSummary> {
+    requireScope(actor, "admin");
+    const input = usageSummaryInput.parse(rawInput);
+    const { from, to } = this.range(input, MAX_RANGE_DAYS.day, null);
+    const inRange = and(gte(usageMinutes.minute, from), lt(usageMinutes.minute, to));
+    const [totals] = await this.deps.db
+      .select({ ...sums, activeKeys: sql<number>`count(distinct ${usageMinutes.keyId})`.mapWith(Number) })
+      .from(usageMinutes)
+      .where(inRange);
+    const top = await this.deps.db
+      .select({ keyId: usageMinutes.keyId, name: apiKeys.name, ownerId: apiKeys.ownerId, ...sums })
+      .from(usageMinutes)
+      .leftJoin(apiKeys, eq(apiKeys.id, usageMinutes.keyId))
+      .where(inRange)
+      .groupBy(usageMinutes.keyId, apiKeys.name, apiKeys.ownerId)
+      .orderBy(desc(sums.requests), usageMinutes.keyId)
+      .limit(input.top);
+    const { activeKeys, ...counts } = totals!;
+    return {
+      from: from.toISOString(),
+      to: to.toISOString(),
+      // Sums over no rows are null.
+      totals: { requests: counts.requests || 0, success: counts.success || 0, denied: counts.denied || 0, rateLimited: counts.rateLimited || 0, errors: counts.errors || 0 },
+      activeKeys,
+      topKeys: top,
+    };
+  }
+
+  /** A key's most recent requests, newest first, by cursor. Same visibility as the key. */
+  async requests(actor: Actor, keyId: string, rawInput: RequestLogInput = {}): Promise<{ data: RequestLogEntry[]; nextCursor: string | null }> {
+    const input = requestLogInput.parse(rawInput);
+    await this.deps.keys.get(actor, keyId);
+    const conditions = [eq(requestLog.keyId, keyId)];
+    if (input.cursor) {
+      const after = decodeCursor(input.cursor);
+      conditions.push(or(lt(requestLog.occurredAt, after.occurredAt), and(eq(requestLog.occurredAt, after.occurredAt), lt(requestLog.id, after.id)))!);
+    }
+    const rows = await this.deps.db
+      .select()
+      .from(requestLog)
+      .where(and(...conditions))
+      .orderBy(desc(requestLog.occurredAt), desc(requestLog.id))
+      .limit(input.limit + 1);
+    const page = rows.slice(0, input.limit);
+    return {
+      data: page.map(({ keyId: _keyId, occurredAt, ...row }) => ({ ...row, occurredAt: occurredAt.toISOString() })),
+      nextCursor: rows.length > input.limit ? encodeCursor(page[page.length - 1]!) : null,
+    };
+  }
+
+  private async pruneExpired(): Promise<void> {
+    const days = this.deps.requestLogRetentionDays ?? 14;
+    try {
+      await this.pruneRequestLog(new Date(this.deps.clock.now().getTime() - days * DAY_MS));
+    } catch (error) {
+      console.error("Could not prune the request log", error);
+    }
+  }
+
+  private range(input: { from?: string; to?: string }, maxDays: number, granularity: Granularity | null): { from: Date; to: Date } {
+    const to = input.to ? new Date(input.to) : this.deps.clock.now();
+    const from = input.from ? new Date(input.from) : new Date(to.getTime() - DAY_MS);
+    if (from.getTime() >= to.getTime()) throw new KeywardError("validation_failed", "`from` must be before `to`", { field: "from" });
+    if (to.getTime() - from.getTime() > maxDays * DAY_MS) {
+      const hint = granularity === "minute" ? "; choose hour or day granularity" : granularity === "hour" ? "; choose day granularity" : "";
+      throw new KeywardError("validation_failed", `The range is longer than ${maxDays} days${granularity ? ` at ${granularity} granularity` : ""}${hint}`, {
+        field: "from",
+        maxDays,
+      });
+    }
+    return { from, to };
+  }
+}
+
+function encodeCursor(row: { occurredAt: Date; id: number }): string {
+  return Buffer.from(JSON.stringify([row.occurredAt.toISOString(), row.id])).toString("base64url");
+}
+
+function decodeCursor(cursor: string): { occurredAt: Date; id: number } {
+  try {
+    const [occurredAt, id] = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as [string, number];
+    const date = new Date(occurredAt);
+    if (!Number.isSafeInteger(id) || Number.isNaN(date.getTime())) throw new Error("bad cursor");
+    return { occurredAt: date, id };
+  } catch {
+    throw new KeywardError("validation_failed", "The cursor is not one this API returned", { field: "cursor" });
+  }
+}
