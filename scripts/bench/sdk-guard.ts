@@ -1,0 +1,149 @@
+/**
+ * The SDK's costs, measured:
+ *   1. keywardGuard on a cached key, in process: header read, format + CRC-32 check, SHA-256 of
+ *      the key, cache hit (target ≤ 20 µs median);
+ *   2. `verify` through the SDK against a local Keyward (`node build/server.js`, its own process,
+ *      embedded database): client → HTTP → tRPC → verifier (cached server-side) → back (p50/p99);
+ *   3. the guard on a cache miss (cacheTtlMs: 0), i.e. 2 plus the guard's own work;
+ *   4. what `pacing: true` adds to a call, in process: `me()` against a fetch stub that answers at
+ *      once with a large RateLimit budget, pacing off vs on (the client's own work, no network).
+ *
+ *   npm run build && npm run bench:sdk-guard        (BENCH_SAMPLES=… for more round trips)
+ *
+ * The server gets a fresh data directory under the OS temp dir (removed at the end); nothing shared is touched.
+ */
+import { spawn } from "node:child_process";
+import crypto from "node:crypto";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { loadConfig } from "../../app/config.server";
+import { systemActor } from "../../app/services/actor.server";
+import { createKeyward as createServices } from "../../app/services/keyward.server";
+import { openDatabase } from "../../db/client.server";
+import { createKeyward, keywardGuard } from "../../sdk/src/index";
+import { table } from "../lib/format";
+
+const HIT_SAMPLES = 200_000;
+const WARMUP = 20_000;
+const ROUND_TRIPS = Number(process.env.BENCH_SAMPLES ?? 2_000);
+const PACING_SAMPLES = 10_000;
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+const micros = (ms: number) => `${(ms * 1000).toFixed(1)} µs`;
+const millis = (ms: number) => `${ms.toFixed(3)} ms`;
+
+async function freePort(): Promise<number> {
+  const server = net.createServer().listen(0, "127.0.0.1");
+  await new Promise((resolve) => server.once("listening", resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function measure(samples: number, task: () => Promise<unknown>): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const started = performance.now();
+    await task();
+    times.push(performance.now() - started);
+  }
+  return times.sort((a, b) => a - b);
+}
+
+async function main(): Promise<void> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "keyward-bench-sdk-"));
+  const env = {
+    NODE_ENV: "production" as const,
+    HOST: "127.0.0.1",
+    PORT: String(await freePort()),
+    KEYWARD_DATA_DIR: dataDir,
+    KEYWARD_SECRET: crypto.randomBytes(32).toString("base64"),
+    KEYWARD_ENCRYPTION_KEY: crypto.randomBytes(32).toString("base64"),
+    LOG_LEVEL: "warn",
+  };
+
+  // Seed a user and two keys, then close the data directory: PGlite allows one process.
+  const config = loadConfig(env);
+  const database = await openDatabase(config.database);
+  const services = await createServices({ config, database });
+  const owner = await services.users.create(systemActor("bench"), { email: "bench@example.test", password: crypto.randomBytes(16).toString("hex"), role: "member" });
+  const unlimited = { requests: 1_000_000, windowSeconds: 60 };
+  const { key: clientKey } = await services.keys.create(systemActor("bench"), { name: "bench client", scopes: ["read"], ownerId: owner.id, rateLimit: unlimited });
+  const { key: callerKey } = await services.keys.create(systemActor("bench"), { name: "bench caller", scopes: ["read"], ownerId: owner.id, rateLimit: unlimited });
+  await services.close();
+  await database.close();
+
+  const server = spawn(process.execPath, ["build/server.js"], { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "inherit"] });
+  const baseUrl = `http://127.0.0.1:${env.PORT}`;
+  try {
+    for (let attempt = 0; ; attempt++) {
+      const ready = await fetch(`${baseUrl}/api/health`).then((r) => r.ok, () => false);
+      if (ready) break;
+      if (attempt > 100) throw new Error("the server did not start");
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+
+    const client = createKeyward({ baseUrl, apiKey: clientKey, retries: 0 });
+    const request = new Request("https://api.example.test/orders", { headers: { Authorization: `Bearer ${callerKey}` } });
+
+    // 1. Cached key.
+    const guard = keywardGuard({ client, scope: "read", cacheTtlMs: 3_600_000 });
+    const first = await guard(request);
+    if (!first.ok) throw new Error(`the caller key was refused: ${first.code}`, { cause: first.error });
+    for (let i = 0; i < WARMUP; i++) await guard(request);
+    const hits = await measure(HIT_SAMPLES, () => guard(request));
+    const batchStarted = performance.now();
+    for (let i = 0; i < HIT_SAMPLES; i++) await guard(request);
+    const hitMean = (performance.now() - batchStarted) / HIT_SAMPLES;
+
+    // 2. verify through the SDK, end to end.
+    for (let i = 0; i < 200; i++) await client.verify({ key: callerKey, scope: "read" });
+    const verifies = await measure(ROUND_TRIPS, () => client.verify({ key: callerKey, scope: "read" }));
+
+    // 3. The guard without its cache.
+    const uncached = keywardGuard({ client, scope: "read", cacheTtlMs: 0 });
+    const misses = await measure(ROUND_TRIPS, () => uncached(request));
+
+    // 4. Pacing overhead, against a stub that answers at once with budget to spare.
+    const stub = async () =>
+      new Response(JSON.stringify({ result: { data: { user: { id: owner.id, email: owner.email, role: owner.role }, keyId: null, scopes: ["read"] } } }), {
+        headers: { "Content-Type": "application/json", "RateLimit-Limit": "1000000", "RateLimit-Remaining": "999999", "RateLimit-Reset": "60" },
+      });
+    const paced: Record<string, number[]> = {};
+    for (const pacing of [false, true]) {
+      const stubbed = createKeyward({ baseUrl, apiKey: clientKey, fetch: stub, pacing });
+      for (let i = 0; i < 1_000; i++) await stubbed.me();
+      paced[String(pacing)] = await measure(PACING_SAMPLES, () => stubbed.me());
+    }
+
+    const load = os.loadavg()[0]!.toFixed(1);
+    console.log(`\nNode ${process.version}, ${os.cpus().length} cores, load average ${load} at the end\n`);
+    console.log(
+      table(
+        ["", "samples", "p50", "p99", "mean"],
+        [
+          ["guard, cached key (in process)", HIT_SAMPLES.toLocaleString("en"), micros(percentile(hits, 50)), micros(percentile(hits, 99)), micros(hitMean)],
+          ["client.verify → local server", ROUND_TRIPS.toLocaleString("en"), millis(percentile(verifies, 50)), millis(percentile(verifies, 99)), millis(verifies.reduce((a, b) => a + b, 0) / verifies.length)],
+          ["guard, cache off (verify each time)", ROUND_TRIPS.toLocaleString("en"), millis(percentile(misses, 50)), millis(percentile(misses, 99)), millis(misses.reduce((a, b) => a + b, 0) / misses.length)],
+          ...[false, true].map((pacing) => {
+            const times = paced[String(pacing)]!;
+            return [`client call, stub fetch, pacing ${pacing ? "on" : "off"}`, PACING_SAMPLES.toLocaleString("en"), micros(percentile(times, 50)), micros(percentile(times, 99)), micros(times.reduce((a, b) => a + b, 0) / times.length)];
+          }),
+        ],
+      ),
+    );
+    const target = percentile(hits, 50) * 1000 <= 20;
+    console.log(`\nguard on a cached key: median ${micros(percentile(hits, 50))} — target ≤ 20 µs ${target ? "met" : "MISSED"}`);
+  } finally {
+    server.kill("SIGTERM");
+    await new Promise((resolve) => server.once("exit", resolve));
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});

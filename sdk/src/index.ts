@@ -1,0 +1,28 @@
+export { createKeyward, type CallOptions, type KeywardClient, type KeywardOptions, type RouterInputs, type RouterOutputs } from "./client";
+export {
+  CLIENT_ERROR_CODES,
+  isKeywardError,
+  KeywardError,
+  SERVER_ERROR_CODES,
+  type ClientErrorCode,
+  type KeywardErrorCode,
+  type ServerErrorCode,
+} from "./errors";
+// The router's named types; any other is reachable through RouterInputs / RouterOutputs.
+export type {
+  ApiKeyView,
+  AppRouter,
+  ErrorShape,
+  RateLimit,
+  RequestLogEntry,
+  UsageCounts,
+  UsagePoint,
+  UsageSeries,
+  UsageSummary,
+  UserView,
+  VerifyResult,
+} from "./generated/router";
+export { keywardGuard, type GuardOptions, type GuardRefusal, type GuardResult, type KeywardGuard, type Principal, type Scope } from "./guard";
+export { isWellFormedKey } from "./key-format";
+export type { PacingOptions } from "./pacing";
+export type { BackoffOptions, FetchLike, HeadersOption } from "./transport";

@@ -1,0 +1,321 @@
+import { delay, http, HttpResponse } from "msw";
+import { setupServer } from "msw/node";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { createKeyward, keywardGuard, type GuardOptions, type VerifyResult } from "../src/index";
+import { BASE_URL, trpcData, trpcError, TRPC, wellFormedKey } from "./support";
+
+const server = setupServer();
+beforeAll(() => server.listen({ onUnhandledRequest: "error" }));
+afterEach(() => {
+  server.resetHandlers();
+  vi.useRealTimers();
+});
+afterAll(() => server.close());
+
+const KEY_ID = "key_0123456789abcdefABCD";
+const OWNER_ID = "usr_0123456789abcdefABCD";
+
+type KnownKeyVerdict = Exclude<VerifyResult, { code: "INVALID" }>;
+
+function valid(overrides: Partial<KnownKeyVerdict> = {}): KnownKeyVerdict {
+  return { valid: true, code: "VALID", keyId: KEY_ID, ownerId: OWNER_ID, name: "partner", scopes: ["read"], expiresAt: null, meta: { plan: "pro" }, ...overrides };
+}
+
+/** Keyward's verify, answering `verdict()`; records each verify body. */
+function verifyAnswers(verdict: (body: { key: string; scope?: string; ip?: string }) => VerifyResult | Response) {
+  const calls: { key: string; scope?: string; ip?: string }[] = [];
+  server.use(
+    http.post(`${TRPC}/verify`, async ({ request }) => {
+      const body = (await request.json()) as { key: string; scope?: string; ip?: string };
+      calls.push(body);
+      const answer = verdict(body);
+      return answer instanceof Response ? answer : trpcData(answer);
+    }),
+  );
+  return calls;
+}
+
+function guardWith(options: Partial<GuardOptions> = {}) {
+  const client = createKeyward({ baseUrl: BASE_URL, apiKey: wellFormedKey(), retries: 0 });
+  return keywardGuard({ client, ...options });
+}
+
+function requestWith(headers: Record<string, string>) {
+  return new Request("https://app.example.test/api/orders", { headers });
+}
+
+async function problem(response: Response) {
+  expect(response.headers.get("content-type")).toBe("application/problem+json");
+  expect(response.headers.get("cache-control")).toBe("no-store");
+  return (await response.json()) as { type: string; title: string; status: number; detail: string; code: string; requiredScope?: string };
+}
+
+describe("reading the key", () => {
+  it("refuses a request without a key with 401 missing_credentials, asking Keyward nothing", async () => {
+    const calls = verifyAnswers(() => valid());
+    const result = await guardWith()(requestWith({}));
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.response.status).toBe(401);
+    expect(result.response.headers.get("www-authenticate")).toBe('Bearer realm="api"');
+    expect(await problem(result.response)).toEqual({
+      type: "about:blank",
+      title: "Missing credentials",
+      status: 401,
+      detail: "Send your API key in the Authorization header (Bearer) or in X-API-Key",
+      code: "missing_credentials",
+    });
+    expect(calls).toHaveLength(0);
+  });
+
+  it.each([
+    ["a wrong checksum", () => {
+      const key = wellFormedKey();
+      return key.slice(0, -1) + (key.endsWith("0") ? "1" : "0");
+    }],
+    ["a wrong prefix", () => "kx_" + wellFormedKey().slice(3)],
+    ["a wrong length", () => wellFormedKey().slice(0, 63)],
+    ["a character outside base62", () => { const key = wellFormedKey(); return key.slice(0, 10) + "-" + key.slice(11); }],
+    ["another scheme", () => "Basic dXNlcjpwYXNz"],
+  ])("refuses a key with %s locally: 401 invalid_key without a call to Keyward", async (_what, make) => {
+    const calls = verifyAnswers(() => valid());
+    const presented = make();
+    const result = await guardWith()(requestWith({ Authorization: presented.startsWith("Basic") ? presented : `Bearer ${presented}` }));
+    expect(result).toMatchObject({ ok: false, code: "invalid_key" });
+    if (!result.ok) expect((await problem(result.response)).status).toBe(401);
+    expect(calls).toHaveLength(0);
+  });
+
+  it("accepts the key as Bearer (any case) or in X-API-Key", async () => {
+    const key = wellFormedKey();
+    const calls = verifyAnswers(() => valid());
+    const guard = guardWith({ cacheTtlMs: 0 });
+    const variants: Record<string, string>[] = [{ Authorization: `Bearer ${key}` }, { Authorization: `bearer   ${key}` }, { "X-API-Key": key }];
+    for (const headers of variants) {
+      expect(await guard(requestWith(headers))).toMatchObject({ ok: true });
+    }
+    expect(calls.map((c) => c.key)).toEqual([key, key, key]);
+  });
+});
+
+describe("verdicts", () => {
+  it("passes a valid key with its principal, sending the scope and the caller's address to verify", async () => {
+    const key = wellFormedKey();
+    const calls = verifyAnswers(() => valid());
+    const guard = guardWith({ scope: "write", clientIp: (request) => request.headers.get("x-real-ip") });
+
+    const result = await guard(requestWith({ Authorization: `Bearer ${key}`, "X-Real-IP": "198.51.100.4" }));
+
+    expect(result).toEqual({
+      ok: true,
+      cached: false,
+      principal: { keyId: KEY_ID, ownerId: OWNER_ID, name: "partner", scopes: ["read"], expiresAt: null, meta: { plan: "pro" } },
+    });
+    expect(calls).toEqual([{ key, scope: "write", ip: "198.51.100.4" }]);
+  });
+
+  it.each([
+    ["INVALID", 401, "invalid_key"],
+    ["REVOKED", 401, "key_revoked"],
+    ["DISABLED", 401, "key_disabled"],
+    ["EXPIRED", 401, "key_expired"],
+    ["IP_NOT_ALLOWED", 403, "ip_not_allowed"],
+    ["INSUFFICIENT_SCOPE", 403, "insufficient_scope"],
+    ["RATE_LIMITED", 429, "rate_limited"],
+  ] as const)("answers %s with %i %s problem+json, and does not cache it", async (verdict, status, code) => {
+    const calls = verifyAnswers(() => (verdict === "INVALID" ? { valid: false, code: "INVALID" } : { ...valid(), valid: false, code: verdict }));
+    const guard = guardWith({ scope: "write" });
+    const request = () => requestWith({ Authorization: `Bearer ${key}` });
+    const key = wellFormedKey();
+
+    const result = await guard(request());
+
+    expect(result).toMatchObject({ ok: false, code });
+    if (result.ok) return;
+    expect(result.response.status).toBe(status);
+    const body = await problem(result.response);
+    expect(body).toMatchObject({ type: "about:blank", status, code });
+    expect(body.title).toBeTruthy();
+    expect(body.detail).toBeTruthy();
+    if (status === 401) expect(result.response.headers.get("www-authenticate")).toContain('error="invalid_token"');
+    if (code === "insufficient_scope") {
+      expect(result.response.headers.get("www-authenticate")).toContain('scope="write"');
+      expect(body.requiredScope).toBe("write");
+    }
+    await guard(request());
+    expect(calls).toHaveLength(2);
+  });
+
+  it("fails closed with 503 when Keyward cannot be reached, keeping the cause for the app's log", async () => {
+    verifyAnswers(() => HttpResponse.error());
+    const result = await guardWith()(requestWith({ Authorization: `Bearer ${wellFormedKey()}` }));
+    expect(result).toMatchObject({ ok: false, code: "service_unavailable", error: { code: "network_error" } });
+    if (!result.ok) expect((await problem(result.response)).status).toBe(503);
+  });
+
+  it("answers 503, not 401, when Keyward refuses the guard's own client key", async () => {
+    verifyAnswers(() => trpcError("key_revoked", 401));
+    const result = await guardWith()(requestWith({ Authorization: `Bearer ${wellFormedKey()}` }));
+    expect(result).toMatchObject({ ok: false, code: "service_unavailable", error: { code: "key_revoked" } });
+  });
+
+  it("passes Retry-After on when Keyward rate-limits the guard's own client key", async () => {
+    verifyAnswers(() => trpcError("rate_limited", 429, { headers: { "Retry-After": "7" } }));
+    const result = await guardWith()(requestWith({ Authorization: `Bearer ${wellFormedKey()}` }));
+    expect(result).toMatchObject({ ok: false, code: "service_unavailable" });
+    if (!result.ok) expect(result.response.headers.get("retry-after")).toBe("7");
+  });
+
+  it("uses problemType for the problem's type", async () => {
+    const result = await guardWith({ problemType: (code) => `https://api.example.test/problems/${code}` })(requestWith({}));
+    if (!result.ok) expect((await problem(result.response)).type).toBe("https://api.example.test/problems/missing_credentials");
+  });
+});
+
+describe("cache", () => {
+  it("answers a key it verified within cacheTtlMs from the cache, then asks again", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const key = wellFormedKey();
+    const calls = verifyAnswers(() => valid());
+    const guard = guardWith({ cacheTtlMs: 10_000 });
+    const request = () => requestWith({ Authorization: `Bearer ${key}` });
+
+    expect(await guard(request())).toMatchObject({ ok: true, cached: false });
+    vi.advanceTimersByTime(9_000);
+    expect(await guard(request())).toMatchObject({ ok: true, cached: true, principal: { keyId: KEY_ID } });
+    expect(calls).toHaveLength(1);
+    vi.advanceTimersByTime(1_500);
+    expect(await guard(request())).toMatchObject({ ok: true, cached: false });
+    expect(calls).toHaveLength(2);
+  });
+
+  it("never keeps a verdict past the key's own expiry", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const key = wellFormedKey();
+    const expiresAt = new Date(Date.now() + 2_000).toISOString();
+    let verdict: VerifyResult = valid({ expiresAt });
+    const calls = verifyAnswers(() => verdict);
+    const guard = guardWith({ cacheTtlMs: 60_000 });
+    const request = () => requestWith({ Authorization: `Bearer ${key}` });
+
+    await guard(request());
+    vi.advanceTimersByTime(2_001);
+    verdict = { ...valid({ expiresAt }), valid: false, code: "EXPIRED" };
+    expect(await guard(request())).toMatchObject({ ok: false, code: "key_expired" });
+    expect(calls).toHaveLength(2);
+  });
+
+  it("keeps separate verdicts per caller address", async () => {
+    const key = wellFormedKey();
+    const calls = verifyAnswers(({ ip }) => (ip === "203.0.113.9" ? { ...valid(), valid: false, code: "IP_NOT_ALLOWED" } : valid()));
+    const guard = guardWith();
+    const request = () => requestWith({ Authorization: `Bearer ${key}` });
+
+    expect(await guard(request(), { ip: "198.51.100.1" })).toMatchObject({ ok: true });
+    expect(await guard(request(), { ip: "198.51.100.1" })).toMatchObject({ ok: true, cached: true });
+    expect(await guard(request(), { ip: "203.0.113.9" })).toMatchObject({ ok: false, code: "ip_not_allowed" });
+    expect(calls.map((c) => c.ip)).toEqual(["198.51.100.1", "203.0.113.9"]);
+  });
+
+  it("invalidate(keyId) drops a revoked key's entries at once, e.g. on a revocation event", async () => {
+    const key = wellFormedKey();
+    let revoked = false;
+    const calls = verifyAnswers(() => (revoked ? { ...valid(), valid: false, code: "REVOKED" } : valid()));
+    const guard = guardWith({ cacheTtlMs: 60_000 });
+    const request = () => requestWith({ Authorization: `Bearer ${key}` });
+    await guard(request(), { ip: "198.51.100.1" });
+    await guard(request(), { ip: "198.51.100.2" });
+    expect(guard.size).toBe(2);
+
+    revoked = true;
+    // Without invalidation the cache still vouches for the key: that is the window invalidate closes.
+    expect(await guard(request(), { ip: "198.51.100.1" })).toMatchObject({ ok: true, cached: true });
+    expect(guard.invalidate(KEY_ID)).toBe(2);
+    expect(guard.invalidate("key_someOtherKeyId000000")).toBe(0);
+
+    expect(await guard(request(), { ip: "198.51.100.1" })).toMatchObject({ ok: false, code: "key_revoked" });
+    expect(calls).toHaveLength(3);
+  });
+
+  it("a refusal of a key for good drops its other cached entries too", async () => {
+    const key = wellFormedKey();
+    let revoked = false;
+    verifyAnswers(() => (revoked ? { ...valid(), valid: false, code: "REVOKED" } : valid()));
+    const guard = guardWith({ cacheTtlMs: 60_000 });
+    const request = () => requestWith({ Authorization: `Bearer ${key}` });
+    await guard(request(), { ip: "198.51.100.1" });
+    revoked = true;
+    expect(await guard(request(), { ip: "198.51.100.2" })).toMatchObject({ ok: false, code: "key_revoked" });
+    expect(await guard(request(), { ip: "198.51.100.1" })).toMatchObject({ ok: false, code: "key_revoked" });
+  });
+
+  it("invalidateOwner(ownerId) drops the entries of every key of that user", async () => {
+    const calls = verifyAnswers(({ key }) => valid({ keyId: key === other ? "key_otherKey0000000000000" : KEY_ID, ownerId: key === other ? "usr_someoneElse000000000" : OWNER_ID }));
+    const guard = guardWith();
+    const [mine, other] = [wellFormedKey(), wellFormedKey()];
+    await guard(requestWith({ Authorization: `Bearer ${mine}` }));
+    await guard(requestWith({ Authorization: `Bearer ${other}` }));
+    expect(guard.invalidateOwner(OWNER_ID)).toBe(1);
+    expect(await guard(requestWith({ Authorization: `Bearer ${other}` }))).toMatchObject({ cached: true });
+    expect(await guard(requestWith({ Authorization: `Bearer ${mine}` }))).toMatchObject({ cached: false });
+    expect(calls).toHaveLength(3);
+  });
+
+  it("clear() drops everything", async () => {
+    const calls = verifyAnswers(() => valid());
+    const guard = guardWith();
+    const key = wellFormedKey();
+    await guard(requestWith({ Authorization: `Bearer ${key}` }));
+    guard.clear();
+    expect(guard.size).toBe(0);
+    await guard(requestWith({ Authorization: `Bearer ${key}` }));
+    expect(calls).toHaveLength(2);
+  });
+
+  it("does not cache with cacheTtlMs: 0", async () => {
+    const calls = verifyAnswers(() => valid());
+    const guard = guardWith({ cacheTtlMs: 0 });
+    const key = wellFormedKey();
+    await guard(requestWith({ Authorization: `Bearer ${key}` }));
+    expect(await guard(requestWith({ Authorization: `Bearer ${key}` }))).toMatchObject({ ok: true, cached: false });
+    expect(calls).toHaveLength(2);
+  });
+
+  it("does not cache a failure to reach Keyward", async () => {
+    let down = true;
+    const calls = verifyAnswers(() => (down ? HttpResponse.error() : valid()));
+    const guard = guardWith();
+    const key = wellFormedKey();
+    expect(await guard(requestWith({ Authorization: `Bearer ${key}` }))).toMatchObject({ ok: false, code: "service_unavailable" });
+    down = false;
+    expect(await guard(requestWith({ Authorization: `Bearer ${key}` }))).toMatchObject({ ok: true, cached: false });
+    expect(calls).toHaveLength(2);
+  });
+
+  it("shares one verification between concurrent requests with the same key", async () => {
+    const key = wellFormedKey();
+    let hits = 0;
+    server.use(
+      http.post(`${TRPC}/verify`, async () => {
+        hits++;
+        await delay(50);
+        return trpcData(valid());
+      }),
+    );
+    const guard = guardWith();
+    const results = await Promise.all(Array.from({ length: 5 }, () => guard(requestWith({ Authorization: `Bearer ${key}` }))));
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(hits).toBe(1);
+  });
+
+  it("holds at most maxCacheEntries, dropping the oldest", async () => {
+    const calls = verifyAnswers(() => valid());
+    const guard = guardWith({ maxCacheEntries: 2 });
+    const [a, b, c] = [wellFormedKey(), wellFormedKey(), wellFormedKey()];
+    for (const key of [a, b, c]) await guard(requestWith({ Authorization: `Bearer ${key}` }));
+    expect(guard.size).toBe(2);
+    expect(await guard(requestWith({ Authorization: `Bearer ${c}` }))).toMatchObject({ cached: true });
+    expect(await guard(requestWith({ Authorization: `Bearer ${a}` }))).toMatchObject({ cached: false });
+    expect(calls).toHaveLength(4);
+  });
+});
