@@ -114,7 +114,8 @@ describe("the API-key middleware", () => {
       async consume(keyId) {
         const used = (budget.get(keyId) ?? 0) + 1;
         budget.set(keyId, used);
-        return { allowed: used <= 2, limit: 2, remaining: 2 - used, resetAt: new Date(clock.now().getTime() + 30_000) };
+        // The real limiter runs on wall-clock time, so its reset is relative to Date.now(), not the test clock.
+        return { allowed: used <= 2, limit: 2, remaining: 2 - used, resetAt: new Date(Date.now() + 30_000) };
       },
     };
     f.app.keyward.authFailures = {
