@@ -28,10 +28,14 @@ export interface TestKeyward extends Keyward {
   dispose(): Promise<void>;
 }
 
-/** The whole service layer on a fresh database of its own. */
+/**
+ * The whole service layer on a fresh database of its own. With REDIS_URL set (the CI's second
+ * run), rate limits go through that Redis, as they would in a deployment.
+ */
 export async function testKeyward(options: { clock?: Clock; env?: Record<string, string | undefined> } = {}): Promise<TestKeyward> {
   const database = await freshDatabase();
-  const keyward = await createKeyward({ config: testConfig(options.env), database, clock: options.clock, hashing: TEST_HASHING });
+  const env = { REDIS_URL: process.env.REDIS_URL, ...options.env };
+  const keyward = await createKeyward({ config: testConfig(env), database, clock: options.clock, hashing: TEST_HASHING });
   return {
     ...keyward,
     async dispose() {
