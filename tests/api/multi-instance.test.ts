@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -9,6 +8,7 @@ import { openDatabase } from "../../db/client.server";
 import { createKeyward, type Keyward } from "../../app/services/keyward.server";
 import { freshPostgresUrl } from "../support/database";
 import { system, testConfig, TEST_HASHING } from "../support/keyward";
+import { freePort } from "../support/redis";
 
 /**
  * Two real app processes on one Postgres: a change made through one is seen by the other within
@@ -87,17 +87,6 @@ describe.skipIf(!process.env.DATABASE_URL)("two app instances sharing one Postgr
     }
   });
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** `node build/server.js` in its own process group (so nothing it starts outlives the test). */
 async function startInstance(env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
