@@ -445,7 +445,7 @@ export default function NewKey() {
                     <FieldErrors id="rateLimitWindow" errors={errors.rateLimitWindow} />
                   </div>
                 </div>
-                <p className="text-[0.8rem] text-muted-foreground">Leave both empty for no per-key limit. Over the limit, requests get 429 with Retry-After.</p>
+                <p className="text-[0.8rem] text-muted-foreground">Leave both empty to use the server’s default limit (KEYWARD_DEFAULT_RATE_LIMIT). Over the limit, requests get 429 with Retry-After.</p>
               </fieldset>
             </Section>
 
