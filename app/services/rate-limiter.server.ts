@@ -47,6 +47,8 @@ export interface RateLimiterOptions {
    * own; only when Redis then fails a health check do all decisions turn local. @default 250
    */
   redisTimeoutMs?: number;
+  /** How long the health check's PING may take before Redis counts as gone (at least `redisTimeoutMs`). @default 500 */
+  healthCheckTimeoutMs?: number;
   /** How often Redis is tried again while decisions are local. @default 2_000 */
   probeIntervalMs?: number;
   /** Prefix of the limiters' ids, and so of their Redis keys (`b_<id>_…`) and channels. @default "keyward" */
@@ -76,6 +78,7 @@ export class RateLimiter {
       ...options,
       idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
       redisTimeoutMs: options.redisTimeoutMs ?? 250,
+      healthCheckTimeoutMs: options.healthCheckTimeoutMs ?? 500,
       probeIntervalMs: options.probeIntervalMs ?? 2_000,
       namespace: options.namespace ?? "keyward",
     };
@@ -151,7 +154,7 @@ export class RateLimiter {
   /** A slow call: Redis is busy or gone. One PING at a time tells which. */
   private checkHealth(redis: RedisLimiters): void {
     if (this.checking || this.redis !== redis) return;
-    this.checking = withTimeout(redis.ping(), Math.max(this.settings.redisTimeoutMs, 500))
+    this.checking = withTimeout(redis.ping(), Math.max(this.settings.redisTimeoutMs, this.settings.healthCheckTimeoutMs))
       .catch((error: unknown) => this.fallBack(redis, new Error(`Redis did not answer a health check: ${toError(error).message}`)))
       .finally(() => {
         this.checking = null;
