@@ -154,8 +154,8 @@ function principalOf(key: AuthenticatedKey): ApiKeyPrincipal {
   return { keyId: key.id, keyName: key.name, owner: { id: key.ownerId, email: key.ownerEmail, role: key.ownerRole }, scopes: key.scopes };
 }
 
-/** The usage seam: one entry per request of an identified key, in memory; never awaited. */
-function recordUsage({ request, context }: ApiArgs, url: URL, keyId: string, response: Response, started: number): Response {
+/** The usage seam: one entry per request of an identified key, in memory; never awaited. Shared with the tRPC route. */
+export function recordUsage({ request, context }: ApiArgs, url: URL, keyId: string, response: Response, started: number): Response {
   context.keyward.usage?.record({
     keyId,
     at: context.keyward.clock.now(),

@@ -1,10 +1,12 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/node";
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
+import { recordUsage } from "../lib/api-key-middleware.server";
 import { appRouter } from "../trpc/root.server";
 import { createContext, type TrpcContext } from "../trpc/trpc.server";
 
 /** tRPC over the fetch adapter: the SDK's door (Bearer key) and the dashboard's (session cookie). */
-async function handle({ request, context }: LoaderFunctionArgs | ActionFunctionArgs) {
+async function handle(args: LoaderFunctionArgs | ActionFunctionArgs) {
+  const { request, context } = args;
   const started = performance.now();
   let trpcContext: TrpcContext | undefined;
   const response = await fetchRequestHandler({
@@ -28,20 +30,7 @@ async function handle({ request, context }: LoaderFunctionArgs | ActionFunctionA
   });
   // Calls made with a key are counted like REST requests (sessions are the dashboard, not API usage).
   const keyId = trpcContext?.keyId;
-  if (keyId) {
-    context.keyward.usage?.record({
-      keyId,
-      at: context.keyward.clock.now(),
-      method: request.method,
-      path: new URL(request.url).pathname,
-      status: response.status,
-      clientIp: context.clientIp,
-      durationMs: performance.now() - started,
-      userAgent: request.headers.get("user-agent")?.slice(0, 512) ?? null,
-      requestId: context.requestId,
-    });
-  }
-  return response;
+  return keyId ? recordUsage(args, new URL(request.url), keyId, response, started) : response;
 }
 
 export const loader = handle;
