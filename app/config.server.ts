@@ -83,8 +83,16 @@ const envSchema = z.object({
   /** How often usage counters and the request log are written, in ms; a crash loses at most this much. */
   KEYWARD_USAGE_FLUSH_MS: z.coerce.number().int().min(100).max(60_000).default(2000),
   KEYWARD_REQUEST_LOG_RETENTION_DAYS: positiveInt.default(14),
+  /** Postgres only: the longest a statement may run before it is cancelled (the request then gets 503). */
+  KEYWARD_STATEMENT_TIMEOUT_MS: positiveInt.default(10_000),
+  /** Unset: the audit trail is kept forever. */
+  KEYWARD_AUDIT_RETENTION_DAYS: positiveInt.optional(),
   /** Most calls in one tRPC batch made with an API key (each call consumes one request of the key's limit). */
   KEYWARD_MAX_TRPC_BATCH: positiveInt.default(20),
+  /** Set: every newly opened alert is POSTed here as JSON, signed (Keyward-Signature) with ALERT_WEBHOOK_SECRET. */
+  ALERT_WEBHOOK_URL: z.url({ protocol: /^https?$/, error: "ALERT_WEBHOOK_URL must be an http:// or https:// URL" }).optional(),
+  /** The HMAC-SHA-256 key of webhook signatures; required in production when ALERT_WEBHOOK_URL is set, generated otherwise. */
+  ALERT_WEBHOOK_SECRET: z.string().trim().min(16, "ALERT_WEBHOOK_SECRET must be at least 16 characters (generate one with: openssl rand -base64 32)").optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -94,7 +102,7 @@ export interface Config {
   production: boolean;
   port: number;
   host: string;
-  database: { kind: "postgres"; url: string } | { kind: "pglite"; dataDir: string };
+  database: { kind: "postgres"; url: string; statementTimeoutMs: number } | { kind: "pglite"; dataDir: string };
   dataDir: string;
   digestSecrets: { current: { version: number; secret: Buffer }; previous: { version: number; secret: Buffer }[] };
   encryptionKey: Buffer;
@@ -107,6 +115,10 @@ export interface Config {
   redisUrl?: string;
   rateLimits: { defaultLimit: RateLimit; failedAuth: RateLimit; maxTrpcBatch: number };
   usage: { flushIntervalMs: number; requestLogRetentionDays: number };
+  /** Days the audit trail is kept; undefined keeps it forever. */
+  auditRetentionDays?: number;
+  /** Where alerts are POSTed, and the secret they are signed with; unset = dashboard only. */
+  alertWebhook?: { url: string; secret: string };
 }
 
 export class ConfigError extends Error {
@@ -129,15 +141,20 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const production = env.NODE_ENV === "production";
   const dataDir = path.resolve(env.KEYWARD_DATA_DIR);
 
-  const missing = (["KEYWARD_SECRET", "KEYWARD_ENCRYPTION_KEY"] as const).filter((name) => !env[name]);
+  const required: SecretName[] = ["KEYWARD_SECRET", "KEYWARD_ENCRYPTION_KEY", ...(env.ALERT_WEBHOOK_URL ? (["ALERT_WEBHOOK_SECRET"] as const) : [])];
+  const missing = required.filter((name) => !env[name]);
   if (production && missing.length > 0) {
     throw new ConfigError(
-      missing.map((name) => `${name} is required when NODE_ENV=production (generate one with: openssl rand -base64 32)`),
+      missing.map((name) =>
+        name === "ALERT_WEBHOOK_SECRET"
+          ? "ALERT_WEBHOOK_SECRET is required when NODE_ENV=production and ALERT_WEBHOOK_URL is set (generate one with: openssl rand -base64 32)"
+          : `${name} is required when NODE_ENV=production (generate one with: openssl rand -base64 32)`,
+      ),
     );
   }
-  const generated = missing.length > 0 ? readOrCreateSecrets(dataDir) : undefined;
-  const secret = env.KEYWARD_SECRET ?? generated!.KEYWARD_SECRET;
-  const encryptionKey = env.KEYWARD_ENCRYPTION_KEY ?? generated!.KEYWARD_ENCRYPTION_KEY;
+  const generated = missing.length > 0 ? readOrCreateSecrets(dataDir, missing) : undefined;
+  const secret = env.KEYWARD_SECRET ?? generated!.KEYWARD_SECRET!;
+  const encryptionKey = env.KEYWARD_ENCRYPTION_KEY ?? generated!.KEYWARD_ENCRYPTION_KEY!;
 
   return {
     env: env.NODE_ENV,
@@ -145,7 +162,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     port: env.PORT,
     host: env.HOST,
     database: env.DATABASE_URL
-      ? { kind: "postgres", url: env.DATABASE_URL }
+      ? { kind: "postgres", url: env.DATABASE_URL, statementTimeoutMs: env.KEYWARD_STATEMENT_TIMEOUT_MS }
       : { kind: "pglite", dataDir: path.join(dataDir, "pglite") },
     dataDir,
     digestSecrets: {
@@ -162,25 +179,42 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     redisUrl: env.REDIS_URL,
     rateLimits: { defaultLimit: env.KEYWARD_DEFAULT_RATE_LIMIT, failedAuth: env.KEYWARD_FAILED_AUTH_LIMIT, maxTrpcBatch: env.KEYWARD_MAX_TRPC_BATCH },
     usage: { flushIntervalMs: env.KEYWARD_USAGE_FLUSH_MS, requestLogRetentionDays: env.KEYWARD_REQUEST_LOG_RETENTION_DAYS },
+    auditRetentionDays: env.KEYWARD_AUDIT_RETENTION_DAYS,
+    alertWebhook: env.ALERT_WEBHOOK_URL ? { url: env.ALERT_WEBHOOK_URL, secret: env.ALERT_WEBHOOK_SECRET ?? generated!.ALERT_WEBHOOK_SECRET! } : undefined,
   };
 }
 
-type GeneratedSecrets = { KEYWARD_SECRET: string; KEYWARD_ENCRYPTION_KEY: string };
+type SecretName = "KEYWARD_SECRET" | "KEYWARD_ENCRYPTION_KEY" | "ALERT_WEBHOOK_SECRET";
+type GeneratedSecrets = Partial<Record<SecretName, string>>;
 
-function readOrCreateSecrets(dataDir: string): GeneratedSecrets {
+const generateSecret = () => crypto.randomBytes(32).toString("base64");
+
+/**
+ * The generated secrets of the embedded default, kept in the data directory. A secret first needed
+ * later (the webhook's, once ALERT_WEBHOOK_URL is set) is added to the existing file.
+ */
+function readOrCreateSecrets(dataDir: string, needed: SecretName[]): GeneratedSecrets {
   const file = path.join(dataDir, "secrets.json");
-  if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, "utf8")) as GeneratedSecrets;
-  fs.mkdirSync(dataDir, { recursive: true });
-  const secrets: GeneratedSecrets = {
-    KEYWARD_SECRET: crypto.randomBytes(32).toString("base64"),
-    KEYWARD_ENCRYPTION_KEY: crypto.randomBytes(32).toString("base64"),
-  };
-  try {
-    fs.writeFileSync(file, JSON.stringify(secrets, null, 2), { flag: "wx", mode: 0o600 });
-    return secrets;
-  } catch (error) {
-    // Another process created it first: use theirs, so both agree.
-    if ((error as NodeJS.ErrnoException).code === "EEXIST") return JSON.parse(fs.readFileSync(file, "utf8")) as GeneratedSecrets;
-    throw error;
+  if (!fs.existsSync(file)) {
+    fs.mkdirSync(dataDir, { recursive: true });
+    const secrets: GeneratedSecrets = Object.fromEntries(
+      (["KEYWARD_SECRET", "KEYWARD_ENCRYPTION_KEY", ...needed] as const).map((name) => [name, generateSecret()]),
+    );
+    try {
+      fs.writeFileSync(file, JSON.stringify(secrets, null, 2), { flag: "wx", mode: 0o600 });
+      return secrets;
+    } catch (error) {
+      // Another process created it first: use theirs, so both agree.
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
   }
+  const stored = JSON.parse(fs.readFileSync(file, "utf8")) as GeneratedSecrets;
+  const absent = needed.filter((name) => !stored[name]);
+  if (absent.length === 0) return stored;
+  const updated = { ...stored, ...Object.fromEntries(absent.map((name) => [name, generateSecret()])) };
+  // Write then rename: a reader never sees half a file.
+  const partial = `${file}.${process.pid}.partial`;
+  fs.writeFileSync(partial, JSON.stringify(updated, null, 2), { mode: 0o600 });
+  fs.renameSync(partial, file);
+  return updated;
 }

@@ -102,6 +102,7 @@ export function withApiKey(options: { scope: Scope }, handler: (args: KeyHandler
 
     const admission = await keyward.authFailures?.admit(clientIp);
     if (admission && !admission.allowed) {
+      keyward.securityEvents.record({ kind: "too_many_failures", severity: "warning", clientIp, details: { retryAfterSeconds: admission.retryAfterSeconds } });
       throw new HttpProblem("too_many_failures", "Too many failed authentications from your address; wait before trying again", {
         headers: { "Retry-After": String(admission.retryAfterSeconds) },
       });
@@ -135,6 +136,7 @@ export function withApiKey(options: { scope: Scope }, handler: (args: KeyHandler
     const limit = await keyward.limiter?.consume(key.id, key.rateLimit);
     const limitHeaders = limit ? rateLimitHeaders(limit) : {};
     if (limit && !limit.allowed) {
+      keyward.securityEvents.record({ kind: "rate_limited", severity: "info", keyId: key.id, clientIp });
       const response = problem("rate_limited", "This key has used up its request budget for now", requestId, { headers: limitHeaders });
       return recordUsage(args, url, key.id, response, started);
     }

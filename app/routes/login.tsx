@@ -9,7 +9,7 @@ import { Alert, AlertDescription } from "../components/ui/alert";
 import { Button } from "../components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader } from "../components/ui/card";
 import { Input } from "../components/ui/input";
-import { isSameOrigin, requestMeta } from "../lib/request.server";
+import { isSameOrigin, readForm, requestMeta } from "../lib/request.server";
 import { isKeywardError } from "../services/errors.server";
 import { safeRedirect } from "../session.server";
 
@@ -35,7 +35,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 export async function action({ request, context }: ActionFunctionArgs) {
   const { keyward } = context;
   if (!isSameOrigin(request, keyward.config.origin)) throw new Response("Cross-site request refused", { status: 403 });
-  const parsed = loginForm.safeParse(Object.fromEntries(await request.formData()));
+  const parsed = loginForm.safeParse(Object.fromEntries(await readForm(request)));
   if (!parsed.success) {
     return json({ error: null, fieldErrors: z.flattenError(parsed.error).fieldErrors }, { status: 400 });
   }
@@ -43,17 +43,21 @@ export async function action({ request, context }: ActionFunctionArgs) {
   // Per address and per account, checked before the password is even hashed.
   const throttle = keyward.loginFailures.isBlocked(context.clientIp, email);
   if (throttle.blocked) {
+    keyward.securityEvents.record({ kind: "login_locked", severity: "warning", clientIp: context.clientIp, details: { retryAfterSeconds: throttle.retryAfterSeconds } });
     return json(
       { error: `Too many failed sign-ins. Wait ${throttle.retryAfterSeconds} seconds, then try again.`, fieldErrors: {} },
       { status: 429, headers: { "Retry-After": String(throttle.retryAfterSeconds) } },
     );
   }
   try {
-    const { cookie } = await keyward.auth.login(email, password, requestMeta(request, context.clientIp, context.requestId));
+    const { user, cookie } = await keyward.auth.login(email, password, requestMeta(request, context.clientIp, context.requestId));
+    await keyward.securityEvents.noteSignIn(user, context.clientIp);
     return redirect(safeRedirect(parsed.data.redirectTo), { headers: { "Set-Cookie": cookie } });
   } catch (error) {
     if (isKeywardError(error) && error.code === "invalid_credentials") {
       keyward.loginFailures.recordFailure(context.clientIp, email);
+      // Not the email: a password typed into the wrong field would end up in the log.
+      keyward.securityEvents.record({ kind: "login_failed", severity: "warning", clientIp: context.clientIp });
       return json({ error: error.message, fieldErrors: {} }, { status: 401 });
     }
     throw error;

@@ -6,7 +6,8 @@ export const EVENTS_CHANNEL = "keyward_events";
 export type KeywardEvent =
   | { type: "key.changed"; keyId: string }
   | { type: "user.changed"; userId: string }
-  | { type: "usage.flushed"; keyIds: string[] };
+  | { type: "usage.flushed"; keyIds: string[] }
+  | { type: "alert.changed"; alertId: string };
 
 type Listener = (event: KeywardEvent) => void;
 

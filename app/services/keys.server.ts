@@ -12,6 +12,7 @@ import type { Clock } from "./clock.server";
 import { KeywardError, notFound } from "./errors.server";
 import type { EventBus } from "./events.server";
 import { candidateDigests, decryptKey, encryptKey, type DigestSecrets } from "./secrets.server";
+import type { SecurityEventService } from "./security-events.server";
 
 /** The public view of a key: everything but its digest and ciphertext. Timestamps are ISO 8601 UTC. */
 export interface ApiKeyView {
@@ -180,6 +181,8 @@ export interface KeyServiceDeps {
   /** Longest lifetime a key may have, in days; undefined = "never expires" allowed. */
   maxTtlDays?: number;
   events?: Pick<EventBus, "publish">;
+  /** Told about every reveal of a recoverable key (alerts can fire on it). */
+  securityEvents?: Pick<SecurityEventService, "record">;
 }
 
 export class KeyService {
@@ -375,6 +378,14 @@ export class KeyService {
     if (!stored?.ciphertext) throw new KeywardError("not_recoverable", "This key was not created as recoverable; its plaintext was never kept");
     const key = decryptKey(stored.ciphertext, id, this.deps.encryptionKey);
     await recordAudit(this.deps.db, actor, { action: "key.revealed", targetType: "api_key", targetId: id }, now);
+    this.deps.securityEvents?.record({
+      kind: "key_revealed",
+      severity: "warning",
+      aggregate: false,
+      keyId: id,
+      clientIp: actor.meta?.ip ?? null,
+      details: { revealedBy: actorUserId(actor) ?? (actor.kind === "system" ? `system:${actor.label}` : null), viaKeyId: actor.kind === "user" ? (actor.keyId ?? null) : null },
+    });
     return { key };
   }
 

@@ -1,5 +1,8 @@
 import { openDatabase, type DatabaseHandle } from "../../db/client.server";
 import type { Config } from "../config.server";
+import { logger } from "../lib/logger.server";
+import { AuditService } from "./audit.server";
+import { OverviewService } from "./overview.server";
 import { AuthService } from "./auth.server";
 import { systemClock, type Clock } from "./clock.server";
 import { EventBus } from "./events.server";
@@ -7,10 +10,12 @@ import { FailedAuthThrottle, LoginThrottle } from "./failed-auth-throttle.server
 import { KeyService } from "./keys.server";
 import type { PasswordHashing } from "./passwords.server";
 import { RateLimiter } from "./rate-limiter.server";
+import { SecurityService } from "./alerts.server";
 import { SecurityEventService } from "./security-events.server";
 import { UsageRecorder, UsageService } from "./usage.server";
 import { UserService } from "./users.server";
 import { invalidatingPublisher, KeyVerifier, VerificationCache } from "./verification-cache.server";
+import { WebhookDispatcher } from "./webhooks.server";
 
 /** Everything a request needs, built once per process and handed to routes through Remix's load context. */
 export interface Keyward {
@@ -24,6 +29,10 @@ export interface Keyward {
   /** Presented key → key record, through the in-process cache. */
   verifier: KeyVerifier;
   securityEvents: SecurityEventService;
+  /** Security event reads, alert rules and alerts (evaluated as events are written). */
+  security: SecurityService;
+  /** Set when ALERT_WEBHOOK_URL is: delivers newly opened alerts. */
+  webhooks?: WebhookDispatcher;
   /**
    * Seams of the API-key middleware, always provided (a test may swap one for a fake or remove it):
    * per-key rate limits (bottleneck; shared through Redis when REDIS_URL is set), the failed-auth
@@ -36,6 +45,10 @@ export interface Keyward {
   loginFailures: LoginThrottle;
   /** Usage series, summary and request log (what `usage` recorded). */
   usageReports: UsageService;
+  /** Reads of the audit trail (entries are written by the services that make the changes). */
+  audit: AuditService;
+  /** The dashboard overview's figures, within what the actor may see. */
+  overview: OverviewService;
   close(): Promise<void>;
 }
 
@@ -59,9 +72,14 @@ export async function createKeyward({ config, database, clock = systemClock, has
     cache.listen(events);
     // Changes made here drop this instance's cache entry before the call returns; NOTIFY tells the others.
     const publisher = invalidatingPublisher(cache, events);
-    const keys = new KeyService({ db, clock, secrets: config.digestSecrets, encryptionKey: config.encryptionKey, maxTtlDays: config.maxKeyTtlDays, events: publisher });
-    const securityEvents = new SecurityEventService({ db, clock });
+    const webhooks = config.alertWebhook
+      ? new WebhookDispatcher({ ...config.alertWebhook, db, clock, onError: (message, error) => logger.error({ err: error }, message) })
+      : undefined;
+    const security = new SecurityService({ db, clock, events, webhooks });
+    await security.ensureDefaultRules();
+    const securityEvents = new SecurityEventService({ db, clock, evaluator: security });
     securityEvents.start();
+    const keys = new KeyService({ db, clock, secrets: config.digestSecrets, encryptionKey: config.encryptionKey, maxTtlDays: config.maxKeyTtlDays, events: publisher, securityEvents });
     const limiter = new RateLimiter({
       defaultLimit: config.rateLimits.defaultLimit,
       redisUrl: config.redisUrl,
@@ -74,6 +92,8 @@ export async function createKeyward({ config, database, clock = systemClock, has
     usage.start();
     const usageReports = new UsageService({ db, clock, keys, requestLogRetentionDays: config.usage.requestLogRetentionDays });
     usageReports.start();
+    const audit = new AuditService({ db, clock, keys, retentionDays: config.auditRetentionDays });
+    audit.start();
     return {
       config,
       database: handle,
@@ -84,17 +104,24 @@ export async function createKeyward({ config, database, clock = systemClock, has
       auth: new AuthService({ db, clock, production: config.production, hashing }),
       verifier: new KeyVerifier({ keys, secrets: config.digestSecrets, clock, cache, limiter }),
       securityEvents,
+      security,
+      webhooks,
       limiter,
       authFailures: new FailedAuthThrottle(throttle),
       loginFailures: new LoginThrottle(throttle),
       usage,
       usageReports,
+      audit,
+      overview: new OverviewService({ db, clock }),
       async close() {
         // Usage first: its last flush publishes NOTIFY.
         usageReports.stop();
+        audit.stop();
         await usage.close();
         await limiter.close();
+        // The last flush may open alerts; their deliveries get a bounded wait.
         await securityEvents.stop();
+        await webhooks?.close();
         await events.stop();
         if (!database) await handle.close();
       },

@@ -1,14 +1,46 @@
-import { sql } from "drizzle-orm";
+import { and, count, eq, sql } from "drizzle-orm";
 import type { Database } from "../../db/client.server";
-import { securityEvents, type Severity } from "../../db/schema";
+import { auditEvents, securityEvents, type Severity } from "../../db/schema";
 import { newId } from "../lib/ids";
+import { logger } from "../lib/logger.server";
 import type { Clock } from "./clock.server";
 
 export type { Severity };
 
+/** Everything recorded, by kind. Refusals use the refusal's stable error code as their kind. */
+export const SECURITY_EVENT_KINDS = [
+  "invalid_key",
+  "key_revoked",
+  "key_disabled",
+  "key_expired",
+  "credentials_in_url",
+  "ip_not_allowed",
+  "insufficient_scope",
+  "rate_limited",
+  "too_many_failures",
+  "login_failed",
+  "login_locked",
+  "key_revealed",
+  "admin_login_new_ip",
+  "rate_limiter_fallback",
+  "rate_limiter_recovered",
+] as const;
+export type SecurityEventKind = (typeof SECURITY_EVENT_KINDS)[number];
+
+/** What a written batch touched: the alert rules are evaluated for these (kind, key, ip) groups. */
+export interface TouchedGroup {
+  kind: SecurityEventKind;
+  keyId: string | null;
+  clientIp: string | null;
+}
+
+export interface SecurityEventEvaluator {
+  evaluate(touched: TouchedGroup[]): Promise<void>;
+}
+
 /** What the request path reports. Kinds are the refusal's stable code where there is one. */
 export interface SecurityEventInput {
-  kind: string;
+  kind: SecurityEventKind;
   severity: Severity;
   keyId?: string | null;
   clientIp?: string | null;
@@ -19,7 +51,7 @@ export interface SecurityEventInput {
 }
 
 interface Pending {
-  kind: string;
+  kind: SecurityEventKind;
   severity: Severity;
   keyId: string | null;
   clientIp: string | null;
@@ -38,6 +70,10 @@ export interface SecurityEventServiceDeps {
   flushIntervalMs?: number;
   /** Buffered rows that trigger an early flush (and the most kept while the database is unreachable). @default 5000 */
   maxPending?: number;
+  /** Told about every batch once it is in the database (off the request path): the alert rules. */
+  evaluator?: SecurityEventEvaluator;
+  /** Where failures of the background writes are reported. @default the logger, at error level */
+  onError?: (message: string, error: unknown) => void;
 }
 
 const MINUTE_MS = 60_000;
@@ -122,9 +158,43 @@ export class SecurityEventService {
           },
         });
     } catch (error) {
-      console.error("Could not write security events; keeping them for the next flush", error);
+      this.reportError("Could not write security events; keeping them for the next flush", error);
       this.requeue(batch);
+      return;
     }
+    if (!this.deps.evaluator) return;
+    try {
+      await this.deps.evaluator.evaluate(rows.map(({ kind, keyId, clientIp }) => ({ kind, keyId, clientIp })));
+    } catch (error) {
+      this.reportError("Could not evaluate the alert rules for a batch of security events", error);
+    }
+  }
+
+  /**
+   * After a successful dashboard sign-in: an admin signing in from an address none of their earlier
+   * sign-ins came from is recorded as `admin_login_new_ip`. The first sign-in ever sets the baseline
+   * (it is not "new" against nothing). Reads the `auth.login` audit entries, which include this one.
+   */
+  async noteSignIn(user: { id: string; role: string }, clientIp: string): Promise<void> {
+    if (user.role !== "admin") return;
+    try {
+      const rows = await this.deps.db
+        .select({ fromHere: sql<number>`count(*) filter (where ${auditEvents.clientIp} = ${clientIp})`.mapWith(Number), total: count() })
+        .from(auditEvents)
+        .where(and(eq(auditEvents.actorId, user.id), eq(auditEvents.action, "auth.login")));
+      const { fromHere = 0, total = 0 } = rows[0] ?? {};
+      // This sign-in is one of them: new when it is the only one from here and others exist.
+      if (fromHere <= 1 && total > fromHere) {
+        this.record({ kind: "admin_login_new_ip", severity: "warning", aggregate: false, clientIp, details: { userId: user.id, earlierSignIns: total - fromHere } });
+      }
+    } catch (error) {
+      this.reportError("Could not check an admin sign-in against earlier addresses", error);
+    }
+  }
+
+  private reportError(message: string, error: unknown): void {
+    if (this.deps.onError) this.deps.onError(message, error);
+    else logger.error({ err: error }, message);
   }
 
   /** Puts an unwritten batch back, merged with what arrived meanwhile, within the buffer bound. */

@@ -5,3 +5,4 @@ export * from "./audit-events";
 export * from "./security-events";
 export * from "./usage";
 export * from "./request-log";
+export * from "./alerts";
