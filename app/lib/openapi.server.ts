@@ -14,6 +14,8 @@ import {
   verifyKeyInput,
   verifyResultSchema,
 } from "./api-schemas";
+import { alertListInput, securityEventsInput } from "../services/alerts.server";
+import { auditEntrySchema, auditExportInput, auditListInput, auditPageSchema } from "./audit-schemas";
 import { requestLogInput, requestLogPageSchema, usageSeriesInput, usageSeriesSchema, usageSummaryInput, usageSummarySchema } from "./usage-schemas";
 import { MAX_BODY_BYTES, PROBLEM_STATUS, PROBLEM_TITLES, type ProblemCode } from "./http.server";
 import type { Scope } from "./scopes";
@@ -41,6 +43,8 @@ const SCHEMAS: Record<string, ZodType> = {
   UsageSeries: usageSeriesSchema,
   UsageSummary: usageSummarySchema,
   RequestLogPage: requestLogPageSchema,
+  AuditEntry: auditEntrySchema,
+  AuditPage: auditPageSchema,
 };
 type SchemaName = keyof typeof SCHEMAS;
 
@@ -85,6 +89,7 @@ interface Operation {
   errors?: ProblemCode[];
 }
 
+const ALERT_ID_PARAMETER = { name: "id", in: "path", required: true, description: "The alert's public id (`alr_…`)", schema: { type: "string", pattern: "^alr_[0-9A-Za-z]{20}$" } };
 const KEY_ID_PARAMETER = { name: "id", in: "path", required: true, description: "The key's public id (`key_…`)", schema: { type: "string", pattern: "^key_[0-9A-Za-z]{20}$" } };
 
 export const OPERATIONS: Operation[] = [
@@ -173,6 +178,59 @@ export const OPERATIONS: Operation[] = [
     errors: ["validation_failed"],
   },
   {
+    method: "get", path: "/api/v1/events", operationId: "streamEvents", tag: "Keys", scope: "read",
+    summary: "Live changes (Server-Sent Events)",
+    description:
+      "A `text/event-stream` that stays open. Each message's `data` is one JSON event with ids only: `{\"type\":\"key.changed\",\"keyId\"}` (a key was changed, disabled, enabled, rotated or revoked: drop cached verifications of it) and `{\"type\":\"usage.flushed\",\"keyIds\"}` (new usage was written). " +
+      "Without the admin scope only events about the key owner's own keys (and `user.changed` for the owner) are sent; with it, every event, including types added later (treat unknown `type`s as \"something changed\"). " +
+      "A comment line is sent every 15 s as a heartbeat, and `retry: 2000` tells EventSource when to come back. The stream ends when the calling key stops being valid (revoked, disabled, expired, owner disabled); reconnecting then answers 401.",
+    success: { status: 200, description: "The event stream", contentType: "text/event-stream" },
+  },
+  {
+    method: "get", path: "/api/v1/audit", operationId: "listAuditEntries", tag: "Audit", scope: "admin",
+    summary: "The audit trail",
+    description: "Every management action from every surface (dashboard, tRPC, REST, CLI), newest first, with its actor, target, client address and request id. `action` takes an exact action (`key.revoked`) or a family (`key.*`); `actorId` matches a user or the key it acted through. Entries are append-only: there is no way to change or delete one.",
+    query: auditListInput,
+    success: { status: 200, description: "A page of entries", schema: "AuditPage" },
+    errors: ["validation_failed"],
+  },
+  {
+    method: "get", path: "/api/v1/audit/export", operationId: "exportAuditEntries", tag: "Audit", scope: "admin",
+    summary: "Export the audit trail",
+    description: "The entries matching the same filters as `listAuditEntries`, streamed as a download: `format=ndjson` (one JSON entry per line, the default) or `format=csv` (RFC 4180; cells that a spreadsheet would run as a formula are prefixed with `'`).",
+    query: auditExportInput,
+    success: { status: 200, description: "The entries, newest first", contentType: "application/x-ndjson" },
+    errors: ["validation_failed"],
+  },
+  {
+    method: "get", path: "/api/v1/security-events", operationId: "listSecurityEvents", tag: "Security", scope: "admin",
+    summary: "List security events",
+    description: "Refused keys, keys in URLs, denied addresses, missing scopes, rate limiting, failed sign-ins, reveals, admin sign-ins from new addresses…, newest first. High-volume kinds are one row per minute per (kind, key, client address) with a `count`. Filter by `kind`, `keyId`, `severity`, `from` (inclusive), `to` (exclusive); cursor pagination.",
+    query: securityEventsInput,
+    success: { status: 200, description: "A page of security events", contentType: "application/json" },
+    errors: ["validation_failed"],
+  },
+  {
+    method: "get", path: "/api/v1/alerts", operationId: "listAlerts", tag: "Security", scope: "admin",
+    summary: "List alerts",
+    description: "Alerts opened by the alert rules, newest first (by first firing). `status`: open, acknowledged, resolved, or unresolved (open or acknowledged). A rule firing again bumps the unresolved alert's `count` and `lastFiredAt`. Cursor pagination.",
+    query: alertListInput,
+    success: { status: 200, description: "A page of alerts", contentType: "application/json" },
+    errors: ["validation_failed"],
+  },
+  {
+    method: "post", path: "/api/v1/alerts/{id}/ack", operationId: "acknowledgeAlert", tag: "Security", scope: "admin",
+    summary: "Acknowledge an alert", description: "Records who acknowledged it and when (and an `alert.acknowledged` audit entry). Idempotent; a resolved alert cannot be acknowledged.",
+    success: { status: 200, description: "The alert after the change", contentType: "application/json" },
+    errors: ["not_found", "invalid_state"],
+  },
+  {
+    method: "post", path: "/api/v1/alerts/{id}/resolve", operationId: "resolveAlert", tag: "Security", scope: "admin",
+    summary: "Resolve an alert", description: "Records who resolved it and when (and an `alert.resolved` audit entry). Idempotent. If the rule fires again afterwards, a new alert opens.",
+    success: { status: 200, description: "The alert after the change", contentType: "application/json" },
+    errors: ["not_found"],
+  },
+  {
     method: "get", path: "/api/v1/openapi.json", operationId: "getOpenApi", tag: "Meta", scope: null,
     summary: "This document", success: { status: 200, description: "OpenAPI 3.1 document", contentType: "application/json" },
   },
@@ -234,7 +292,7 @@ function errorResponses(codes: readonly ProblemCode[]): Record<string, unknown> 
 function operationObject(op: Operation): Record<string, unknown> {
   const codes = [...new Set([...(op.scope ? AUTH_ERRORS : []), ...(op.errors ?? [])])];
   const parameters = [
-    ...(op.path.includes("{id}") ? [KEY_ID_PARAMETER] : []),
+    ...(op.path.includes("{id}") ? [op.path.startsWith("/api/v1/alerts/") ? ALERT_ID_PARAMETER : KEY_ID_PARAMETER] : []),
     ...(op.query
       ? Object.entries(op.query.shape).map(([name, schema]) => {
           const described = jsonSchema(schema as ZodType);
@@ -244,7 +302,7 @@ function operationObject(op: Operation): Record<string, unknown> {
   ];
   const success = op.success.schema
     ? { description: op.success.description, content: { "application/json": { schema: ref(op.success.schema) } } }
-    : { description: op.success.description, content: { [op.success.contentType ?? "application/json"]: { schema: { type: "object" } } } };
+    : { description: op.success.description, content: { [op.success.contentType ?? "application/json"]: { schema: { type: op.success.contentType?.includes("json") === false || op.success.contentType === "application/x-ndjson" ? "string" : "object" } } } };
   return {
     operationId: op.operationId,
     summary: op.summary,

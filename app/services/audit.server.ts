@@ -1,14 +1,27 @@
+import { and, desc, eq, gte, like, lt, or, type SQL } from "drizzle-orm";
 import type { Database } from "../../db/client.server";
-import { auditEvents } from "../../db/schema";
+import { auditEvents, users } from "../../db/schema";
+import {
+  auditExportInput,
+  auditListInput,
+  keyAuditInput,
+  type AuditEntryView,
+  type AuditExportFormat,
+  type AuditFilterInput,
+  type AuditListInput,
+} from "../lib/audit-schemas";
+import { decodeCursor, encodeCursor } from "../lib/cursor";
 import { newId } from "../lib/ids";
-import type { Actor } from "./actor.server";
+import { requireScope, type Actor } from "./actor.server";
+import type { Clock } from "./clock.server";
+import type { KeyService } from "./keys.server";
 
 /** A database or an open transaction: audit entries are written inside the change's own transaction. */
 export type Executor = Pick<Database, "insert">;
 
 export interface AuditEntry {
   action: string;
-  targetType: "api_key" | "user" | "session" | "settings";
+  targetType: "api_key" | "user" | "session" | "settings" | "alert";
   targetId: string;
   details?: Record<string, unknown>;
 }
@@ -28,4 +41,135 @@ export async function recordAudit(tx: Executor, actor: Actor, entry: AuditEntry,
     requestId: actor.meta?.requestId ?? null,
     details: actor.kind === "system" ? { via: actor.label, ...entry.details } : (entry.details ?? {}),
   });
+}
+
+export interface AuditServiceDeps {
+  db: Database;
+  clock: Clock;
+  keys: Pick<KeyService, "get">;
+  /** Entries older than this are pruned once a day; unset keeps them forever. */
+  retentionDays?: number;
+}
+
+const DAY_MS = 86_400_000;
+const EXPORT_PAGE = 1000;
+const CSV_COLUMNS = ["id", "occurredAt", "actorType", "actorId", "actorEmail", "actorKeyId", "action", "targetType", "targetId", "clientIp", "userAgent", "requestId", "details"] as const;
+
+/**
+ * Reads of the append-only audit trail. There is deliberately no method that changes or deletes an
+ * entry; the only removal is the retention prune, which an operator opts into.
+ */
+export class AuditService {
+  private timer?: ReturnType<typeof setInterval>;
+
+  constructor(private readonly deps: AuditServiceDeps) {}
+
+  /** Starts the daily prune when a retention is configured. */
+  start(): void {
+    if (this.deps.retentionDays === undefined || this.timer) return;
+    const prune = () => void this.prune().catch(() => undefined);
+    prune();
+    this.timer = setInterval(prune, DAY_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Deletes entries older than the retention; returns how many. A no-op without a retention. */
+  async prune(): Promise<number> {
+    if (this.deps.retentionDays === undefined) return 0;
+    const cutoff = new Date(this.deps.clock.now().getTime() - this.deps.retentionDays * DAY_MS);
+    const deleted = await this.deps.db.delete(auditEvents).where(lt(auditEvents.occurredAt, cutoff)).returning({ id: auditEvents.id });
+    return deleted.length;
+  }
+
+  /** Everyone's entries, newest first (admin scope). */
+  async list(actor: Actor, rawInput: AuditListInput = {}): Promise<{ data: AuditEntryView[]; nextCursor: string | null }> {
+    requireScope(actor, "admin");
+    const input = auditListInput.parse(rawInput);
+    return this.page(filterConditions(input), input.limit, input.cursor);
+  }
+
+  /** The entries about one key, for anyone who can see the key (another owner's key is not found). */
+  async forKey(actor: Actor, rawInput: { keyId: string; limit?: number; cursor?: string }): Promise<{ data: AuditEntryView[]; nextCursor: string | null }> {
+    const input = keyAuditInput.parse(rawInput);
+    await this.deps.keys.get(actor, input.keyId);
+    return this.page([eq(auditEvents.targetId, input.keyId)], input.limit, input.cursor);
+  }
+
+  /**
+   * The entries matching a filter as CSV or NDJSON text chunks, newest first, read page by page so an
+   * export of millions of rows never sits in memory (admin scope).
+   */
+  async *export(actor: Actor, rawInput: AuditFilterInput & { format?: AuditExportFormat }): AsyncGenerator<string> {
+    requireScope(actor, "admin");
+    const { format, ...filter } = auditExportInput.parse(rawInput);
+    const conditions = filterConditions(filter);
+    if (format === "csv") yield `${CSV_COLUMNS.join(",")}\r\n`;
+    let cursor: string | undefined;
+    do {
+      const { data, nextCursor } = await this.page(conditions, EXPORT_PAGE, cursor);
+      yield data.map(format === "csv" ? csvLine : (entry) => `${JSON.stringify(entry)}\n`).join("");
+      cursor = nextCursor ?? undefined;
+    } while (cursor);
+  }
+
+  private async page(conditions: SQL[], limit: number, cursor: string | undefined): Promise<{ data: AuditEntryView[]; nextCursor: string | null }> {
+    const where = [...conditions];
+    if (cursor) {
+      const after = decodeCursor(cursor, "string");
+      where.push(or(lt(auditEvents.occurredAt, after.at), and(eq(auditEvents.occurredAt, after.at), lt(auditEvents.id, after.id)))!);
+    }
+    const rows = await this.deps.db
+      .select({
+        id: auditEvents.id,
+        occurredAt: auditEvents.occurredAt,
+        actorType: auditEvents.actorType,
+        actorId: auditEvents.actorId,
+        actorEmail: users.email,
+        actorKeyId: auditEvents.actorKeyId,
+        action: auditEvents.action,
+        targetType: auditEvents.targetType,
+        targetId: auditEvents.targetId,
+        clientIp: auditEvents.clientIp,
+        userAgent: auditEvents.userAgent,
+        requestId: auditEvents.requestId,
+        details: auditEvents.details,
+      })
+      .from(auditEvents)
+      .leftJoin(users, eq(users.id, auditEvents.actorId))
+      .where(and(...where))
+      .orderBy(desc(auditEvents.occurredAt), desc(auditEvents.id))
+      .limit(limit + 1);
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      data: page.map((row) => ({ ...row, occurredAt: row.occurredAt.toISOString() })),
+      nextCursor: rows.length > limit && last ? encodeCursor(last.occurredAt, last.id) : null,
+    };
+  }
+}
+
+function filterConditions(filter: AuditFilterInput): SQL[] {
+  const conditions: SQL[] = [];
+  if (filter.action?.endsWith(".*")) conditions.push(like(auditEvents.action, `${filter.action.slice(0, -1)}%`));
+  else if (filter.action) conditions.push(eq(auditEvents.action, filter.action));
+  if (filter.actorId) conditions.push(or(eq(auditEvents.actorId, filter.actorId), eq(auditEvents.actorKeyId, filter.actorId))!);
+  if (filter.targetId) conditions.push(eq(auditEvents.targetId, filter.targetId));
+  if (filter.from) conditions.push(gte(auditEvents.occurredAt, new Date(filter.from)));
+  if (filter.to) conditions.push(lt(auditEvents.occurredAt, new Date(filter.to)));
+  return conditions;
+}
+
+/** One CSV record (RFC 4180). Cells a spreadsheet would run as a formula are prefixed with `'`. */
+function csvLine(entry: AuditEntryView): string {
+  return `${CSV_COLUMNS.map((column) => {
+    const value = entry[column];
+    let text = value === null ? "" : typeof value === "object" ? JSON.stringify(value) : String(value);
+    if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+    return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  }).join(",")}\r\n`;
 }

@@ -1,6 +1,10 @@
 import type { inferRouterInputs, inferRouterOutputs } from "@trpc/server";
 import { actorScopes } from "../services/actor.server";
+import { accountRouter } from "./routers/account";
+import { auditRouter } from "./routers/audit";
 import { keysRouter } from "./routers/keys";
+import { overviewRouter } from "./routers/overview";
+import { securityRouter } from "./routers/security";
 import { usageRouter } from "./routers/usage";
 import { usersRouter } from "./routers/users";
 import { verifyProcedure } from "./routers/verify";
@@ -18,9 +22,13 @@ export const appRouter = router({
       scopes: [...actorScopes(actor)],
     };
   }),
+  account: accountRouter,
   keys: keysRouter,
   users: usersRouter,
   usage: usageRouter,
+  overview: overviewRouter,
+  audit: auditRouter,
+  security: securityRouter,
   verify: verifyProcedure,
 });
 

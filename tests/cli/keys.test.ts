@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { systemActor } from "../../app/services/actor.server";
 import type { ApiKeyView } from "../../app/services/keys.server";
 import { cliEnvironment, KEY_LINE, type CliEnvironment } from "./run-cli";
 
@@ -93,6 +94,13 @@ describe("npm run keys", { timeout: 180_000 }, () => {
     try {
       await expect(keyward.keys.authenticate(second.key)).resolves.toMatchObject({ code: "VALID", key: { id: second.id, scopes: ["read", "write"] } });
       await expect(keyward.keys.authenticate(first.key)).resolves.toMatchObject({ code: "REVOKED", key: { id: first.id } });
+      // Each CLI action is audited once, as the system acting through the CLI.
+      const trail = await keyward.audit.forKey(systemActor("test"), { keyId: first.id });
+      expect(trail.data.map((entry) => [entry.action, entry.actorType, entry.details.via])).toEqual([
+        ["key.revoked", "system", "cli"],
+        ["key.rotated", "system", "cli"],
+        ["key.created", "system", "cli"],
+      ]);
     } finally {
       await keyward.close();
     }
