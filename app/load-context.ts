@@ -6,6 +6,8 @@ export interface KeywardLoadContext {
   /** The client's address (socket peer, or X-Forwarded-For per TRUST_PROXY). */
   clientIp: string;
   requestId: string;
+  /** This response's Content-Security-Policy nonce, for the document's inline scripts. */
+  cspNonce?: string;
 }
 
 declare module "@remix-run/node" {

@@ -22,7 +22,8 @@ export interface DatabaseHandle {
 }
 
 export type DatabaseLocation =
-  | { kind: "postgres"; url: string; max?: number }
+  /** `statementTimeoutMs` bounds every statement, so a stalled database cannot hold requests forever. */
+  | { kind: "postgres"; url: string; max?: number; statementTimeoutMs?: number }
   | { kind: "pglite"; dataDir: string }
   /** In memory; `snapshot` starts from a dumped data directory (tests use a migrated one). */
   | { kind: "pglite"; memory: true; snapshot?: Blob };
@@ -35,14 +36,15 @@ export function migrationsPath(): string {
 }
 
 export async function openDatabase(location: DatabaseLocation): Promise<DatabaseHandle> {
-  return location.kind === "postgres" ? openPostgres(location.url, location.max) : openPglite(location);
+  return location.kind === "postgres" ? openPostgres(location.url, location.max, location.statementTimeoutMs) : openPglite(location);
 }
 
-async function openPostgres(url: string, max = 10): Promise<DatabaseHandle> {
+async function openPostgres(url: string, max = 10, statementTimeoutMs = 10_000): Promise<DatabaseHandle> {
   const { default: postgres } = await import("postgres");
   const { drizzle } = await import("drizzle-orm/postgres-js");
   const { migrate } = await import("drizzle-orm/postgres-js/migrator");
-  const sql = postgres(url, { max, onnotice: () => {}, connection: { application_name: "keyward" } });
+  // A connection attempt gives up after 5 s (the default is 30), so requests fail fast while Postgres is down.
+  const sql = postgres(url, { max, connect_timeout: 5, onnotice: () => {}, connection: { application_name: "keyward", statement_timeout: statementTimeoutMs } });
   const db = drizzle(sql, { schema }) as unknown as Database;
   return {
     kind: "postgres",

@@ -1,3 +1,4 @@
+import { logger } from "./logger.server";
 import { TRPCError } from "@trpc/server";
 import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import { z, ZodError } from "zod";
@@ -20,7 +21,7 @@ const GENERIC = "Something went wrong on our side. Try again in a moment.";
 export function describeFailure(error: unknown): ActionFailure {
   if (error instanceof TRPCError) {
     if (error.code === "INTERNAL_SERVER_ERROR") {
-      console.error("dashboard action failed", error.cause ?? error);
+      logger.error({ err: error.cause ?? error }, "dashboard action failed");
       return { status: 500, error: GENERIC, fieldErrors: {} };
     }
     const status = getHTTPStatusCodeFromError(error);

@@ -1,5 +1,7 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/node";
 import { ZodError, type z, type ZodType } from "zod";
+import { isDatabaseUnavailable } from "../../db/errors";
+import { logger } from "./logger.server";
 import { ERROR_STATUS, isKeywardError, type ErrorCode } from "../services/errors.server";
 
 /**
@@ -112,6 +114,9 @@ export function zodFieldErrors(error: ZodError): FieldError[] {
   return error.issues.map((issue) => ({ field: issue.path.map(String).join(".") || "body", message: issue.message }));
 }
 
+/** What a 503 for an unreachable database asks clients to wait: about how long a restart or failover takes. */
+const DATABASE_RETRY_AFTER_SECONDS = 5;
+
 /** Any error a handler throws, as the response the client gets. Surprises are logged and never described. */
 export function toProblem(error: unknown, requestId: string): Response {
   if (error instanceof HttpProblem) return problem(error.code, error.detail, requestId, error.options);
@@ -126,7 +131,12 @@ export function toProblem(error: unknown, requestId: string): Response {
   if (error instanceof ZodError) {
     return problem("validation_failed", "The request does not match the schema", requestId, { errors: zodFieldErrors(error) });
   }
-  console.error(`[${requestId}] unexpected error in an API route`, error);
+  if (isDatabaseUnavailable(error)) {
+    return problem("service_unavailable", "The database is not answering right now; retry after the time in Retry-After", requestId, {
+      headers: { "Retry-After": String(DATABASE_RETRY_AFTER_SECONDS) },
+    });
+  }
+  logger.error({ requestId, err: error }, "unexpected error in an API route");
   return problem("internal_error", "Something went wrong on our side; quote the request id if you report it", requestId);
 }
 

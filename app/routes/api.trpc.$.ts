@@ -1,3 +1,4 @@
+import { logger } from "~/lib/logger.server";
 import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/node";
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { recordUsage } from "../lib/api-key-middleware.server";
@@ -25,7 +26,7 @@ async function handle(args: LoaderFunctionArgs | ActionFunctionArgs) {
       return trpcContext;
     },
     onError({ error }) {
-      if (error.code === "INTERNAL_SERVER_ERROR") console.error(`[${context.requestId}] tRPC internal error`, error.cause ?? error);
+      if (error.code === "INTERNAL_SERVER_ERROR") logger.error({ requestId: context.requestId, err: error.cause ?? error }, "tRPC internal error");
     },
   });
   // Calls made with a key are counted like REST requests (sessions are the dashboard, not API usage).

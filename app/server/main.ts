@@ -3,6 +3,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import type { ServerBuild } from "@remix-run/node";
 import { ConfigError, loadConfig } from "../config.server";
+import { logger, routeConsoleTo } from "../lib/logger.server";
 import type { Keyward, KeywardOptions } from "../services/keyward.server";
 import { createHttpApp } from "./http";
 
@@ -17,6 +18,7 @@ async function importBuild(): Promise<BuildWithServices> {
 }
 
 async function main(): Promise<void> {
+  routeConsoleTo(logger);
   const config = loadConfig();
   if (!fs.existsSync(BUILD_PATH)) {
     throw new ConfigError([`No build at ${BUILD_PATH}: run \`npm run build\` first (or \`npm run dev\`).`]);
@@ -38,14 +40,15 @@ async function main(): Promise<void> {
   const app = createHttpApp({ build: development ? async () => build : build, keyward, mode: development ? "development" : "production" });
   const server = app.listen(config.port, config.host, () => {
     const shown = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
-    console.log(`Keyward is listening on http://${shown}:${config.port} (database: ${keyward.database.kind === "pglite" ? `embedded, ${config.database.kind === "pglite" ? config.database.dataDir : ""}` : "PostgreSQL"})`);
+    const database = keyward.database.kind === "pglite" ? `embedded, ${config.database.kind === "pglite" ? config.database.dataDir : ""}` : "PostgreSQL";
+    logger.info({ url: `http://${shown}:${config.port}`, database }, `Keyward is listening on http://${shown}:${config.port} (database: ${database})`);
   });
 
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`${signal}: finishing in-flight requests, then closing the database`);
+    logger.info({ signal }, `${signal}: finishing in-flight requests, then closing the database`);
     // Bounded drain: idle keep-alive sockets close now, busy ones get up to 10 s.
     server.close(async () => {
       await keyward.close();
@@ -59,6 +62,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof Error && (error.name === "ConfigError" || "code" in error) ? error.message : error);
+  // A configuration problem is a message for the operator, not a stack trace.
+  if (error instanceof Error && (error.name === "ConfigError" || "code" in error)) logger.fatal(error.message);
+  else logger.fatal({ err: error }, "Keyward could not start");
   process.exit(1);
 });

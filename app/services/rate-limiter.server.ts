@@ -1,6 +1,7 @@
 import Bottleneck from "bottleneck";
 import { Redis } from "ioredis";
 import type { RateLimit } from "../../db/schema";
+import { logger } from "../lib/logger.server";
 
 /**
  * Per-key rate limits on bottleneck (the user's choice of engine): a local `Bottleneck.Group`
@@ -484,7 +485,7 @@ function report(callback: () => void): void {
   try {
     callback();
   } catch (error) {
-    console.error("Rate limiter callback failed", error);
+    logger.error({ err: error }, "Rate limiter callback failed");
   }
 }
 

@@ -1,6 +1,7 @@
 import { and, desc, eq, gte, inArray, lt, or, sql } from "drizzle-orm";
 import type { Database } from "../../db/client.server";
 import { apiKeys, requestLog, usageMinutes } from "../../db/schema";
+import { logger } from "../lib/logger.server";
 import {
   requestLogInput,
   usageSeriesInput,
@@ -201,12 +202,12 @@ export class UsageRecorder {
         for (const rows of chunks(batch.log, CHUNK)) await tx.insert(requestLog).values(rows);
       });
     } catch (error) {
-      console.error("Could not write usage; keeping it for the next flush", error);
+      logger.error({ err: error }, "Could not write usage; keeping it for the next flush");
       this.requeue(batch);
       return;
     }
     if (this.dropped > 0) {
-      console.warn(`Usage: ${this.dropped} request(s) could not be buffered while writes were failing (buffer full)`);
+      logger.warn({ dropped: this.dropped }, `Usage: ${this.dropped} request(s) could not be buffered while writes were failing (buffer full)`);
       this.dropped = 0;
     }
     await this.announce([...batch.lastUse.keys()]);
@@ -218,7 +219,7 @@ export class UsageRecorder {
       for (const ids of chunks(keyIds, IDS_PER_NOTIFY)) await this.deps.events.publish({ type: "usage.flushed", keyIds: ids });
     } catch (error) {
       // The data is written; only the live refresh is missed.
-      console.error("Could not announce a usage flush", error);
+      logger.error({ err: error }, "Could not announce a usage flush");
     }
   }
 
@@ -429,7 +430,7 @@ export class UsageService {
     try {
       await this.pruneRequestLog(new Date(this.deps.clock.now().getTime() - days * DAY_MS));
     } catch (error) {
-      console.error("Could not prune the request log", error);
+      logger.error({ err: error }, "Could not prune the request log");
     }
   }
 

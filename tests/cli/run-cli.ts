@@ -54,7 +54,11 @@ export async function cliEnvironment(): Promise<CliEnvironment> {
 
 function runScript(script: string, args: string[], env: Record<string, string | undefined>, input?: string): Promise<CliResult> {
   // Only what the test chose: no DATABASE_URL or KEYWARD_* leaking in from the outer environment.
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== "DATABASE_URL" && !name.startsWith("KEYWARD_")));
+  // The run-wide log capture (KEYWARD_LOG_FILE) is kept, so CLI logs are scanned for leaks too and
+  // never mix with what a command prints on stdout.
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => name !== "DATABASE_URL" && (!name.startsWith("KEYWARD_") || name === "KEYWARD_LOG_FILE")),
+  );
   const child = spawn(process.execPath, ["--import", "tsx", path.join("scripts", `${script}.ts`), ...args], {
     cwd: ROOT,
     env: { ...inherited, ...env } as NodeJS.ProcessEnv,

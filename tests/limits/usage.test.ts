@@ -1,3 +1,4 @@
+import { logger } from "../../app/lib/logger.server";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { eq, sql } from "drizzle-orm";
 import { apiKeys, requestLog, usageMinutes } from "../../db/schema";
@@ -124,12 +125,12 @@ describe("recording and flushing", () => {
 
   it("keeps the data when a flush fails and writes it, once, on the next one", async () => {
     const key = await newKey();
-    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    const errors = vi.spyOn(logger, "error").mockImplementation(() => {});
     try {
       for (let i = 0; i < 10; i++) recorder.record(request(key, "2026-11-25T07:00:00Z"));
       await kw.database.db.execute(sql`alter table request_log rename to request_log_away`);
       await recorder.flush();
-      expect(errors).toHaveBeenCalledWith("Could not write usage; keeping it for the next flush", expect.anything());
+      expect(errors).toHaveBeenCalledWith({ err: expect.anything() }, "Could not write usage; keeping it for the next flush");
       await kw.database.db.execute(sql`alter table request_log_away rename to request_log`);
       // The failed transaction wrote nothing, not even the counters that came before the log.
       expect(await storedCounts(key)).toEqual({ requests: 0, rows: 0 });
@@ -147,10 +148,10 @@ describe("recording and flushing", () => {
     const key = await newKey();
     const bounded = new UsageRecorder({ db: kw.database.db, maxPendingRequests: 5 });
     for (let i = 0; i < 8; i++) bounded.record(request(key, "2026-11-25T06:00:00Z"));
-    const warnings = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const warnings = vi.spyOn(logger, "warn").mockImplementation(() => {});
     try {
       await bounded.close();
-      expect(warnings).toHaveBeenCalledWith(expect.stringContaining("3 request(s)"));
+      expect(warnings).toHaveBeenCalledWith({ dropped: 3 }, expect.stringContaining("3 request(s)"));
     } finally {
       warnings.mockRestore();
     }
