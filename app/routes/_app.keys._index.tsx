@@ -1,6 +1,6 @@
 import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Link, useFetcher, useLoaderData, useNavigate, useNavigation, useSearchParams } from "@remix-run/react";
-import { Ban, CirclePlay, Copy, KeyRound, Loader2, MoreHorizontal, Plus, Search, Trash2, X } from "lucide-react";
+import { Ban, CirclePlay, Copy, ExternalLink, KeyRound, Loader2, MoreHorizontal, Plus, RefreshCw, Search, Trash2, X } from "lucide-react";
 import { useEffect, useMemo, useRef, useState } from "react";
 import { toast } from "sonner";
 import { z } from "zod";
@@ -133,12 +133,22 @@ function KeyActions({ apiKey, onChange }: { apiKey: KeyRow; onChange: (key: ApiK
         </DropdownMenuTrigger>
         <DropdownMenuContent align="end" className="w-48">
           <DropdownMenuLabel className="truncate text-xs font-normal text-muted-foreground">{apiKey.name}</DropdownMenuLabel>
+          <DropdownMenuItem asChild>
+            <Link to={`/keys/${apiKey.id}`}>
+              <ExternalLink /> Open
+            </Link>
+          </DropdownMenuItem>
           <DropdownMenuItem onSelect={copyId}>
             <Copy /> Copy key id
           </DropdownMenuItem>
           {apiKey.status !== "revoked" ? (
             <>
               <DropdownMenuSeparator />
+              <DropdownMenuItem asChild>
+                <Link to={`/keys/${apiKey.id}?rotate`}>
+                  <RefreshCw /> Rotate…
+                </Link>
+              </DropdownMenuItem>
               {apiKey.disabledAt ? (
                 <DropdownMenuItem onSelect={() => submit("enable")}>
                   <CirclePlay /> Enable
@@ -197,9 +207,13 @@ function KeysTable({ keys, isAdmin, now, onChange }: { keys: KeyRow[]; isAdmin: 
         {keys.map((key) => (
           <TableRow key={key.id} data-key-id={key.id} className={cn(key.status === "revoked" && "text-muted-foreground")}>
             <TableCell className="max-w-[11rem] pl-4 sm:max-w-[18rem]">
-              <div className={cn("truncate font-medium", key.status !== "revoked" && "text-foreground")} title={key.name}>
+              <Link
+                to={`/keys/${key.id}`}
+                className={cn("block truncate rounded-sm font-medium hover:underline focus-visible:outline-none focus-visible:ring-1 focus-visible:ring-ring", key.status !== "revoked" && "text-foreground")}
+                title={key.name}
+              >
                 {key.name}
-              </div>
+              </Link>
               <div className="flex min-w-0 items-center gap-1.5 text-xs text-muted-foreground">
                 <code className="shrink-0 font-mono">
                   {key.start}…{key.last4}

@@ -1,48 +1,95 @@
 import { json, type LoaderFunctionArgs } from "@remix-run/node";
 import { Form, NavLink, Outlet, useLoaderData, useLocation } from "@remix-run/react";
-import { KeyRound, LogOut, Menu, Users } from "lucide-react";
+import { BookOpen, KeyRound, LayoutDashboard, LogOut, Menu, ScrollText, ShieldAlert, UserCog, Users, type LucideIcon } from "lucide-react";
 import { useEffect, useState } from "react";
+import { LiveIndicator } from "~/components/live-indicator";
 import { Logo } from "~/components/logo";
 import { ThemeToggle } from "~/components/theme";
 import { Badge } from "~/components/ui/badge";
 import { Button } from "~/components/ui/button";
 import { Sheet, SheetContent, SheetDescription, SheetTitle, SheetTrigger } from "~/components/ui/sheet";
 import type { Role } from "~/lib/scopes";
+import { useLiveEvents, type LiveStatus } from "~/lib/use-live-events";
 import { cn } from "~/lib/utils";
 import { requireUser } from "~/session.server";
 
-/** The signed-in shell: navigation, who is signed in, theme and sign-out around every dashboard page. */
+/** The signed-in shell: navigation, live status, who is signed in, theme and sign-out around every dashboard page. */
 export async function loader({ request, context }: LoaderFunctionArgs) {
-  const { user } = await requireUser(request, context);
-  return json({ user: { email: user.email, role: user.role } });
+  const { user, caller } = await requireUser(request, context);
+  const openAlerts = user.role === "admin" ? await caller.security.openAlertCount() : null;
+  return json({ user: { email: user.email, role: user.role }, openAlerts });
 }
 
 type ShellUser = { email: string; role: Role };
 
-function navItems(user: ShellUser) {
-  const items = [{ to: "/keys", label: "API keys", icon: KeyRound }];
-  if (user.role === "admin") items.push({ to: "/users", label: "Users", icon: Users });
-  return items;
+interface NavItem {
+  to: string;
+  label: string;
+  icon: LucideIcon;
+  badge?: number | null;
+  reloadDocument?: boolean;
 }
 
-function Navigation({ user, onNavigate }: { user: ShellUser; onNavigate?: () => void }) {
+function navSections(user: ShellUser, openAlerts: number | null): { label: string | null; items: NavItem[] }[] {
+  const sections: { label: string | null; items: NavItem[] }[] = [
+    {
+      label: null,
+      items: [
+        { to: "/overview", label: "Overview", icon: LayoutDashboard },
+        { to: "/keys", label: "API keys", icon: KeyRound },
+      ],
+    },
+  ];
+  if (user.role === "admin") {
+    sections.push({
+      label: "Administration",
+      items: [
+        { to: "/users", label: "Users", icon: Users },
+        { to: "/audit", label: "Audit log", icon: ScrollText },
+        { to: "/security", label: "Security", icon: ShieldAlert, badge: openAlerts },
+      ],
+    });
+  }
+  sections.push({
+    label: "You",
+    items: [
+      { to: "/account", label: "Account", icon: UserCog },
+      // The API reference is a page of its own, outside this shell.
+      { to: "/docs/api", label: "API docs", icon: BookOpen, reloadDocument: true },
+    ],
+  });
+  return sections;
+}
+
+function Navigation({ user, openAlerts, onNavigate }: { user: ShellUser; openAlerts: number | null; onNavigate?: () => void }) {
   return (
-    <nav aria-label="Main" className="grid gap-1">
-      {navItems(user).map(({ to, label, icon: Icon }) => (
-        <NavLink
-          key={to}
-          to={to}
-          onClick={onNavigate}
-          className={({ isActive }) =>
-            cn(
-              "flex items-center gap-3 rounded-md px-3 py-2 text-sm font-medium transition-colors focus-visible:outline-none focus-visible:ring-1 focus-visible:ring-ring",
-              isActive ? "bg-accent text-accent-foreground" : "text-muted-foreground hover:bg-accent/60 hover:text-foreground",
-            )
-          }
-        >
-          <Icon className="h-4 w-4" aria-hidden />
-          {label}
-        </NavLink>
+    <nav aria-label="Main" className="grid gap-5">
+      {navSections(user, openAlerts).map((section) => (
+        <div key={section.label ?? "main"} className="grid gap-1">
+          {section.label ? <p className="px-3 pb-1 text-xs font-medium uppercase tracking-wider text-muted-foreground/80">{section.label}</p> : null}
+          {section.items.map(({ to, label, icon: Icon, badge, reloadDocument }) => (
+            <NavLink
+              key={to}
+              to={to}
+              reloadDocument={reloadDocument}
+              onClick={onNavigate}
+              className={({ isActive }) =>
+                cn(
+                  "flex items-center gap-3 rounded-md px-3 py-2 text-sm font-medium transition-colors focus-visible:outline-none focus-visible:ring-1 focus-visible:ring-ring",
+                  isActive ? "bg-accent text-accent-foreground" : "text-muted-foreground hover:bg-accent/60 hover:text-foreground",
+                )
+              }
+            >
+              <Icon className="h-4 w-4" aria-hidden />
+              {label}
+              {badge ? (
+                <Badge variant="danger" className="ml-auto h-5 min-w-5 justify-center px-1.5 tabular-nums" aria-label={`${badge} open alerts`}>
+                  {badge > 99 ? "99+" : badge}
+                </Badge>
+              ) : null}
+            </NavLink>
+          ))}
+        </div>
       ))}
     </nav>
   );
@@ -74,10 +121,11 @@ function Account({ user }: { user: ShellUser }) {
 }
 
 export default function AppShell() {
-  const { user } = useLoaderData<typeof loader>();
+  const { user, openAlerts } = useLoaderData<typeof loader>();
   const [menuOpen, setMenuOpen] = useState(false);
   const location = useLocation();
   useEffect(() => setMenuOpen(false), [location.pathname]);
+  const live: LiveStatus = useLiveEvents({ pathname: location.pathname });
 
   return (
     <div className="min-h-screen">
@@ -87,7 +135,10 @@ export default function AppShell() {
           <ThemeToggle />
         </div>
         <div className="flex-1 overflow-y-auto p-3">
-          <Navigation user={user} />
+          <Navigation user={user} openAlerts={openAlerts} />
+        </div>
+        <div className="px-4 pb-3">
+          <LiveIndicator status={live} />
         </div>
         <div className="border-t p-4">
           <Account user={user} />
@@ -108,13 +159,14 @@ export default function AppShell() {
               </SheetTitle>
               <SheetDescription className="sr-only">Navigation and account</SheetDescription>
               <div className="flex-1">
-                <Navigation user={user} onNavigate={() => setMenuOpen(false)} />
+                <Navigation user={user} openAlerts={openAlerts} onNavigate={() => setMenuOpen(false)} />
               </div>
               <Account user={user} />
             </SheetContent>
           </Sheet>
           <Logo />
-          <div className="ml-auto">
+          <div className="ml-auto flex items-center gap-2">
+            <LiveIndicator status={live} />
             <ThemeToggle />
           </div>
         </header>

@@ -1,0 +1,218 @@
+import { inArray } from "drizzle-orm";
+import type { Database } from "../../db/client.server";
+import { apiKeys } from "../../db/schema";
+import type { EventBus, KeywardEvent } from "./events.server";
+
+/**
+ * Live updates for dashboards (session) and SDKs (key): which bus events a subscriber may see,
+ * and the Server-Sent Events stream that carries them. Events hold ids only, never a secret.
+ */
+
+/** Any bus event: the known ones, and those added later (e.g. `alert.changed`), which pass to admins only. */
+export type LiveEvent = KeywardEvent | { type: string; [field: string]: unknown };
+
+/** Who is listening: admins see everything; anyone else sees events about their own keys and themselves. */
+export interface Audience {
+  userId: string;
+  admin: boolean;
+}
+
+export interface LiveFeedDeps {
+  events: Pick<EventBus, "subscribe">;
+  db: Database;
+  /** Key → owner entries kept (owners never change, so entries never go stale). @default 50_000 */
+  maxCachedOwners?: number;
+}
+
+/**
+ * Fans bus events out to subscribers, filtered per audience. A key's owner is looked up once per
+ * process (a key never changes owner) and shared by every subscriber, so a busy bus costs at most
+ * one indexed query per unseen key id, not one per connection.
+ */
+export class LiveFeed {
+  private readonly owners = new Map<string, string | null>();
+  private readonly pending = new Map<string, Promise<void>>();
+
+  constructor(private readonly deps: LiveFeedDeps) {}
+
+  /** Calls `send` with each event the audience may see, in bus order; returns the unsubscribe function. */
+  subscribe(audience: Audience, send: (event: LiveEvent) => void): () => void {
+    // Ownership lookups are async: chain deliveries so events never overtake each other.
+    let queue: Promise<void> = Promise.resolve();
+    let active = true;
+    const unsubscribe = this.deps.events.subscribe((event) => {
+      queue = queue
+        .then(() => this.visible(audience, event as LiveEvent))
+        .then((visible) => {
+          if (active && visible) send(visible);
+        })
+        .catch((error: unknown) => console.error("Live feed: could not filter an event", error));
+    });
+    return () => {
+      active = false;
+      unsubscribe();
+    };
+  }
+
+  /** The event as this audience may see it (usage narrowed to their keys), or null. */
+  async visible(audience: Audience, event: LiveEvent): Promise<LiveEvent | null> {
+    if (audience.admin) return event;
+    switch (event.type) {
+      case "key.changed": {
+        const { keyId } = event as Extract<KeywardEvent, { type: "key.changed" }>;
+        await this.loadOwners([keyId]);
+        return this.owners.get(keyId) === audience.userId ? event : null;
+      }
+      case "usage.flushed": {
+        const { keyIds } = event as Extract<KeywardEvent, { type: "usage.flushed" }>;
+        if (!Array.isArray(keyIds)) return null;
+        await this.loadOwners(keyIds);
+        const own = keyIds.filter((id) => this.owners.get(id) === audience.userId);
+        return own.length > 0 ? { type: "usage.flushed", keyIds: own } : null;
+      }
+      case "user.changed":
+        return (event as Extract<KeywardEvent, { type: "user.changed" }>).userId === audience.userId ? event : null;
+      default:
+        // Alerts and any event type this code does not know yet: admins only.
+        return null;
+    }
+  }
+
+  private async loadOwners(keyIds: readonly string[]): Promise<void> {
+    const missing = [...new Set(keyIds)].filter((id) => typeof id === "string" && !this.owners.has(id));
+    const waits = missing.flatMap((id) => (this.pending.has(id) ? [this.pending.get(id)!] : []));
+    const unseen = missing.filter((id) => !this.pending.has(id));
+    if (unseen.length > 0) {
+      const lookup = this.lookup(unseen);
+      for (const id of unseen) this.pending.set(id, lookup);
+      waits.push(lookup);
+    }
+    await Promise.all(waits);
+  }
+
+  private async lookup(keyIds: string[]): Promise<void> {
+    try {
+      const rows = await this.deps.db.select({ id: apiKeys.id, ownerId: apiKeys.ownerId }).from(apiKeys).where(inArray(apiKeys.id, keyIds));
+      const found = new Map(rows.map((row) => [row.id, row.ownerId]));
+      const max = this.deps.maxCachedOwners ?? 50_000;
+      for (const id of keyIds) {
+        const owner = found.get(id);
+        // A key not found yet may be inserted later by another instance: remember only real owners.
+        if (owner === undefined) continue;
+        if (this.owners.size >= max) this.owners.delete(this.owners.keys().next().value!);
+        this.owners.set(id, owner);
+      }
+    } finally {
+      for (const id of keyIds) this.pending.delete(id);
+    }
+  }
+}
+
+const feeds = new WeakMap<object, LiveFeed>();
+
+/** One feed per container (app instance), created on first use. */
+export function liveFeedFor(keyward: { events: Pick<EventBus, "subscribe">; database: { db: Database } }): LiveFeed {
+  let feed = feeds.get(keyward.events);
+  if (!feed) {
+    feed = new LiveFeed({ events: keyward.events, db: keyward.database.db });
+    feeds.set(keyward.events, feed);
+  }
+  return feed;
+}
+
+export const HEARTBEAT_MS = 15_000;
+
+export interface EventStreamOptions {
+  feed: LiveFeed;
+  audience: Audience;
+  /** Ends the stream when the client goes away. */
+  signal: AbortSignal;
+  /** @default 15 000 */
+  heartbeatMs?: number;
+  /**
+   * Checked on every heartbeat: false ends the stream (the session ended, the key was revoked…).
+   * The client reconnects and is authenticated again.
+   */
+  stillAllowed?: () => Promise<boolean>;
+  /** Called for each event after it was sent; true ends the stream (the user's own role changed, the key was revoked…). */
+  endsAfter?: (event: LiveEvent) => boolean | Promise<boolean>;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * A `text/event-stream` response: each visible event as an unnamed message whose data is the event's
+ * JSON (so a client handles types it does not know yet), a comment every heartbeat so proxies keep
+ * the connection open, and nothing buffered on the way (`X-Accel-Buffering: no`).
+ */
+export function eventStreamResponse({ feed, audience, signal, heartbeatMs = HEARTBEAT_MS, stillAllowed, endsAfter }: EventStreamOptions): Response {
+  let cleanup = () => {};
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      let closed = false;
+      const write = (text: string) => {
+        if (closed) return;
+        try {
+          controller.enqueue(encoder.encode(text));
+        } catch {
+          close();
+        }
+      };
+      const close = () => {
+        if (closed) return;
+        closed = true;
+        clearInterval(heartbeat);
+        unsubscribe();
+        signal.removeEventListener("abort", close);
+        try {
+          controller.close();
+        } catch {
+          // Already closed by the client.
+        }
+      };
+      cleanup = close;
+      const check = async () => {
+        if (closed || !stillAllowed) return;
+        try {
+          if (!(await stillAllowed())) close();
+        } catch (error) {
+          console.error("Live stream: could not re-check access; closing", error);
+          close();
+        }
+      };
+      const unsubscribe = feed.subscribe(audience, (event) => {
+        write(`data: ${JSON.stringify(event)}\n\n`);
+        if (!endsAfter) return;
+        Promise.resolve(endsAfter(event)).then(
+          (ends) => ends && close(),
+          (error: unknown) => {
+            console.error("Live stream: could not re-check access; closing", error);
+            close();
+          },
+        );
+      });
+      const heartbeat = setInterval(() => {
+        write(`: heartbeat ${Date.now()}\n\n`);
+        void check();
+      }, heartbeatMs);
+      heartbeat.unref?.();
+      if (signal.aborted) return close();
+      signal.addEventListener("abort", close, { once: true });
+      // Tell EventSource how soon to come back after a drop, and open the stream at once.
+      write(`retry: 2000\n: connected\n\n`);
+      write(`event: ready\ndata: {}\n\n`);
+    },
+    cancel() {
+      cleanup();
+    },
+  });
+  return new Response(body, {
+    status: 200,
+    headers: {
+      "Content-Type": "text/event-stream; charset=utf-8",
+      "Cache-Control": "no-cache, no-transform",
+      Connection: "keep-alive",
+      "X-Accel-Buffering": "no",
+    },
+  });
+}
