@@ -54,3 +54,12 @@ export function readPresentedKey(request: Request): string | null {
   }
   return request.headers.get("x-api-key")?.trim() || null;
 }
+
+/** A form post's fields; a body that is not a readable form (malformed multipart, wrong encoding) is the client's 400, not a 500. */
+export async function readForm(request: Request): Promise<FormData> {
+  try {
+    return await request.formData();
+  } catch {
+    throw new Response("The form could not be read. Reload the page and try again.", { status: 400, headers: { "Content-Type": "text/plain; charset=utf-8" } });
+  }
+}

@@ -22,6 +22,7 @@ import { normalizeCidr } from "~/lib/ip";
 import { createKeyInput, EXPIRY_PRESET_DAYS } from "~/lib/key-schemas";
 import { ROLE_SCOPES, type Scope } from "~/lib/scopes";
 import { requireUser } from "~/session.server";
+import { readForm } from "~/lib/request.server";
 
 export const meta: MetaFunction = () => [{ title: "Create API key · Keyward" }];
 
@@ -66,7 +67,7 @@ const wholeNumber = (text: string) => (/^\s*\d+\s*$/.test(text) ? Number(text) :
 
 export async function action({ request, context }: ActionFunctionArgs) {
   const { caller } = await requireUser(request, context);
-  const form = await request.formData();
+  const form = await readForm(request);
   const text = (name: string) => {
     const value = form.get(name);
     return typeof value === "string" ? value : "";

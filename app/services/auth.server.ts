@@ -1,12 +1,14 @@
+import crypto from "node:crypto";
 import { DrizzlePostgreSQLAdapter } from "@lucia-auth/adapter-drizzle";
 import { Lucia, TimeSpan } from "lucia";
+import { z } from "zod";
 import type { Database } from "../../db/client.server";
 import { sessions, users, type Role } from "../../db/schema";
-import { eq } from "drizzle-orm";
-import { sessionActor, type RequestMeta } from "./actor.server";
+import { and, desc, eq, gt, ne } from "drizzle-orm";
+import { sessionActor, type Actor, type RequestMeta } from "./actor.server";
 import { recordAudit } from "./audit.server";
 import type { Clock } from "./clock.server";
-import { KeywardError } from "./errors.server";
+import { KeywardError, notFound } from "./errors.server";
 import { hashPassword, verifyPassword, type PasswordHashing } from "./passwords.server";
 
 export interface SessionUser {
@@ -35,6 +37,34 @@ declare module "lucia" {
     Lucia: ReturnType<typeof createLucia>;
     DatabaseUserAttributes: { email: string; role: Role; disabledAt: Date | null };
     DatabaseSessionAttributes: { ipAddress: string | null; userAgent: string | null };
+  }
+}
+
+/**
+ * A session id is a bearer secret, so pages name a session by this handle instead: a prefix of the
+ * id's SHA-256, enough to tell one user's sessions apart and useless for signing in.
+ */
+export function sessionHandle(sessionId: string): string {
+  return crypto.createHash("sha256").update(sessionId).digest("hex").slice(0, 24);
+}
+
+export const sessionHandleSchema = z.string().regex(/^[0-9a-f]{24}$/, "Not a session handle");
+
+/** One of a user's open sessions, as the account page shows it: never the session id itself. */
+export interface SessionView {
+  handle: string;
+  createdAt: string;
+  expiresAt: string;
+  ipAddress: string | null;
+  userAgent: string | null;
+  /** The session the request came from. */
+  current: boolean;
+}
+
+/** Sessions and passwords are managed by the person signed in, never through one of their API keys. */
+export function requireSessionActor(actor: Actor): asserts actor is Extract<Actor, { kind: "user" }> {
+  if (actor.kind !== "user" || actor.keyId) {
+    throw new KeywardError("forbidden", "Passwords and sessions are managed from a signed-in dashboard session, not with an API key");
   }
 }
 
@@ -84,6 +114,59 @@ export class AuthService {
       await recordAudit(this.deps.db, sessionActor(session.user, meta), { action: "auth.logout", targetType: "user", targetId: session.user.id }, this.deps.clock.now());
     }
     return this.lucia.createBlankSessionCookie().serialize();
+  }
+
+  /** The session id the request's cookie carries (not checked: fromRequest does that). */
+  sessionIdFromRequest(request: Request): string | null {
+    return this.lucia.readSessionCookie(request.headers.get("Cookie") ?? "");
+  }
+
+  /** The user's unexpired sessions, newest first, each named by its handle. */
+  async listSessions(userId: string, currentSessionId: string | null = null): Promise<SessionView[]> {
+    const rows = await this.deps.db
+      .select({ id: sessions.id, createdAt: sessions.createdAt, expiresAt: sessions.expiresAt, ipAddress: sessions.ipAddress, userAgent: sessions.userAgent })
+      .from(sessions)
+      .where(and(eq(sessions.userId, userId), gt(sessions.expiresAt, this.deps.clock.now())))
+      .orderBy(desc(sessions.createdAt));
+    return rows.map((row) => ({
+      handle: sessionHandle(row.id),
+      createdAt: row.createdAt.toISOString(),
+      expiresAt: row.expiresAt.toISOString(),
+      ipAddress: row.ipAddress,
+      userAgent: row.userAgent,
+      current: row.id === currentSessionId,
+    }));
+  }
+
+  /** Ends one of the actor's own sessions, named by its handle; audited as `session.ended`. */
+  async endSession(actor: Actor, handle: string): Promise<void> {
+    requireSessionActor(actor);
+    const parsed = sessionHandleSchema.safeParse(handle);
+    if (!parsed.success) throw notFound("Session");
+    const now = this.deps.clock.now();
+    await this.deps.db.transaction(async (tx) => {
+      const own = await tx.select({ id: sessions.id }).from(sessions).where(eq(sessions.userId, actor.userId));
+      const target = own.find((session) => sessionHandle(session.id) === parsed.data);
+      if (!target) throw notFound("Session");
+      await tx.delete(sessions).where(and(eq(sessions.id, target.id), eq(sessions.userId, actor.userId)));
+      await recordAudit(tx, actor, { action: "session.ended", targetType: "session", targetId: parsed.data, details: { userId: actor.userId } }, now);
+    });
+  }
+
+  /** Ends every session of the actor but the one they are using; returns how many ended. */
+  async endOtherSessions(actor: Actor, currentSessionId: string): Promise<{ ended: number }> {
+    requireSessionActor(actor);
+    const now = this.deps.clock.now();
+    return this.deps.db.transaction(async (tx) => {
+      const ended = await tx
+        .delete(sessions)
+        .where(and(eq(sessions.userId, actor.userId), ne(sessions.id, currentSessionId)))
+        .returning({ id: sessions.id });
+      for (const session of ended) {
+        await recordAudit(tx, actor, { action: "session.ended", targetType: "session", targetId: sessionHandle(session.id), details: { userId: actor.userId, reason: "others_ended" } }, now);
+      }
+      return { ended: ended.length };
+    });
   }
 
   /** The session behind the request's cookie, or null. A disabled user has no session. */

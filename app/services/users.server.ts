@@ -8,7 +8,8 @@ import { recordAudit } from "./audit.server";
 import type { Clock } from "./clock.server";
 import { KeywardError, notFound } from "./errors.server";
 import type { EventBus } from "./events.server";
-import { hashPassword, MIN_PASSWORD_LENGTH, type PasswordHashing } from "./passwords.server";
+import { requireSessionActor } from "./auth.server";
+import { hashPassword, MIN_PASSWORD_LENGTH, verifyPassword, type PasswordHashing } from "./passwords.server";
 
 export const emailSchema = z.string().trim().toLowerCase().pipe(z.email("Enter a valid email address")).pipe(z.string().max(254));
 export const passwordSchema = z.string().min(MIN_PASSWORD_LENGTH, `Use at least ${MIN_PASSWORD_LENGTH} characters`).max(256);
@@ -16,6 +17,17 @@ export const roleSchema = z.enum(ROLES);
 
 export const createUserInput = z.object({ email: emailSchema, password: passwordSchema, role: roleSchema.default("member") });
 export type CreateUserInput = z.input<typeof createUserInput>;
+
+export const changePasswordInput = z
+  .object({
+    currentPassword: z.string().min(1, "Enter your current password").max(256),
+    newPassword: passwordSchema,
+  })
+  .refine((input) => input.newPassword !== input.currentPassword, { message: "Choose a password different from the current one", path: ["newPassword"] });
+export type ChangePasswordInput = z.input<typeof changePasswordInput>;
+
+/** The refusal for a wrong current password: a field error on the form (callers may count it as a failed sign-in). */
+export const WRONG_CURRENT_PASSWORD = "The current password is not right";
 
 export interface UserView {
   id: string;
@@ -88,6 +100,37 @@ export class UserService {
       if (current.role === role) return null;
       if (current.role === "admin") await this.assertAnotherActiveAdmin(tx, id);
       return { values: { role }, details: { from: current.role, to: role } };
+    });
+  }
+
+  /**
+   * Changes the signed-in user's own password after checking the current one, and ends every other
+   * session of theirs (the one in `keepSessionId` stays), audited as `user.password_changed` in the
+   * same transaction. Not through an API key: a leaked key must not be able to take over the account.
+   */
+  async changePassword(actor: Actor, rawInput: ChangePasswordInput, keepSessionId: string | null): Promise<{ otherSessionsEnded: number }> {
+    requireSessionActor(actor);
+    const input = changePasswordInput.parse(rawInput);
+    const [row] = await this.deps.db.select({ passwordHash: users.passwordHash, disabledAt: users.disabledAt }).from(users).where(eq(users.id, actor.userId));
+    if (!row || row.disabledAt) throw notFound("User");
+    // argon2 runs outside the transaction, so no row lock is held while hashing.
+    if (!(await verifyPassword(row.passwordHash, input.currentPassword))) {
+      throw new KeywardError("validation_failed", WRONG_CURRENT_PASSWORD, { field: "currentPassword" });
+    }
+    const passwordHash = await hashPassword(input.newPassword, this.deps.hashing);
+    const now = this.deps.clock.now();
+    return this.deps.db.transaction(async (tx) => {
+      // Only over the hash that was verified: a concurrent change in between wins, this one is refused.
+      const updated = await tx
+        .update(users)
+        .set({ passwordHash, updatedAt: now })
+        .where(and(eq(users.id, actor.userId), eq(users.passwordHash, row.passwordHash)))
+        .returning({ id: users.id });
+      if (updated.length === 0) throw new KeywardError("conflict", "Your password was changed meanwhile; sign in again and retry");
+      const others = keepSessionId ? and(eq(sessions.userId, actor.userId), ne(sessions.id, keepSessionId)) : eq(sessions.userId, actor.userId);
+      const ended = await tx.delete(sessions).where(others).returning({ id: sessions.id });
+      await recordAudit(tx, actor, { action: "user.password_changed", targetType: "user", targetId: actor.userId, details: { otherSessionsEnded: ended.length } }, now);
+      return { otherSessionsEnded: ended.length };
     });
   }
 

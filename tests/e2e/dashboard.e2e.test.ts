@@ -184,7 +184,7 @@ describe.skipIf(skip)("dashboard in a browser", () => {
     // Users: the admin adds a member through the dialog.
     await page.getByRole("link", { name: "Users" }).click();
     await page.waitForURL(/\/users$/);
-    await page.getByRole("cell", { name: member.email }).waitFor();
+    await page.getByRole("cell", { name: member.email, exact: true }).waitFor();
     await page.getByRole("button", { name: "Add user" }).click();
     const addUser = page.getByRole("dialog");
     await addUser.getByLabel("Email").fill("new.person@example.test");
@@ -194,7 +194,7 @@ describe.skipIf(skip)("dashboard in a browser", () => {
     await addUser.getByLabel("Initial password").fill(TEST_PASSWORD);
     await addUser.getByRole("button", { name: "Add user" }).click();
     await page.getByText("Created new.person@example.test").waitFor();
-    await page.getByRole("cell", { name: "new.person@example.test" }).waitFor();
+    await page.getByRole("cell", { name: "new.person@example.test", exact: true }).waitFor();
     await shot(page, "users");
     await page.getByRole("link", { name: "API keys" }).click();
     await page.waitForURL(/\/keys$/);

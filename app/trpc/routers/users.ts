@@ -12,6 +12,14 @@ export const usersRouter = router({
   setRole: adminProcedure
     .input(byId.extend({ role: roleSchema }))
     .mutation(({ ctx, input }) => ctx.keyward.users.setRole(ctx.actor, input.id, input.role)),
+  /** Also ends every session the user has. */
   disable: adminProcedure.input(byId).mutation(({ ctx, input }) => ctx.keyward.users.disable(ctx.actor, input.id)),
   enable: adminProcedure.input(byId).mutation(({ ctx, input }) => ctx.keyward.users.enable(ctx.actor, input.id)),
+  /** A user's keys, newest first, by cursor (NOT_FOUND for an unknown user). */
+  keys: adminProcedure
+    .input(byId.extend({ limit: z.number().int().min(1).max(100).default(50), cursor: z.string().max(200).optional() }))
+    .query(async ({ ctx, input }) => {
+      await ctx.keyward.users.get(ctx.actor, input.id);
+      return ctx.keyward.keys.list(ctx.actor, { ownerId: input.id, limit: input.limit, cursor: input.cursor });
+    }),
 });
