@@ -1,3 +1,4 @@
+import { isDatabaseUnavailable } from "../../db/errors";
 import { initTRPC, TRPCError, type TRPC_ERROR_CODE_KEY } from "@trpc/server";
 import { z, ZodError } from "zod";
 import type { Scope } from "../lib/scopes";
@@ -5,9 +6,10 @@ import { grants } from "../lib/scopes";
 import { isAddressAllowed } from "../lib/ip";
 import { isSameOrigin, readPresentedKey, requestMeta } from "../lib/request.server";
 import { actorScopes, keyActor, sessionActor, type Actor } from "../services/actor.server";
-import { isKeywardError, KeywardError } from "../services/errors.server";
+import { isKeywardError, KeywardError, type ErrorCode } from "../services/errors.server";
 import type { Keyward } from "../services/keyward.server";
 import { rateLimitHeaders } from "../services/rate-limiter.server";
+import type { SecurityEventKind, Severity } from "../services/security-events.server";
 
 // 1. Context ----------------------------------------------------------------
 
@@ -35,6 +37,14 @@ export interface ContextInput {
   resHeaders?: Headers;
 }
 
+/** Refused keys: the stable code (also the security event's kind) and the event's severity, as on the REST API. */
+const KEY_REFUSALS = {
+  INVALID: { code: "invalid_key", severity: "warning" },
+  REVOKED: { code: "key_revoked", severity: "warning" },
+  DISABLED: { code: "key_disabled", severity: "info" },
+  EXPIRED: { code: "key_expired", severity: "info" },
+} as const satisfies Record<string, { code: ErrorCode & SecurityEventKind; severity: Severity }>;
+
 /**
  * Builds the context: an API key from the headers wins over the session cookie. A key goes
  * through the same gates as on the REST API: failed-auth throttle, status, allowlist, batch cap
@@ -48,15 +58,26 @@ export async function createContext({ keyward, request, clientIp, requestId, cal
     const admission = await keyward.authFailures?.admit(clientIp);
     if (admission && !admission.allowed) {
       resHeaders?.set("Retry-After", String(admission.retryAfterSeconds));
+      keyward.securityEvents.record({ kind: "too_many_failures", severity: "warning", clientIp, details: { retryAfterSeconds: admission.retryAfterSeconds } });
       return refuse(new KeywardError("too_many_failures", "Too many failed authentications from your address; wait before trying again"));
     }
-    const result = await keyward.verifier.authenticate(presented);
+    let result: Awaited<ReturnType<typeof keyward.verifier.authenticate>>;
+    try {
+      result = await keyward.verifier.authenticate(presented);
+    } catch (error) {
+      if (!isDatabaseUnavailable(error)) throw error;
+      resHeaders?.set("Retry-After", "5");
+      return refuse(new KeywardError("service_unavailable", "The database is not answering right now; retry after the time in Retry-After"));
+    }
     if (result.code !== "VALID") {
       keyward.authFailures?.recordFailure(clientIp);
-      const code = ({ INVALID: "invalid_key", REVOKED: "key_revoked", DISABLED: "key_disabled", EXPIRED: "key_expired" } as const)[result.code];
-      return refuse(new KeywardError(code, "The API key is not valid"), result.code === "INVALID" ? undefined : result.key.id);
+      const refusal = KEY_REFUSALS[result.code];
+      const keyId = result.code === "INVALID" ? undefined : result.key.id;
+      keyward.securityEvents.record({ kind: refusal.code, severity: refusal.severity, keyId, clientIp });
+      return refuse(new KeywardError(refusal.code, "The API key is not valid"), keyId);
     }
     if (!isAddressAllowed(clientIp, result.key.allowedIps)) {
+      keyward.securityEvents.record({ kind: "ip_not_allowed", severity: "warning", keyId: result.key.id, clientIp });
       return refuse(new KeywardError("ip_not_allowed", "This key may not be used from your address"), result.key.id);
     }
     const maxBatch = keyward.config.rateLimits.maxTrpcBatch;
@@ -66,7 +87,10 @@ export async function createContext({ keyward, request, clientIp, requestId, cal
     const decision = await keyward.limiter?.consume(result.key.id, result.key.rateLimit, calls);
     if (decision) {
       for (const [name, value] of Object.entries(rateLimitHeaders(decision))) resHeaders?.set(name, value);
-      if (!decision.allowed) return refuse(new KeywardError("rate_limited", "This key's rate limit is used up; retry after the time in Retry-After"), result.key.id);
+      if (!decision.allowed) {
+        keyward.securityEvents.record({ kind: "rate_limited", severity: "info", keyId: result.key.id, clientIp });
+        return refuse(new KeywardError("rate_limited", "This key's rate limit is used up; retry after the time in Retry-After"), result.key.id);
+      }
     }
     return { keyward, request, viaCookie: false, authFailure: null, actor: keyActor(result.key, meta), keyId: result.key.id };
   }
@@ -129,6 +153,10 @@ const mapServiceErrors = t.middleware(async ({ next }) => {
     const cause = result.error.cause;
     throw new TRPCError({ code: TRPC_CODES[cause.status] ?? "BAD_REQUEST", message: cause.message, cause });
   }
+  // The database not answering is a retry-later, as on the REST API, never an internal error.
+  if (!result.ok && isDatabaseUnavailable(result.error.cause)) {
+    throw new TRPCError({ code: "SERVICE_UNAVAILABLE", message: "The database is not answering right now; retry shortly", cause: new KeywardError("service_unavailable", "The database is not answering right now; retry shortly") });
+  }
   return result;
 });
 
@@ -149,6 +177,8 @@ export const authedProcedure = publicProcedure.use(({ ctx, type, next }) => {
 export const scopedProcedure = (scope: Scope) =>
   authedProcedure.use(({ ctx, next }) => {
     if (!grants(actorScopes(ctx.actor), scope)) {
+      // A key asking beyond its scopes is recorded, as on the REST API; a dashboard user is simply refused.
+      if (ctx.keyId) ctx.keyward.securityEvents.record({ kind: "insufficient_scope", severity: "info", keyId: ctx.keyId, clientIp: ctx.actor.meta?.ip ?? null, details: { required: scope } });
       throw new KeywardError("insufficient_scope", `This needs the "${scope}" scope`, { required: scope });
     }
     return next();

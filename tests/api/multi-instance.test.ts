@@ -15,7 +15,7 @@ import { freePort } from "../support/redis";
  * a second, through LISTEN/NOTIFY, even though each holds the key in its verification cache.
  * PGlite refuses a second process by design, so this runs against Postgres only.
  */
-describe.skipIf(!process.env.DATABASE_URL)("two app instances sharing one Postgres", () => {
+describe.skipIf(!process.env.DATABASE_URL)("three app instances sharing one Postgres (and Redis when REDIS_URL is set)", () => {
   const env = {
     KEYWARD_SECRET: crypto.randomBytes(32).toString("base64"),
     KEYWARD_ENCRYPTION_KEY: crypto.randomBytes(32).toString("base64"),
@@ -31,8 +31,9 @@ describe.skipIf(!process.env.DATABASE_URL)("two app instances sharing one Postgr
     const handle = await openDatabase({ kind: "postgres", url: database.url, max: 2 });
     closeDatabase = () => handle.close();
     keyward = await createKeyward({ config: testConfig({ ...env, DATABASE_URL: database.url }), database: handle, hashing: TEST_HASHING });
-    for (let i = 0; i < 2; i++) instances.push(await startInstance({ ...env, DATABASE_URL: database.url, KEYWARD_DATA_DIR: dataDir }));
-  }, 120_000);
+    const shared = { ...env, DATABASE_URL: database.url, KEYWARD_DATA_DIR: dataDir, KEYWARD_USAGE_FLUSH_MS: "200", ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}) };
+    instances.push(...(await Promise.all([0, 1, 2].map(() => startInstance(shared)))));
+  }, 180_000);
 
   afterAll(async () => {
     for (const { child } of instances) stopInstance(child);
@@ -84,6 +85,57 @@ describe.skipIf(!process.env.DATABASE_URL)("two app instances sharing one Postgr
     await keyward.users.setRole(system, owner.id, "member");
     for (const instance of instances) {
       await within(1000, async () => JSON.stringify((await me(instance, key)).body.scopes) === JSON.stringify(["read", "write"]));
+    }
+  });
+
+  it.skipIf(!process.env.REDIS_URL)("a key's rate limit is shared: N in total across the instances, not N each", async () => {
+    const owner = await keyward.users.create(system, { email: "limited@example.test", password: "correct horse battery staple" });
+    const { key } = await keyward.keys.create(system, { name: "limited", scopes: ["read"], ownerId: owner.id, rateLimit: { requests: 30, windowSeconds: 60 } });
+    const statuses = await Promise.all(Array.from({ length: 60 }, (_, i) => me(instances[i % 3]!, key).then((r) => r.status)));
+    expect(statuses.filter((s) => s === 200)).toHaveLength(30);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(30);
+  });
+
+  it("usage recorded by every instance adds up exactly", async () => {
+    const owner = await keyward.users.create(system, { email: "counted@example.test", password: "correct horse battery staple" });
+    const { key, apiKey } = await keyward.keys.create(system, { name: "counted", scopes: ["read"], ownerId: owner.id });
+    for (const [index, instance] of instances.entries()) {
+      for (let i = 0; i < 10 + index * 5; i++) expect((await me(instance, key)).status).toBe(200);
+    }
+    // Each instance flushes on its own timer (200 ms here); the sums meet in Postgres.
+    await within(10_000, async () => (await keyward.usageReports.series(system, apiKey.id, { granularity: "day" })).totals.requests === 10 + 15 + 20);
+    const { totals } = await keyward.usageReports.series(system, apiKey.id, { granularity: "day" });
+    expect(totals).toMatchObject({ requests: 45, success: 45 });
+  });
+
+  it("an alert raised on one instance reaches a live stream connected to another within seconds", async () => {
+    const admin = await keyward.users.create(system, { email: "watcher@example.test", password: "correct horse battery staple", role: "admin" });
+    const { key: adminKey } = await keyward.keys.create(system, { name: "watcher", scopes: ["admin"], ownerId: admin.id });
+    const { key: leaked, apiKey } = await keyward.keys.create(system, { name: "leaked", scopes: ["read"], ownerId: admin.id });
+    await keyward.keys.revoke(system, apiKey.id);
+
+    const [a, , c] = instances as [(typeof instances)[0], (typeof instances)[0], (typeof instances)[0]];
+    const controller = new AbortController();
+    const stream = await fetch(`${c.url}/api/v1/events`, { headers: { Authorization: `Bearer ${adminKey}` }, signal: controller.signal });
+    expect(stream.status).toBe(200);
+    const reader = stream.body!.pipeThrough(new TextDecoderStream() as unknown as ReadableWritablePair<string, Uint8Array>).getReader();
+    try {
+      const started = performance.now();
+      expect((await me(a, leaked)).body.code).toBe("key_revoked");
+      let received = "";
+      while (!received.includes('"alert.changed"')) {
+        if (performance.now() - started > 10_000) throw new Error(`no alert.changed on the other instance within 10 s; got: ${received}`);
+        const { value, done } = await reader.read();
+        if (done) throw new Error("stream ended");
+        received += value;
+      }
+      const took = performance.now() - started;
+      console.info(`[multi-instance] alert raised on A reached B's stream in ${Math.round(took)} ms`);
+      const alerts = await keyward.security.listAlerts(system, { status: "open" });
+      expect(alerts.data.some((alert) => alert.ruleId === "revoked_key_used" && alert.subject === apiKey.id)).toBe(true);
+    } finally {
+      controller.abort();
+      await reader.cancel().catch(() => undefined);
     }
   });
 });
