@@ -1,5 +1,6 @@
 import type { KeywardClient } from "./client";
 import { KeywardError } from "./errors";
+import type { KeywardEventStream } from "./events";
 import type { VerifyResult } from "./generated/router";
 import { isWellFormedKey } from "./key-format";
 import { sha256Hex } from "./sha256";
@@ -41,6 +42,12 @@ export interface GuardOptions {
   clientIp?: (request: Request) => string | null | undefined;
   /** The problem+json `type` for a refusal. @default () => "about:blank" */
   problemType?: (code: GuardRefusal) => string;
+  /**
+   * Keyward's event stream (`keywardEvents(...)`): a changed or revoked key, or a changed owner, drops
+   * their cached verifications the moment Keyward announces it, and a reconnect (events may have been
+   * missed) clears the cache. Without it, a revoked key is refused once its entry ends. @default undefined
+   */
+  events?: Pick<KeywardEventStream, "subscribe" | "onOpen">;
 }
 
 export type GuardResult =
@@ -199,9 +206,18 @@ export function keywardGuard(options: GuardOptions): KeywardGuard {
     return refuse(VERDICTS[code]);
   }
 
+  const invalidateOwner = (ownerId: string) => drop((principal) => principal.ownerId === ownerId);
+  options.events?.subscribe((event) => {
+    if (event.type === "key.changed" && typeof event.keyId === "string") invalidate(event.keyId);
+    else if (event.type === "user.changed" && typeof event.userId === "string") invalidateOwner(event.userId);
+  });
+  options.events?.onOpen(({ reconnected }) => {
+    if (reconnected) cache.clear();
+  });
+
   return Object.defineProperties(guard as KeywardGuard, {
     invalidate: { value: invalidate },
-    invalidateOwner: { value: (ownerId: string) => drop((principal) => principal.ownerId === ownerId) },
+    invalidateOwner: { value: invalidateOwner },
     clear: { value: () => cache.clear() },
     size: { get: () => cache.size },
   });

@@ -22,6 +22,7 @@ export type {
   UserView,
   VerifyResult,
 } from "./generated/router";
+export { keywardEvents, type EventStreamOptions, type EventStreamState, type KeywardEvent, type KeywardEventStream } from "./events";
 export { keywardGuard, type GuardOptions, type GuardRefusal, type GuardResult, type KeywardGuard, type Principal, type Scope } from "./guard";
 export { isWellFormedKey } from "./key-format";
 export type { PacingOptions } from "./pacing";

@@ -3,6 +3,17 @@
 /* eslint-disable @typescript-eslint/no-empty-object-type -- types are printed exactly as the server declares them */
 import type { TRPCBuiltRouter, TRPCMutationProcedure, TRPCQueryProcedure } from "@trpc/server";
 
+/** One of a user's open sessions, as the account page shows it: never the session id itself. */
+export interface SessionView {
+  handle: string;
+  createdAt: string;
+  expiresAt: string;
+  ipAddress: string | null;
+  userAgent: string | null;
+  /** The session the request came from. */
+  current: boolean;
+}
+
 /** The public view of a key: everything but its digest and ciphertext. Timestamps are ISO 8601 UTC. */
 export interface ApiKeyView {
   id: string;
@@ -11,7 +22,7 @@ export interface ApiKeyView {
   start: string;
   last4: string;
   ownerId: string;
-  scopes: ("read" | "write" | "admin")[];
+  scopes: ("admin" | "read" | "write")[];
   allowedIps: string[];
   rateLimit: RateLimit | null;
   status: "active" | "disabled" | "expired" | "revoked";
@@ -99,6 +110,93 @@ export interface RequestLogEntry {
   requestId: string | null;
 }
 
+export interface Overview {
+  range: "24h" | "7d" | "30d";
+  /** "all" for admins; "own" when only the actor's keys are counted. */
+  scope: "all" | "own";
+  from: string;
+  to: string;
+  bucketSeconds: number;
+  /** Oldest first, zeros included. */
+  series: UsagePoint[];
+  totals: UsageCounts;
+  keys: {
+    active: number;
+    total: number;
+  };
+  topKeys: (UsageCounts & {
+    keyId: string;
+    name: string | null;
+  })[];
+  expiringSoon: {
+    id: string;
+    name: string;
+    ownerId: string;
+    expiresAt: string;
+  }[];
+  now: string;
+}
+
+/** Timestamps are ISO 8601 UTC. */
+export interface SecurityEventView {
+  id: string;
+  occurredAt: string;
+  kind: string;
+  severity: "info" | "warning" | "critical";
+  keyId: string | null;
+  clientIp: string | null;
+  count: number;
+  details: {
+    [key: string]: unknown;
+  };
+  firstSeen: string;
+  lastSeen: string;
+}
+
+export interface AlertView {
+  id: string;
+  ruleId: string;
+  ruleName: string;
+  subject: string;
+  subjectType: "ip" | "key";
+  severity: "info" | "warning" | "critical";
+  status: "open" | "acknowledged" | "resolved";
+  keyId: string | null;
+  firstFiredAt: string;
+  lastFiredAt: string;
+  count: number;
+  details: {
+    [key: string]: unknown;
+  };
+  ackedBy: string | null;
+  ackedAt: string | null;
+  resolvedBy: string | null;
+  resolvedAt: string | null;
+}
+
+export interface AlertDeliveryView {
+  attempt: number;
+  statusCode: number | null;
+  error: string | null;
+  at: string;
+  durationMs: number;
+}
+
+export interface AlertRuleView {
+  id: string;
+  name: string;
+  description: string;
+  enabled: boolean;
+  kinds: ("invalid_key" | "key_revoked" | "key_disabled" | "key_expired" | "ip_not_allowed" | "insufficient_scope" | "rate_limited" | "too_many_failures" | "credentials_in_url" | "login_failed" | "login_locked" | "key_revealed" | "admin_login_new_ip" | "rate_limiter_fallback" | "rate_limiter_recovered")[];
+  threshold: number;
+  windowSeconds: number;
+  groupBy: "ip" | "key";
+  measure: "events" | "minutes";
+  severity: "info" | "warning" | "critical";
+  updatedAt: string;
+  updatedBy: string | null;
+}
+
 export type VerifyResult = {
   valid: false;
   code: "INVALID";
@@ -108,7 +206,7 @@ export type VerifyResult = {
   keyId: string;
   ownerId: string;
   name: string;
-  scopes: ("read" | "write" | "admin")[];
+  scopes: ("admin" | "read" | "write")[];
   expiresAt: string | null;
   meta: {
     [key: string]: unknown;
@@ -139,8 +237,25 @@ export type AppRouter = TRPCBuiltRouter<
         role: "admin" | "member";
       };
       keyId: string | null;
-      scopes: ("read" | "write" | "admin")[];
+      scopes: ("admin" | "read" | "write")[];
     }; meta: object; errorShape: ErrorShape }>;
+    account: {
+      changePassword: TRPCMutationProcedure<{ input: {
+        currentPassword: string;
+        newPassword: string;
+      }; output: {
+        otherSessionsEnded: number;
+      }; meta: object; errorShape: ErrorShape }>;
+      sessions: TRPCQueryProcedure<{ input: void; output: SessionView[]; meta: object; errorShape: ErrorShape }>;
+      endSession: TRPCMutationProcedure<{ input: {
+        handle: string;
+      }; output: {
+        ended: number;
+      }; meta: object; errorShape: ErrorShape }>;
+      endOtherSessions: TRPCMutationProcedure<{ input: void; output: {
+        ended: number;
+      }; meta: object; errorShape: ErrorShape }>;
+    };
     keys: {
       list: TRPCQueryProcedure<{ input: {
         limit?: number;
@@ -157,7 +272,7 @@ export type AppRouter = TRPCBuiltRouter<
       }; output: ApiKeyView; meta: object; errorShape: ErrorShape }>;
       create: TRPCMutationProcedure<{ input: {
         name: string;
-        scopes: ("read" | "write" | "admin")[];
+        scopes: ("admin" | "read" | "write")[];
         description?: string;
         /** Absolute expiry (ISO 8601); null = never (when the policy allows it). */
         expiresAt?: string | null;
@@ -183,7 +298,7 @@ export type AppRouter = TRPCBuiltRouter<
         id: string;
         name?: string;
         description?: string;
-        scopes?: ("read" | "write" | "admin")[];
+        scopes?: ("admin" | "read" | "write")[];
         allowedIps?: string[];
         rateLimit?: {
           requests: number;
@@ -238,6 +353,14 @@ export type AppRouter = TRPCBuiltRouter<
       enable: TRPCMutationProcedure<{ input: {
         id: string;
       }; output: UserView; meta: object; errorShape: ErrorShape }>;
+      keys: TRPCQueryProcedure<{ input: {
+        id: string;
+        limit?: number;
+        cursor?: string;
+      }; output: {
+        data: ApiKeyView[];
+        nextCursor: string | null;
+      }; meta: object; errorShape: ErrorShape }>;
     };
     usage: {
       series: TRPCQueryProcedure<{ input: {
@@ -265,9 +388,123 @@ export type AppRouter = TRPCBuiltRouter<
         nextCursor: string | null;
       }; meta: object; errorShape: ErrorShape }>;
     };
+    overview: {
+      get: TRPCQueryProcedure<{ input: {
+        range?: "24h" | "7d" | "30d";
+      }; output: Overview; meta: object; errorShape: ErrorShape }>;
+    };
+    audit: {
+      list: TRPCQueryProcedure<{ input: {
+        /** An exact action (`key.revoked`) or a family ending in `.*` (`key.*`). */
+        action?: string;
+        /** A user id (`usr_…`) or the id of the key it acted through (`key_…`). */
+        actorId?: string;
+        targetId?: string;
+        /** Inclusive. */
+        from?: string;
+        /** Exclusive. */
+        to?: string;
+        limit?: number;
+        cursor?: string;
+      }; output: {
+        data: {
+          id: string;
+          occurredAt: string;
+          actorType: "user" | "system" | "api_key";
+          actorId: string | null;
+          actorEmail: string | null;
+          actorKeyId: string | null;
+          action: string;
+          targetType: string;
+          targetId: string;
+          clientIp: string | null;
+          userAgent: string | null;
+          requestId: string | null;
+          details: {
+            [key: string]: unknown;
+          };
+        }[];
+        nextCursor: string | null;
+      }; meta: object; errorShape: ErrorShape }>;
+      forKey: TRPCQueryProcedure<{ input: {
+        keyId: string;
+        limit?: number;
+        cursor?: string;
+      }; output: {
+        data: {
+          id: string;
+          occurredAt: string;
+          actorType: "user" | "system" | "api_key";
+          actorId: string | null;
+          actorEmail: string | null;
+          actorKeyId: string | null;
+          action: string;
+          targetType: string;
+          targetId: string;
+          clientIp: string | null;
+          userAgent: string | null;
+          requestId: string | null;
+          details: {
+            [key: string]: unknown;
+          };
+        }[];
+        nextCursor: string | null;
+      }; meta: object; errorShape: ErrorShape }>;
+    };
+    security: {
+      events: TRPCQueryProcedure<{ input: {
+        limit?: number;
+        cursor?: string;
+        kind?: "invalid_key" | "key_revoked" | "key_disabled" | "key_expired" | "ip_not_allowed" | "insufficient_scope" | "rate_limited" | "too_many_failures" | "credentials_in_url" | "login_failed" | "login_locked" | "key_revealed" | "admin_login_new_ip" | "rate_limiter_fallback" | "rate_limiter_recovered";
+        keyId?: string;
+        severity?: "info" | "warning" | "critical";
+        /** Inclusive. */
+        from?: string;
+        /** Exclusive. */
+        to?: string;
+      }; output: {
+        data: SecurityEventView[];
+        nextCursor: string | null;
+      }; meta: object; errorShape: ErrorShape }>;
+      alerts: TRPCQueryProcedure<{ input: {
+        /** `unresolved` = open or acknowledged. */
+        status?: "open" | "acknowledged" | "resolved" | "unresolved";
+        limit?: number;
+        cursor?: string;
+      }; output: {
+        data: AlertView[];
+        nextCursor: string | null;
+      }; meta: object; errorShape: ErrorShape }>;
+      alert: TRPCQueryProcedure<{ input: {
+        id: string;
+      }; output: AlertView; meta: object; errorShape: ErrorShape }>;
+      openAlertCount: TRPCQueryProcedure<{ input: void; output: number; meta: object; errorShape: ErrorShape }>;
+      ack: TRPCMutationProcedure<{ input: {
+        id: string;
+      }; output: AlertView; meta: object; errorShape: ErrorShape }>;
+      resolve: TRPCMutationProcedure<{ input: {
+        id: string;
+      }; output: AlertView; meta: object; errorShape: ErrorShape }>;
+      deliveries: TRPCQueryProcedure<{ input: {
+        id: string;
+      }; output: AlertDeliveryView[]; meta: object; errorShape: ErrorShape }>;
+      rules: TRPCQueryProcedure<{ input: void; output: AlertRuleView[]; meta: object; errorShape: ErrorShape }>;
+      updateRule: TRPCMutationProcedure<{ input: {
+        id: string;
+        patch: {
+          enabled?: boolean;
+          kinds?: ("invalid_key" | "key_revoked" | "key_disabled" | "key_expired" | "ip_not_allowed" | "insufficient_scope" | "rate_limited" | "too_many_failures" | "credentials_in_url" | "login_failed" | "login_locked" | "key_revealed" | "admin_login_new_ip" | "rate_limiter_fallback" | "rate_limiter_recovered")[];
+          threshold?: number;
+          windowSeconds?: number;
+          groupBy?: "ip" | "key";
+          measure?: "events" | "minutes";
+          severity?: "info" | "warning" | "critical";
+        };
+      }; output: AlertRuleView; meta: object; errorShape: ErrorShape }>;
+    };
     verify: TRPCMutationProcedure<{ input: {
       key: string;
-      scope?: "read" | "write" | "admin";
+      scope?: "admin" | "read" | "write";
       ip?: string;
     }; output: VerifyResult; meta: object; errorShape: ErrorShape }>;
   }
@@ -276,6 +513,10 @@ export type AppRouter = TRPCBuiltRouter<
 /** Which procedures are queries (GET) and which are mutations (POST): the client needs it at run time. */
 export const PROCEDURES = {
   "me": "query",
+  "account.changePassword": "mutation",
+  "account.sessions": "query",
+  "account.endSession": "mutation",
+  "account.endOtherSessions": "mutation",
   "keys.list": "query",
   "keys.get": "query",
   "keys.create": "mutation",
@@ -291,8 +532,21 @@ export const PROCEDURES = {
   "users.setRole": "mutation",
   "users.disable": "mutation",
   "users.enable": "mutation",
+  "users.keys": "query",
   "usage.series": "query",
   "usage.summary": "query",
   "usage.requests": "query",
+  "overview.get": "query",
+  "audit.list": "query",
+  "audit.forKey": "query",
+  "security.events": "query",
+  "security.alerts": "query",
+  "security.alert": "query",
+  "security.openAlertCount": "query",
+  "security.ack": "mutation",
+  "security.resolve": "mutation",
+  "security.deliveries": "query",
+  "security.rules": "query",
+  "security.updateRule": "mutation",
   "verify": "mutation",
 } as const satisfies Record<string, "query" | "mutation">;
