@@ -62,8 +62,8 @@ export const alerts = pgTable(
     // The upsert's conflict target: several instances firing together bump one alert.
     uniqueIndex("alerts_open_unique").on(t.ruleId, t.subject).where(sql`${t.status} <> 'resolved'`),
     // Lists page by first firing (it never changes, unlike the last), newest first.
-    index("alerts_first_fired_idx").on(t.firstFiredAt.desc(), t.id.desc()),
-    index("alerts_status_idx").on(t.status, t.firstFiredAt.desc()),
+    index("alerts_first_fired_idx").on(t.firstFiredAt.desc().nullsFirst(), t.id.desc().nullsFirst()),
+    index("alerts_status_idx").on(t.status, t.firstFiredAt.desc().nullsFirst()),
   ],
 );
 

@@ -46,8 +46,8 @@ export const apiKeys = pgTable(
   },
   (t) => [
     // Keyset pagination: newest first, per owner and overall.
-    index("api_keys_owner_created_idx").on(t.ownerId, t.createdAt.desc(), t.id.desc()),
-    index("api_keys_created_idx").on(t.createdAt.desc(), t.id.desc()),
+    index("api_keys_owner_created_idx").on(t.ownerId, t.createdAt.desc().nullsFirst(), t.id.desc().nullsFirst()),
+    index("api_keys_created_idx").on(t.createdAt.desc().nullsFirst(), t.id.desc().nullsFirst()),
     index("api_keys_expires_at_idx").on(t.expiresAt),
   ],
 );

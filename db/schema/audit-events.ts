@@ -23,8 +23,8 @@ export const auditEvents = pgTable(
     details: jsonb("details").$type<Record<string, unknown>>().notNull().default({}),
   },
   (t) => [
-    index("audit_events_occurred_idx").on(t.occurredAt.desc(), t.id.desc()),
-    index("audit_events_target_idx").on(t.targetId, t.occurredAt.desc()),
-    index("audit_events_actor_idx").on(t.actorId, t.occurredAt.desc()),
+    index("audit_events_occurred_idx").on(t.occurredAt.desc().nullsFirst(), t.id.desc().nullsFirst()),
+    index("audit_events_target_idx").on(t.targetId, t.occurredAt.desc().nullsFirst()),
+    index("audit_events_actor_idx").on(t.actorId, t.occurredAt.desc().nullsFirst()),
   ],
 );

@@ -23,7 +23,7 @@ export const requestLog = pgTable(
   },
   (t) => [
     // A key's recent requests, newest first, by keyset pagination.
-    index("request_log_key_occurred_idx").on(t.keyId, t.occurredAt.desc(), t.id.desc()),
+    index("request_log_key_occurred_idx").on(t.keyId, t.occurredAt.desc().nullsFirst(), t.id.desc().nullsFirst()),
     // Retention: delete everything older than the cut-off.
     index("request_log_occurred_idx").on(t.occurredAt),
   ],

@@ -30,8 +30,8 @@ export const securityEvents = pgTable(
     aggregateKey: text("aggregate_key").unique("security_events_aggregate_key_unique"),
   },
   (t) => [
-    index("security_events_occurred_idx").on(t.occurredAt.desc(), t.id.desc()),
-    index("security_events_key_idx").on(t.keyId, t.occurredAt.desc()),
-    index("security_events_kind_idx").on(t.kind, t.occurredAt.desc()),
+    index("security_events_occurred_idx").on(t.occurredAt.desc().nullsFirst(), t.id.desc().nullsFirst()),
+    index("security_events_key_idx").on(t.keyId, t.occurredAt.desc().nullsFirst()),
+    index("security_events_kind_idx").on(t.kind, t.occurredAt.desc().nullsFirst()),
   ],
 );
