@@ -15,10 +15,8 @@
  * The ratio of the two is the middleware's cost. GET /api/health (no database, no middleware) is shown
  * for scale. The runs alternate (bypass, authenticated, bypass, authenticated) so drift hits both alike.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import autocannon from "autocannon";
@@ -27,6 +25,7 @@ import { loadConfig } from "../../app/config.server";
 import { systemActor } from "../../app/services/actor.server";
 import { createKeyward } from "../../app/services/keyward.server";
 import { table } from "../lib/format";
+import { startServerProcess } from "../lib/server-process";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -38,31 +37,6 @@ interface Run {
   p50: number;
   p99: number;
   errors: number;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitReady(url: string, child: ChildProcess, output: () => string): Promise<void> {
-  const started = performance.now();
-  while (performance.now() - started < 60_000) {
-    if (child.exitCode !== null) throw new Error(`server exited (${child.exitCode}):\n${output()}`);
-    try {
-      if ((await fetch(`${url}/api/ready`)).ok) return;
-    } catch {
-      // Not listening yet.
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`server did not become ready:\n${output()}`);
 }
 
 async function load(url: string, headers: Record<string, string>, seconds: number): Promise<Run> {
@@ -99,26 +73,13 @@ async function main(): Promise<void> {
   const { key, apiKey } = await keyward.keys.create(system, { name: "bench", scopes: ["read"], ownerId: owner.id, rateLimit });
   await keyward.close();
 
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, ["build/server.js"], {
-    env: { ...env, PORT: String(port), HOST: "127.0.0.1", KEYWARD_BENCH_KEY_ID: apiKey.id },
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  child.stdout!.on("data", (chunk) => (output += chunk));
-  child.stderr!.on("data", (chunk) => (output += chunk));
-  const stop = () => {
-    if (child.exitCode === null && child.pid !== undefined) process.kill(-child.pid, "SIGTERM");
-  };
+  const server = await startServerProcess({ ...env, KEYWARD_BENCH_KEY_ID: apiKey.id });
+  const { url } = server;
   process.on("SIGINT", () => {
-    stop();
-    process.exit(130);
+    void server.stop().then(() => process.exit(130));
   });
 
   try {
-    await waitReady(url, child, () => output);
     const authed = { url: `${url}/api/v1/me`, headers: { Authorization: `Bearer ${key}` } };
     const bypass = { url: `${url}/api/v1/bench/me`, headers: {} };
     // Both answer the same body for the same key, or the comparison means nothing.
@@ -159,8 +120,7 @@ async function main(): Promise<void> {
         `per-round req/s (bypassed / authenticated): ${runs.bypass.map((r, i) => `${r.requestsPerSecond.toFixed(0)} / ${runs.authed[i]!.requestsPerSecond.toFixed(0)}`).join(", ")}\n`,
     );
   } finally {
-    stop();
-    await new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once("exit", resolve)));
+    await server.stop();
     fs.rmSync(dataDir, { recursive: true, force: true });
     await database?.drop();
   }
