@@ -89,6 +89,8 @@ const envSchema = z.object({
   KEYWARD_AUDIT_RETENTION_DAYS: positiveInt.optional(),
   /** Most calls in one tRPC batch made with an API key (each call consumes one request of the key's limit). */
   KEYWARD_MAX_TRPC_BATCH: positiveInt.default(20),
+  /** With REDIS_URL: a rate-limit call to Redis slower than this is decided by this instance alone. */
+  KEYWARD_REDIS_TIMEOUT_MS: positiveInt.default(250),
   /** Set: every newly opened alert is POSTed here as JSON, signed (Keyward-Signature) with ALERT_WEBHOOK_SECRET. */
   ALERT_WEBHOOK_URL: z.url({ protocol: /^https?$/, error: "ALERT_WEBHOOK_URL must be an http:// or https:// URL" }).optional(),
   /** The HMAC-SHA-256 key of webhook signatures; required in production when ALERT_WEBHOOK_URL is set, generated otherwise. */
@@ -113,7 +115,7 @@ export interface Config {
   verificationCache: { ttlSeconds: number; maxEntries: number };
   benchKeyId?: string;
   redisUrl?: string;
-  rateLimits: { defaultLimit: RateLimit; failedAuth: RateLimit; maxTrpcBatch: number };
+  rateLimits: { defaultLimit: RateLimit; failedAuth: RateLimit; maxTrpcBatch: number; redisTimeoutMs: number };
   usage: { flushIntervalMs: number; requestLogRetentionDays: number };
   /** Days the audit trail is kept; undefined keeps it forever. */
   auditRetentionDays?: number;
@@ -177,7 +179,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     verificationCache: { ttlSeconds: env.KEYWARD_VERIFY_CACHE_TTL_SECONDS, maxEntries: env.KEYWARD_VERIFY_CACHE_SIZE },
     benchKeyId: env.KEYWARD_BENCH_KEY_ID,
     redisUrl: env.REDIS_URL,
-    rateLimits: { defaultLimit: env.KEYWARD_DEFAULT_RATE_LIMIT, failedAuth: env.KEYWARD_FAILED_AUTH_LIMIT, maxTrpcBatch: env.KEYWARD_MAX_TRPC_BATCH },
+    rateLimits: { defaultLimit: env.KEYWARD_DEFAULT_RATE_LIMIT, failedAuth: env.KEYWARD_FAILED_AUTH_LIMIT, maxTrpcBatch: env.KEYWARD_MAX_TRPC_BATCH, redisTimeoutMs: env.KEYWARD_REDIS_TIMEOUT_MS },
     usage: { flushIntervalMs: env.KEYWARD_USAGE_FLUSH_MS, requestLogRetentionDays: env.KEYWARD_REQUEST_LOG_RETENTION_DAYS },
     auditRetentionDays: env.KEYWARD_AUDIT_RETENTION_DAYS,
     alertWebhook: env.ALERT_WEBHOOK_URL ? { url: env.ALERT_WEBHOOK_URL, secret: env.ALERT_WEBHOOK_SECRET ?? generated!.ALERT_WEBHOOK_SECRET! } : undefined,

@@ -83,6 +83,7 @@ export async function createKeyward({ config, database, clock = systemClock, has
     const limiter = new RateLimiter({
       defaultLimit: config.rateLimits.defaultLimit,
       redisUrl: config.redisUrl,
+      redisTimeoutMs: config.rateLimits.redisTimeoutMs,
       onFallback: (error) =>
         securityEvents.record({ kind: "rate_limiter_fallback", severity: "warning", aggregate: false, details: { reason: error.message, effect: "limits are enforced per instance until Redis answers again" } }),
       onRecover: () => securityEvents.record({ kind: "rate_limiter_recovered", severity: "info", aggregate: false }),

@@ -106,7 +106,10 @@ describe("request shapes", () => {
   it("mirrors the router's namespaces, one function per procedure", () => {
     const keyward = createKeyward({ baseUrl: BASE_URL, apiKey: API_KEY });
     expect(Object.keys(keyward.keys).sort()).toEqual(["create", "disable", "enable", "get", "list", "reveal", "revoke", "rotate", "update"]);
-    expect(Object.keys(keyward.users).sort()).toEqual(["create", "disable", "enable", "get", "list", "setRole"]);
+    expect(Object.keys(keyward.users).sort()).toEqual(["create", "disable", "enable", "get", "keys", "list", "setRole"]);
+    expect(Object.keys(keyward.audit).sort()).toEqual(["forKey", "list"]);
+    expect(Object.keys(keyward.security).sort()).toEqual(["ack", "alert", "alerts", "deliveries", "events", "openAlertCount", "resolve", "rules", "updateRule"]);
+    expect(typeof keyward.overview.get).toBe("function");
     expect(typeof keyward.me).toBe("function");
     expect(typeof keyward.verify).toBe("function");
   });

@@ -1,8 +1,9 @@
 import OpenAPIParser from "@readme/openapi-parser";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { system } from "../support/keyward";
 import { call, setup, type Fixture } from "./support";
 
-type Document = { openapi: string; paths: Record<string, Record<string, { security?: unknown[]; requestBody?: unknown }>>; components: { schemas: Record<string, { properties?: Record<string, unknown>; required?: string[] }> } };
+type Document = { openapi: string; paths: Record<string, Record<string, { security?: unknown[]; requestBody?: unknown; responses: Record<string, { content?: Record<string, unknown> }> }>>; components: { schemas: Record<string, { properties?: Record<string, unknown>; required?: string[] }> } };
 
 describe("GET /api/v1/openapi.json", () => {
   let f: Fixture;
@@ -49,14 +50,32 @@ describe("GET /api/v1/openapi.json", () => {
     );
   });
 
+  /** An open alert about a key: a use of the revoked key fires the "revoked key used" rule. */
+  async function openAlert(keyId: string): Promise<string> {
+    f.app.keyward.securityEvents.record({ kind: "key_revoked", severity: "warning", keyId, clientIp: "203.0.113.7" });
+    await f.app.keyward.securityEvents.flush();
+    const { data } = await f.app.keyward.security.listAlerts(system, { status: "open" });
+    return data.find((alert) => alert.subject === keyId)!.id;
+  }
+
   it("every documented path answers with success (never 404 or 500)", async () => {
     for (const [template, methods] of Object.entries(document.paths)) {
       for (const [method, operation] of Object.entries(methods)) {
         // A fresh target each time, so a DELETE cannot spoil the next operation.
         const { key: target, apiKey } = await f.createKey(f.admin.id, { scopes: ["admin"], recoverable: true });
-        const path = template.replace("{id}", apiKey.id);
+        const path = template.replace("{id}", template.startsWith("/api/v1/alerts/") ? await openAlert(apiKey.id) : apiKey.id);
+        const key = operation.security?.length === 0 ? undefined : f.adminKey;
+        if (operation.responses["200"]?.content?.["text/event-stream"]) {
+          // A stream never ends: its status and type are the answer.
+          const controller = new AbortController();
+          const response = await fetch(`${f.app.url}${path}`, { headers: { Authorization: `Bearer ${key}` }, signal: controller.signal });
+          expect(response.status, `${method} ${path}`).toBe(200);
+          expect(response.headers.get("content-type")).toMatch(/^text\/event-stream/);
+          controller.abort();
+          continue;
+        }
         const body = method === "post" && path.endsWith("/keys") ? { name: "doc", scopes: ["read"] } : method === "post" && path.endsWith("/verify") ? { key: target } : undefined;
-        const response = await call(f.app, path, { method: method.toUpperCase(), key: operation.security?.length === 0 ? undefined : f.adminKey, body });
+        const response = await call(f.app, path, { method: method.toUpperCase(), key, body });
         expect(response.status, `${method} ${path}: ${response.text}`).toBeLessThan(400);
       }
     }
