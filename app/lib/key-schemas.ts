@@ -103,12 +103,18 @@ export const updateKeyInput = z.object({
 });
 export type UpdateKeyInput = z.infer<typeof updateKeyInput>;
 
+export const KEY_LIST_ORDERS = ["newest", "oldest"] as const;
+
 export const listKeysInput = z.object({
   limit: z.number().int().min(1).max(100).default(20),
   cursor: z.string().max(200).optional(),
   status: keyStatusFilterSchema.default("all"),
   ownerId: userIdSchema.optional(),
   q: z.string().trim().max(100).optional(),
+  /** Keys holding this scope (exactly; admin keys are not listed as read keys). */
+  scope: scopeSchema.optional(),
+  /** By creation time; both orders page by cursor from the same index. */
+  order: z.enum(KEY_LIST_ORDERS).default("newest"),
 });
 export type ListKeysInput = z.input<typeof listKeysInput>;
 

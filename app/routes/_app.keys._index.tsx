@@ -27,7 +27,7 @@ import { Label } from "~/components/ui/label";
 import { Select, SelectContent, SelectItem, SelectTrigger, SelectValue } from "~/components/ui/select";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "~/components/ui/table";
 import { describeFailure } from "~/lib/action-errors.server";
-import { keyIdSchema, keyStatusFilterSchema } from "~/lib/key-schemas";
+import { KEY_LIST_ORDERS, keyIdSchema, keyStatusFilterSchema, userIdSchema } from "~/lib/key-schemas";
 import { cn } from "~/lib/utils";
 import { requireUser } from "~/session.server";
 import type { ApiKeyView } from "~/services/keys.server";
@@ -44,19 +44,31 @@ const STATUS_FILTERS = [
   { value: "revoked", label: "Revoked" },
 ] as const;
 
+const SCOPE_FILTERS = ["all", "read", "write", "admin"] as const;
+const ORDERS = [
+  { value: "newest", label: "Newest first" },
+  { value: "oldest", label: "Oldest first" },
+] as const;
+
 const listParams = z.object({
   q: z.string().trim().max(100).optional().catch(undefined),
   status: keyStatusFilterSchema.catch("all"),
+  scope: z.enum(SCOPE_FILTERS).catch("all"),
+  owner: userIdSchema.optional().catch(undefined),
+  order: z.enum(KEY_LIST_ORDERS).catch("newest"),
   cursor: z.string().max(200).optional().catch(undefined),
 });
+
+/** The URL parameters that choose which keys are listed (the cursor only pages through them). */
+const FILTER_PARAMS = ["q", "status", "scope", "owner", "order"] as const;
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const { caller, user } = await requireUser(request, context);
   const url = new URL(request.url);
-  const { q, status, cursor } = listParams.parse(Object.fromEntries(url.searchParams));
+  const { q, status, scope, owner, order, cursor } = listParams.parse(Object.fromEntries(url.searchParams));
   const isAdmin = user.role === "admin";
   const [page, owners] = await Promise.all([
-    caller.keys.list({ q: q || undefined, status, cursor, limit: PAGE_SIZE }),
+    caller.keys.list({ q: q || undefined, status, scope: scope === "all" ? undefined : scope, ownerId: isAdmin ? owner : undefined, order, cursor, limit: PAGE_SIZE }),
     isAdmin ? caller.users.list() : Promise.resolve([]),
   ]);
   const emails = new Map(owners.map((owner) => [owner.id, owner.email]));
@@ -64,15 +76,16 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     keys: page.data.map((key) => ({ ...key, ownerEmail: emails.get(key.ownerId) ?? null })),
     nextCursor: page.nextCursor,
     cursor: cursor ?? null,
-    filters: filterKey(q, status),
+    filters: filterKey(url.searchParams),
+    owners: owners.map((o) => ({ id: o.id, email: o.email })),
     isAdmin,
     now: context.keyward.clock.now().toISOString(),
   });
 }
 
 /** Identifies a filter combination, so a page loaded for other filters is never appended. */
-function filterKey(q: string | null | undefined, status: string | null | undefined): string {
-  return JSON.stringify([q?.trim() ?? "", status || "all"]);
+function filterKey(params: URLSearchParams): string {
+  return JSON.stringify(FILTER_PARAMS.map((name) => params.get(name)?.trim() ?? ""));
 }
 
 const keyAction = z.object({ intent: z.enum(["disable", "enable", "revoke"]), id: keyIdSchema });
@@ -296,23 +309,29 @@ function EmptyState({ filtered }: { filtered: boolean }) {
   );
 }
 
-function Filters() {
+function Filters({ owners }: { owners: { id: string; email: string }[] }) {
   const [params] = useSearchParams();
   const navigate = useNavigate();
   const [q, setQ] = useState(params.get("q") ?? "");
   const status = params.get("status") ?? "all";
+  const scope = params.get("scope") ?? "all";
+  const owner = params.get("owner") ?? "all";
+  const order = params.get("order") ?? "newest";
 
   // Follow the URL (back button, "Clear filters"), except while the user is typing in the box.
   useEffect(() => {
     if (document.activeElement?.id !== "key-search") setQ(params.get("q") ?? "");
   }, [params]);
 
-  const apply = (next: { q?: string; status?: string }) => {
+  const apply = (next: { q?: string; status?: string; scope?: string; owner?: string; order?: string }) => {
     const search = new URLSearchParams();
     const text = (next.q ?? q).trim();
-    const state = next.status ?? status;
+    const chosen = { status: next.status ?? status, scope: next.scope ?? scope, owner: next.owner ?? owner, order: next.order ?? order };
     if (text) search.set("q", text);
-    if (state !== "all") search.set("status", state);
+    if (chosen.status !== "all") search.set("status", chosen.status);
+    if (chosen.scope !== "all") search.set("scope", chosen.scope);
+    if (chosen.owner !== "all") search.set("owner", chosen.owner);
+    if (chosen.order !== "newest") search.set("order", chosen.order);
     navigate({ pathname: "/keys", search: search.toString() }, { replace: true, preventScrollReset: true });
   };
 
@@ -327,7 +346,7 @@ function Filters() {
   return (
     <form
       role="search"
-      className="flex flex-col gap-3 sm:flex-row sm:items-center"
+      className="flex flex-col gap-3 sm:flex-row sm:flex-wrap sm:items-center"
       onSubmit={(event) => {
         event.preventDefault();
         apply({ q });
@@ -358,7 +377,61 @@ function Filters() {
           </SelectContent>
         </Select>
       </div>
-      {q || status !== "all" ? (
+      <div className="w-full sm:w-36">
+        <Label htmlFor="key-scope" className="sr-only">
+          Filter by scope
+        </Label>
+        <Select value={scope} onValueChange={(value) => apply({ scope: value })}>
+          <SelectTrigger id="key-scope" aria-label="Filter by scope">
+            <SelectValue>{scope === "all" ? "Any scope" : `Scope: ${scope}`}</SelectValue>
+          </SelectTrigger>
+          <SelectContent>
+            {SCOPE_FILTERS.map((value) => (
+              <SelectItem key={value} value={value}>
+                {value === "all" ? "Any scope" : value}
+              </SelectItem>
+            ))}
+          </SelectContent>
+        </Select>
+      </div>
+      {owners.length > 0 ? (
+        <div className="w-full sm:w-56">
+          <Label htmlFor="key-owner" className="sr-only">
+            Filter by owner
+          </Label>
+          <Select value={owner} onValueChange={(value) => apply({ owner: value })}>
+            <SelectTrigger id="key-owner" aria-label="Filter by owner">
+              <SelectValue>{owner === "all" ? "Every owner" : (owners.find((o) => o.id === owner)?.email ?? owner)}</SelectValue>
+            </SelectTrigger>
+            <SelectContent>
+              <SelectItem value="all">Every owner</SelectItem>
+              {owners.map((o) => (
+                <SelectItem key={o.id} value={o.id}>
+                  {o.email}
+                </SelectItem>
+              ))}
+            </SelectContent>
+          </Select>
+        </div>
+      ) : null}
+      <div className="w-full sm:w-40">
+        <Label htmlFor="key-order" className="sr-only">
+          Sort keys
+        </Label>
+        <Select value={order} onValueChange={(value) => apply({ order: value })}>
+          <SelectTrigger id="key-order" aria-label="Sort keys">
+            <SelectValue>{ORDERS.find((o) => o.value === order)?.label ?? "Newest first"}</SelectValue>
+          </SelectTrigger>
+          <SelectContent>
+            {ORDERS.map((o) => (
+              <SelectItem key={o.value} value={o.value}>
+                {o.label}
+              </SelectItem>
+            ))}
+          </SelectContent>
+        </Select>
+      </div>
+      {q || status !== "all" || scope !== "all" || owner !== "all" || order !== "newest" ? (
         <Button type="button" variant="ghost" size="sm" onClick={() => {
             setQ("");
             navigate("/keys", { replace: true });
@@ -386,7 +459,7 @@ export default function KeysIndex() {
     setChanged({});
   }, [search]);
 
-  const filters = filterKey(params.get("q"), params.get("status"));
+  const filters = filterKey(params);
   useEffect(() => {
     const page = more.data;
     if (!page?.cursor || page.filters !== filters) return;
@@ -403,7 +476,7 @@ export default function KeysIndex() {
     return all.map((key) => (changed[key.id] && changed[key.id]!.updatedAt >= key.updatedAt ? { ...key, ...changed[key.id]! } : key));
   }, [data.keys, pages, changed]);
   const nextCursor = pages.length > 0 ? pages[pages.length - 1]!.nextCursor : data.nextCursor;
-  const filtered = Boolean(params.get("q") || (params.get("status") && params.get("status") !== "all"));
+  const filtered = FILTER_PARAMS.some((name) => name !== "order" && params.get(name) && params.get(name) !== "all");
   const onChange = useMemo(() => (key: ApiKeyView) => setChanged((current) => ({ ...current, [key.id]: key })), []);
 
   const loadMore = () => {
@@ -427,7 +500,7 @@ export default function KeysIndex() {
         }
       />
       <div className="space-y-4">
-        <Filters />
+        <Filters owners={data.owners} />
         {keys.length === 0 ? (
           <EmptyState filtered={filtered || Boolean(data.cursor)} />
         ) : (

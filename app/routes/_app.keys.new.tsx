@@ -90,6 +90,20 @@ export async function action({ request, context }: ActionFunctionArgs) {
 
   const lines = allowlistLines(text("allowedIps"));
 
+  let metadata: unknown;
+  const metadataText = text("metadata").trim();
+  if (metadataText) {
+    try {
+      metadata = JSON.parse(metadataText);
+    } catch {
+      add("metadata", 'Metadata must be valid JSON, e.g. {"plan": "pro"}');
+    }
+    if (metadata !== undefined && (metadata === null || typeof metadata !== "object" || Array.isArray(metadata))) {
+      add("metadata", 'Metadata must be a JSON object (in braces), e.g. {"plan": "pro"}');
+      metadata = undefined;
+    }
+  }
+
   const requestsText = text("rateLimitRequests").trim();
   const windowText = text("rateLimitWindow").trim();
   let rateLimit: { requests: number; windowSeconds: number } | null = null;
@@ -113,6 +127,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     allowedIps: lines.map((entry) => entry.value),
     rateLimit,
     recoverable: text("recoverable") === "on",
+    ...(metadata !== undefined ? { metadata } : {}),
   });
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
@@ -334,6 +349,14 @@ export default function NewKey() {
               </FormField>
               <FormField id="description" label={<>Description <span className="font-normal text-muted-foreground">(optional)</span></>} errors={errors.description}>
                 <Textarea {...fieldIds("description", errors.description)} name="description" rows={2} maxLength={500} />
+              </FormField>
+              <FormField
+                id="metadata"
+                label={<>Metadata <span className="font-normal text-muted-foreground">(optional)</span></>}
+                errors={errors.metadata}
+                hint={<>A JSON object returned with every verification, e.g. <code className="font-mono">{'{"plan": "pro", "team": "billing"}'}</code>. Never put secrets here.</>}
+              >
+                <Textarea {...fieldIds("metadata", errors.metadata, true)} name="metadata" rows={2} className="font-mono text-xs" spellCheck={false} placeholder='{"plan": "pro"}' />
               </FormField>
             </Section>
 

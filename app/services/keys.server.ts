@@ -1,4 +1,4 @@
-import { and, desc, eq, ilike, isNotNull, isNull, lt, lte, gt, or, sql, type SQL } from "drizzle-orm";
+import { and, arrayContains, asc, desc, eq, ilike, isNotNull, isNull, lt, lte, gt, or, sql, type SQL } from "drizzle-orm";
 import type { Database } from "../../db/client.server";
 import { apiKeys, users, type RateLimit } from "../../db/schema";
 import { newId } from "../lib/ids";
@@ -241,15 +241,19 @@ export class KeyService {
     if (input.ownerId) conditions.push(eq(apiKeys.ownerId, input.ownerId));
     if (input.status !== "all") conditions.push(statusCondition(input.status, now));
     if (input.q) conditions.push(ilike(apiKeys.name, `%${input.q.replace(/[\\%_]/g, "\\$&")}%`));
+    if (input.scope) conditions.push(arrayContains(apiKeys.scopes, [input.scope]));
+    const newest = input.order === "newest";
     if (input.cursor) {
       const after = decodeCursor(input.cursor);
-      conditions.push(or(lt(apiKeys.createdAt, after.createdAt), and(eq(apiKeys.createdAt, after.createdAt), lt(apiKeys.id, after.id)))!);
+      const beyond = newest ? lt : gt;
+      conditions.push(or(beyond(apiKeys.createdAt, after.createdAt), and(eq(apiKeys.createdAt, after.createdAt), beyond(apiKeys.id, after.id)))!);
     }
+    const direction = newest ? desc : asc;
     const rows = await this.deps.db
       .select(publicColumns)
       .from(apiKeys)
       .where(and(...conditions))
-      .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id))
+      .orderBy(direction(apiKeys.createdAt), direction(apiKeys.id))
       .limit(input.limit + 1);
     const page = rows.slice(0, input.limit);
     return {

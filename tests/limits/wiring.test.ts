@@ -15,7 +15,7 @@ describe("configuration", () => {
   it("reads the limits and usage settings, with their defaults", () => {
     const defaults = testConfig();
     expect(defaults.redisUrl).toBeUndefined();
-    expect(defaults.rateLimits).toEqual({ defaultLimit: { requests: 1000, windowSeconds: 60 }, failedAuth: { requests: 20, windowSeconds: 60 }, maxTrpcBatch: 20 });
+    expect(defaults.rateLimits).toEqual({ defaultLimit: { requests: 1000, windowSeconds: 60 }, failedAuth: { requests: 20, windowSeconds: 60 }, maxTrpcBatch: 20, redisTimeoutMs: 250 });
     expect(defaults.usage).toEqual({ flushIntervalMs: 2000, requestLogRetentionDays: 14 });
 
     const set = testConfig({
@@ -25,9 +25,10 @@ describe("configuration", () => {
       KEYWARD_USAGE_FLUSH_MS: "500",
       KEYWARD_REQUEST_LOG_RETENTION_DAYS: "30",
       KEYWARD_MAX_TRPC_BATCH: "5",
+      KEYWARD_REDIS_TIMEOUT_MS: "1000",
     });
     expect(set.redisUrl).toBe("redis://cache.internal:6380/2");
-    expect(set.rateLimits).toEqual({ defaultLimit: { requests: 50, windowSeconds: 10 }, failedAuth: { requests: 5, windowSeconds: 60 }, maxTrpcBatch: 5 });
+    expect(set.rateLimits).toEqual({ defaultLimit: { requests: 50, windowSeconds: 10 }, failedAuth: { requests: 5, windowSeconds: 60 }, maxTrpcBatch: 5, redisTimeoutMs: 1000 });
     expect(set.usage).toEqual({ flushIntervalMs: 500, requestLogRetentionDays: 30 });
   });
 

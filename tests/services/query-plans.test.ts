@@ -29,6 +29,7 @@ async function plan(query: SQL): Promise<string> {
 describe("newest-first pages are served by an index, with no sort", () => {
   it.each([
     ["every key", sql`select id from api_keys order by created_at desc, id desc limit 21`, "api_keys_created_idx"],
+    ["every key, oldest first", sql`select id from api_keys order by created_at asc, id asc limit 21`, "api_keys_created_idx"],
     ["one owner's keys", sql`select id from api_keys where owner_id = 'usr_x' order by created_at desc, id desc limit 21`, "api_keys_owner_created_idx"],
     ["the audit trail", sql`select id from audit_events order by occurred_at desc, id desc limit 51`, "audit_events_occurred_idx"],
     ["a key's audit trail", sql`select id from audit_events where target_id = 'key_x' order by occurred_at desc limit 51`, "audit_events_target_idx"],

@@ -263,6 +263,10 @@ export type AppRouter = TRPCBuiltRouter<
         status?: "active" | "disabled" | "expired" | "revoked" | "all";
         ownerId?: string;
         q?: string;
+        /** Keys holding this scope (exactly; admin keys are not listed as read keys). */
+        scope?: "admin" | "read" | "write";
+        /** By creation time; both orders page by cursor from the same index. */
+        order?: "newest" | "oldest";
       }; output: {
         data: ApiKeyView[];
         nextCursor: string | null;
