@@ -9,6 +9,12 @@ export interface PacingOptions {
 /** Same window when two answers announce resets less than this far apart. */
 const SAME_WINDOW_MS = 1_000;
 
+/**
+ * Refill this long after the announced reset: the server refills its window on its own timer tick,
+ * which a busy server runs late, and a request landing just before that tick would be a 429.
+ */
+const REFILL_MARGIN_MS = 250;
+
 function headerInt(headers: Headers, name: string): number | null {
   const value = headers.get(name);
   return value !== null && /^\d+$/.test(value.trim()) ? Number(value.trim()) : null;
@@ -104,7 +110,7 @@ export class Pacer {
     this.window = { endsAt, budget: remaining };
 
     this.setTokens(Math.max(0, remaining - this.inFlight));
-    if (resetSeconds !== null) this.refillAt(resetSeconds * 1000, limit);
+    if (resetSeconds !== null) this.refillAt(resetSeconds * 1000 + REFILL_MARGIN_MS, limit);
   }
 
   private refillAt(delayMs: number, limit: number | null): void {
