@@ -9,7 +9,7 @@ import { startApp, type RunningApp } from "../support/server";
 
 /**
  * Postgres goes away under a running app: a server of the test's own (never the shared one) is
- * stopped, killed and restarted. Runs in the Postgres pass of CI (DATABASE_URL set), where such
+ * stopped and restarted, or stalled by a lock. Runs in the Postgres pass of CI (DATABASE_URL set), where such
  * deployments live; PGlite is in-process and cannot be "stopped" apart from the app.
  */
 describe.skipIf(!canStartPrivatePostgres || !process.env.DATABASE_URL)("Postgres outage", { timeout: 180_000 }, () => {
@@ -88,8 +88,6 @@ describe.skipIf(!canStartPrivatePostgres || !process.env.DATABASE_URL)("Postgres
   }
 
   it("a fast shutdown: cached keys still served, the rest 503, full service on return, no usage lost", () => outage(() => pg.stop()));
-
-  it("the server killed with SIGKILL: the same", () => outage(() => pg.kill()));
 
   it("a stalled database: the statement timeout bounds the request (503), and the server stays responsive", async () => {
     const owner = await createUser(app.keyward, "member");
