@@ -20,18 +20,16 @@ export const canStartPrivatePostgres = binaries() !== null;
 export interface PrivatePostgres {
   url: string;
   port: number;
-  /** Starts it again after stop() or kill(); waits until it accepts connections. */
+  /** Starts it again after stop(); waits until it accepts connections. */
   start(): Promise<void>;
   /** A fast shutdown: open connections are ended by the server. */
   stop(): Promise<void>;
-  /** SIGKILL to the postmaster: no shutdown at all. */
-  kill(): Promise<void>;
   dispose(): Promise<void>;
 }
 
 /**
  * A PostgreSQL server of the test's own, in a temporary directory on a free port, which the test may
- * stop, kill and restart without touching the machine's shared server. initdb refuses to run as root,
+ * stop and restart without touching the machine's shared server. initdb refuses to run as root,
  * so as root it runs as the `postgres` user.
  */
 export async function startPrivatePostgres(): Promise<PrivatePostgres> {
@@ -54,28 +52,12 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const stop = async () => {
     await as("pg_ctl", ["-D", data, "-m", "fast", "-w", "-t", "60", "stop"]);
   };
-  const kill = async () => {
-    const pid = Number(fs.readFileSync(path.join(data, "postmaster.pid"), "utf8").split("\n")[0]);
-    process.kill(pid, "SIGKILL");
-    // The postmaster's children notice it is gone and exit; wait for the pid file's owner to vanish.
-    for (let i = 0; i < 100; i++) {
-      try {
-        process.kill(pid, 0);
-      } catch {
-        break;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    // Backends may outlive a killed postmaster for a moment and hold the shared memory.
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  };
   await start();
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
     start,
     stop,
-    kill,
     async dispose() {
       await stop().catch(() => undefined);
       fs.rmSync(dir, { recursive: true, force: true });
