@@ -1,6 +1,7 @@
 import { and, arrayContains, asc, desc, eq, ilike, isNotNull, isNull, lt, lte, gt, or, sql, type SQL } from "drizzle-orm";
 import type { Database } from "../../db/client.server";
 import { apiKeys, users, type RateLimit } from "../../db/schema";
+import { decodeCursor, encodeCursor } from "../lib/cursor";
 import { newId } from "../lib/ids";
 import { displayParts, generateKey, isWellFormedKey } from "../lib/key-format";
 import type { CreateKeyInput, KeyStatus, ListKeysInput, UpdateKeyInput } from "../lib/key-schemas";
@@ -102,21 +103,6 @@ function statusCondition(status: KeyStatus, now: Date): SQL {
       return and(isNull(apiKeys.revokedAt), notExpired, isNotNull(apiKeys.disabledAt))!;
     case "active":
       return and(isNull(apiKeys.revokedAt), notExpired, isNull(apiKeys.disabledAt))!;
-  }
-}
-
-function encodeCursor(row: { createdAt: Date; id: string }): string {
-  return Buffer.from(JSON.stringify([row.createdAt.toISOString(), row.id])).toString("base64url");
-}
-
-function decodeCursor(cursor: string): { createdAt: Date; id: string } {
-  try {
-    const [createdAt, id] = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as [string, string];
-    const date = new Date(createdAt);
-    if (typeof id !== "string" || Number.isNaN(date.getTime())) throw new Error("bad cursor");
-    return { createdAt: date, id };
-  } catch {
-    throw new KeywardError("validation_failed", "The cursor is not one this API returned", { field: "cursor" });
   }
 }
 
@@ -244,9 +230,9 @@ export class KeyService {
     if (input.scope) conditions.push(arrayContains(apiKeys.scopes, [input.scope]));
     const newest = input.order === "newest";
     if (input.cursor) {
-      const after = decodeCursor(input.cursor);
+      const after = decodeCursor(input.cursor, "string");
       const beyond = newest ? lt : gt;
-      conditions.push(or(beyond(apiKeys.createdAt, after.createdAt), and(eq(apiKeys.createdAt, after.createdAt), beyond(apiKeys.id, after.id)))!);
+      conditions.push(or(beyond(apiKeys.createdAt, after.at), and(eq(apiKeys.createdAt, after.at), beyond(apiKeys.id, after.id)))!);
     }
     const direction = newest ? desc : asc;
     const rows = await this.deps.db
@@ -258,7 +244,7 @@ export class KeyService {
     const page = rows.slice(0, input.limit);
     return {
       data: page.map((row) => toView(row, now)),
-      nextCursor: rows.length > input.limit ? encodeCursor(page[page.length - 1]!) : null,
+      nextCursor: rows.length > input.limit ? encodeCursor(page.at(-1)!.createdAt, page.at(-1)!.id) : null,
     };
   }
 

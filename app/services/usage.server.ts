@@ -1,6 +1,7 @@
 import { and, desc, eq, gte, inArray, lt, or, sql } from "drizzle-orm";
 import type { Database } from "../../db/client.server";
 import { apiKeys, requestLog, usageMinutes } from "../../db/schema";
+import { decodeCursor, encodeCursor } from "../lib/cursor";
 import { logger } from "../lib/logger.server";
 import {
   requestLogInput,
@@ -409,8 +410,8 @@ export class UsageService {
     await this.deps.keys.get(actor, keyId);
     const conditions = [eq(requestLog.keyId, keyId)];
     if (input.cursor) {
-      const after = decodeCursor(input.cursor);
-      conditions.push(or(lt(requestLog.occurredAt, after.occurredAt), and(eq(requestLog.occurredAt, after.occurredAt), lt(requestLog.id, after.id)))!);
+      const after = decodeCursor(input.cursor, "number");
+      conditions.push(or(lt(requestLog.occurredAt, after.at), and(eq(requestLog.occurredAt, after.at), lt(requestLog.id, after.id)))!);
     }
     const rows = await this.deps.db
       .select()
@@ -421,7 +422,7 @@ export class UsageService {
     const page = rows.slice(0, input.limit);
     return {
       data: page.map(({ keyId: _keyId, occurredAt, ...row }) => ({ ...row, occurredAt: occurredAt.toISOString() })),
-      nextCursor: rows.length > input.limit ? encodeCursor(page[page.length - 1]!) : null,
+      nextCursor: rows.length > input.limit ? encodeCursor(page.at(-1)!.occurredAt, page.at(-1)!.id) : null,
     };
   }
 
@@ -449,17 +450,3 @@ export class UsageService {
   }
 }
 
-function encodeCursor(row: { occurredAt: Date; id: number }): string {
-  return Buffer.from(JSON.stringify([row.occurredAt.toISOString(), row.id])).toString("base64url");
-}
-
-function decodeCursor(cursor: string): { occurredAt: Date; id: number } {
-  try {
-    const [occurredAt, id] = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as [string, number];
-    const date = new Date(occurredAt);
-    if (!Number.isSafeInteger(id) || Number.isNaN(date.getTime())) throw new Error("bad cursor");
-    return { occurredAt: date, id };
-  } catch {
-    throw new KeywardError("validation_failed", "The cursor is not one this API returned", { field: "cursor" });
-  }
-}
