@@ -1,8 +1,7 @@
-import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction, type SerializeFrom } from "@remix-run/node";
 import { useFetcher, useLoaderData } from "@remix-run/react";
 import { Laptop, Loader2, LogOut, Smartphone } from "lucide-react";
-import { useEffect, useRef } from "react";
-import { toast } from "sonner";
+import { useRef } from "react";
 import { z } from "zod";
 import { RouteErrorBoundary } from "~/components/error-boundary";
 import { fieldIds, FormField } from "~/components/form-field";
@@ -26,6 +25,7 @@ import { Card, CardContent, CardDescription, CardFooter, CardHeader, CardTitle }
 import { Input } from "~/components/ui/input";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "~/components/ui/table";
 import { describeFailure } from "~/lib/action-errors.server";
+import { useActionToast, type ActionToastOptions } from "~/lib/use-action-toast";
 import { sessionHandleSchema } from "~/services/auth.server";
 import { MIN_PASSWORD_LENGTH } from "~/services/passwords.server";
 import { requireUser } from "~/session.server";
@@ -77,18 +77,8 @@ export async function action({ request, context }: ActionFunctionArgs) {
   }
 }
 
-/** Runs `onDone` once per answer of a fetcher, and toasts its message. */
-function useOutcome(fetcher: ReturnType<typeof useFetcher<typeof action>>, onDone?: (ok: boolean) => void) {
-  const handled = useRef<unknown>(null);
-  useEffect(() => {
-    const data = fetcher.data;
-    if (fetcher.state !== "idle" || !data || handled.current === data) return;
-    handled.current = data;
-    if (data.ok) toast.success(data.message);
-    else if (data.formError) toast.error(data.formError);
-    onDone?.(data.ok);
-  }, [fetcher.state, fetcher.data, onDone]);
-}
+/** Each answer's toast: field errors show by their fields instead. */
+const outcomeToast: ActionToastOptions<SerializeFrom<typeof action>> = { success: (data) => data.message, error: (data) => data.formError };
 
 function PasswordForm({ email, minPasswordLength }: { email: string; minPasswordLength: number }) {
   const fetcher = useFetcher<typeof action>();
@@ -96,9 +86,7 @@ function PasswordForm({ email, minPasswordLength }: { email: string; minPassword
   const pending = fetcher.state !== "idle";
   const result = fetcher.data;
   const errors: Record<string, string[]> = result && !result.ok ? result.fieldErrors : {};
-  useOutcome(fetcher, (ok) => {
-    if (ok) form.current?.reset();
-  });
+  useActionToast(fetcher, { ...outcomeToast, onSuccess: () => form.current?.reset() });
 
   return (
     <Card>
@@ -184,7 +172,7 @@ function EndSessionButton({ session, pending, onEnd }: { session: SessionRow; pe
 
 function EndOthersButton({ count }: { count: number }) {
   const fetcher = useFetcher<typeof action>();
-  useOutcome(fetcher);
+  useActionToast(fetcher, outcomeToast);
   const pending = fetcher.state !== "idle";
   return (
     <AlertDialog>
@@ -216,7 +204,7 @@ function SessionsCard({ sessions, now }: { sessions: SessionRow[]; now: string }
   const others = sessions.filter((session) => !session.current).length;
   // One fetcher for the rows: an ended session's row leaves the table, and its outcome must still be told.
   const ending = useFetcher<typeof action>();
-  useOutcome(ending);
+  useActionToast(ending, outcomeToast);
   const endingHandle = ending.state !== "idle" ? ending.formData?.get("handle") : null;
   return (
     <Card className="overflow-hidden">

@@ -1,9 +1,8 @@
-import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction, type SerializeFrom } from "@remix-run/node";
+import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Link, useFetcher, useLoaderData, useSearchParams } from "@remix-run/react";
 import { TRPCError } from "@trpc/server";
 import { ArrowLeft, Ban, CirclePlay, Eye, Loader2, Pencil, RefreshCw, ScrollText, Timer, Trash2, TriangleAlert } from "lucide-react";
-import { useEffect, useRef, useState, type ReactNode } from "react";
-import { toast } from "sonner";
+import { useEffect, useState, type ReactNode } from "react";
 import { z } from "zod";
 import { checkAllowlist } from "~/components/allowlist-input";
 import { CopyButton } from "~/components/copy-button";
@@ -37,6 +36,7 @@ import { Textarea } from "~/components/ui/textarea";
 import { describeFailure } from "~/lib/action-errors.server";
 import { keyIdSchema, updateKeyInput } from "~/lib/key-schemas";
 import { ROLE_SCOPES, type Role, type Scope } from "~/lib/scopes";
+import { useActionToast } from "~/lib/use-action-toast";
 import { cn } from "~/lib/utils";
 import { requireUser } from "~/session.server";
 
@@ -186,21 +186,6 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
   }
 }
 
-type ActionData = SerializeFrom<typeof action>;
-
-/** Shows each finished action once as a toast. */
-function useActionToast(fetcher: ReturnType<typeof useFetcher<typeof action>>, success: (data: Extract<ActionData, { ok: true }>) => string | null) {
-  const handled = useRef<unknown>(null);
-  useEffect(() => {
-    if (fetcher.state !== "idle" || !fetcher.data || handled.current === fetcher.data) return;
-    handled.current = fetcher.data;
-    if (fetcher.data.ok) {
-      const message = success(fetcher.data as Extract<ActionData, { ok: true }>);
-      if (message) toast.success(message);
-    } else toast.error(fetcher.data.error);
-  }, [fetcher.state, fetcher.data, success]);
-}
-
 // Page --------------------------------------------------------------------------------------------
 
 type LoaderData = ReturnType<typeof useLoaderData<typeof loader>>;
@@ -218,7 +203,7 @@ function statusTone(status: number): "success" | "warning" | "danger" | "muted" 
 function ConfirmRevoke({ apiKey }: { apiKey: KeyView }) {
   const fetcher = useFetcher<typeof action>();
   const [open, setOpen] = useState(false);
-  useActionToast(fetcher, (data) => (data.intent === "revoke" ? `Revoked “${apiKey.name}”` : null));
+  useActionToast(fetcher, { success: (data) => (data.intent === "revoke" ? `Revoked “${apiKey.name}”` : null), error: (data) => data.error });
   return (
     <>
       {apiKey.status !== "revoked" ? (
@@ -249,7 +234,10 @@ function ConfirmRevoke({ apiKey }: { apiKey: KeyView }) {
 
 function ToggleDisabled({ apiKey }: { apiKey: KeyView }) {
   const fetcher = useFetcher<typeof action>();
-  useActionToast(fetcher, (data) => (data.intent === "disable" ? `Disabled “${apiKey.name}”` : data.intent === "enable" ? `Enabled “${apiKey.name}”` : null));
+  useActionToast(fetcher, {
+    success: (data) => (data.intent === "disable" ? `Disabled “${apiKey.name}”` : data.intent === "enable" ? `Enabled “${apiKey.name}”` : null),
+    error: (data) => data.error,
+  });
   const pending = fetcher.state !== "idle";
   const intent = apiKey.disabledAt ? "enable" : "disable";
   return (
@@ -286,7 +274,7 @@ function RotateDialog({ apiKey, now }: { apiKey: KeyView; now: string }) {
   // Closing the dialog forgets the new key: it is shown once.
   const [dismissed, setDismissed] = useState<unknown>(null);
   const rotated = fetcher.data?.ok && fetcher.data.intent === "rotate" && fetcher.data !== dismissed ? fetcher.data : null;
-  useActionToast(fetcher, (data) => (data.intent === "rotate" ? `Rotated “${apiKey.name}”` : null));
+  useActionToast(fetcher, { success: (data) => (data.intent === "rotate" ? `Rotated “${apiKey.name}”` : null), error: (data) => data.error });
   const submitting = fetcher.state !== "idle";
   return (
     <>
@@ -361,7 +349,7 @@ function RevealDialog({ apiKey }: { apiKey: KeyView }) {
   const [open, setOpen] = useState(false);
   const [dismissed, setDismissed] = useState<unknown>(null);
   const revealed = fetcher.data?.ok && fetcher.data.intent === "reveal" && fetcher.data !== dismissed ? fetcher.data : null;
-  useActionToast(fetcher, () => null);
+  useActionToast(fetcher, { success: () => null, error: (data) => data.error });
   return (
     <>
       <Button variant="outline" onClick={() => setOpen(true)}>
@@ -395,17 +383,14 @@ function RevealDialog({ apiKey }: { apiKey: KeyView }) {
 function Setting({ field, label, view, editor, disabled }: { field: Editable; label: string; view: ReactNode; editor: (errorId: string, hasError: boolean) => ReactNode; disabled?: boolean }) {
   const fetcher = useFetcher<typeof action>();
   const [editing, setEditing] = useState(false);
-  const handled = useRef<unknown>(null);
   const data = fetcher.data;
   const error = data && !data.ok && data.field === field && fetcher.state === "idle" ? data.error : null;
-  useEffect(() => {
-    if (fetcher.state !== "idle" || !data || handled.current === data) return;
-    handled.current = data;
-    if (data.ok) {
-      setEditing(false);
-      toast.success(`${label} saved`);
-    } else if (!data.field) toast.error(data.error);
-  }, [fetcher.state, data, label]);
+  useActionToast(fetcher, {
+    success: () => `${label} saved`,
+    // A refusal about the field shows under it.
+    error: (refused) => (refused.field ? null : refused.error),
+    onSuccess: () => setEditing(false),
+  });
   const saving = fetcher.state !== "idle";
   const errorId = `${field}-error`;
   return (

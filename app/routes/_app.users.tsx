@@ -1,8 +1,7 @@
 import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Link, useFetcher, useLoaderData, useSearchParams } from "@remix-run/react";
 import { Ban, CirclePlay, Loader2, MoreHorizontal, Search, ShieldCheck, User, UserPlus, Users, X } from "lucide-react";
-import { useEffect, useMemo, useRef, useState } from "react";
-import { toast } from "sonner";
+import { useMemo, useState } from "react";
 import { z } from "zod";
 import { RouteErrorBoundary } from "~/components/error-boundary";
 import { fieldIds, FormField } from "~/components/form-field";
@@ -30,6 +29,7 @@ import { Select, SelectContent, SelectItem, SelectTrigger, SelectValue } from "~
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "~/components/ui/table";
 import { describeFailure } from "~/lib/action-errors.server";
 import { userIdSchema } from "~/lib/key-schemas";
+import { useActionToast } from "~/lib/use-action-toast";
 import { MIN_PASSWORD_LENGTH } from "~/services/passwords.server";
 import type { UserView } from "~/services/users.server";
 import { requireAdmin } from "~/session.server";
@@ -91,20 +91,19 @@ function CreateUserDialog({ minPasswordLength }: { minPasswordLength: number }) 
   const fetcher = useFetcher<typeof action>();
   const [open, setOpen] = useState(false);
   const [role, setRole] = useState("member");
-  const handled = useRef<unknown>(null);
   const pending = fetcher.state !== "idle";
   const result = fetcher.data;
   const errors: Record<string, string[]> = result && !result.ok ? result.fieldErrors : {};
 
-  useEffect(() => {
-    if (fetcher.state !== "idle" || !result || handled.current === result) return;
-    handled.current = result;
-    if (result.ok) {
-      toast.success(result.message);
+  useActionToast(fetcher, {
+    success: (data) => data.message,
+    // The dialog stays open and shows what was refused.
+    error: () => null,
+    onSuccess: () => {
       setOpen(false);
       setRole("member");
-    }
-  }, [fetcher.state, result]);
+    },
+  });
 
   return (
     <Dialog open={open} onOpenChange={setOpen}>
@@ -179,13 +178,7 @@ function UserStatusBadge({ disabledAt }: { disabledAt: string | null }) {
 /** Posts a user change to the action and reports the outcome in a toast. */
 function useUserChange() {
   const fetcher = useFetcher<typeof action>();
-  const handled = useRef<unknown>(null);
-  useEffect(() => {
-    if (fetcher.state !== "idle" || !fetcher.data || handled.current === fetcher.data) return;
-    handled.current = fetcher.data;
-    if (fetcher.data.ok) toast.success(fetcher.data.message);
-    else toast.error(fetcher.data.formError ?? "That change was refused.");
-  }, [fetcher.state, fetcher.data]);
+  useActionToast(fetcher, { success: (data) => data.message, error: (data) => data.formError ?? "That change was refused." });
   const submit = (change: Exclude<UserAction, { intent: "create" }>) => fetcher.submit(change, { method: "post", action: "/users" });
   return { submit, pending: fetcher.state !== "idle" };
 }

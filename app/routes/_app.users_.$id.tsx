@@ -1,8 +1,7 @@
 import { json, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Link, useFetcher, useLoaderData } from "@remix-run/react";
 import { ArrowLeft, Ban, CirclePlay, KeyRound, Loader2 } from "lucide-react";
-import { useEffect, useRef, useState } from "react";
-import { toast } from "sonner";
+import { useState } from "react";
 import { RouteErrorBoundary } from "~/components/error-boundary";
 import { KeyStatusBadge } from "~/components/key-status-badge";
 import { RelativeTime } from "~/components/relative-time";
@@ -23,6 +22,7 @@ import { Label } from "~/components/ui/label";
 import { Select, SelectContent, SelectItem, SelectTrigger, SelectValue } from "~/components/ui/select";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "~/components/ui/table";
 import { userIdSchema } from "~/lib/key-schemas";
+import { useActionToast } from "~/lib/use-action-toast";
 import { requireAdmin } from "~/session.server";
 import type { action as usersAction } from "./_app.users";
 
@@ -44,13 +44,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
 /** Changes go to the users list's action (one place for them); the toast tells the outcome. */
 function useUserChange() {
   const fetcher = useFetcher<typeof usersAction>();
-  const handled = useRef<unknown>(null);
-  useEffect(() => {
-    if (fetcher.state !== "idle" || !fetcher.data || handled.current === fetcher.data) return;
-    handled.current = fetcher.data;
-    if (fetcher.data.ok) toast.success(fetcher.data.message);
-    else toast.error(fetcher.data.formError ?? "That change was refused.");
-  }, [fetcher.state, fetcher.data]);
+  useActionToast(fetcher, { success: (data) => data.message, error: (data) => data.formError ?? "That change was refused." });
   return {
     submit: (change: { intent: "setRole"; id: string; role: string } | { intent: "disable" | "enable"; id: string }) => fetcher.submit(change, { method: "post", action: "/users" }),
     pending: fetcher.state !== "idle",

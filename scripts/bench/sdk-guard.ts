@@ -12,10 +12,8 @@
  *
  * The server gets a fresh data directory under the OS temp dir (removed at the end); nothing shared is touched.
  */
-import { spawn } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { loadConfig } from "../../app/config.server";
@@ -24,6 +22,7 @@ import { createKeyward as createServices } from "../../app/services/keyward.serv
 import { openDatabase } from "../../db/client.server";
 import { createKeyward, keywardGuard } from "../../sdk/src/index";
 import { table } from "../lib/format";
+import { startServerProcess, type ServerProcess } from "../lib/server-process";
 
 const HIT_SAMPLES = 200_000;
 const WARMUP = 20_000;
@@ -33,14 +32,6 @@ const PACING_SAMPLES = 10_000;
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 const micros = (ms: number) => `${(ms * 1000).toFixed(1)} µs`;
 const millis = (ms: number) => `${ms.toFixed(3)} ms`;
-
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, "127.0.0.1");
-  await new Promise((resolve) => server.once("listening", resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function measure(samples: number, task: () => Promise<unknown>): Promise<number[]> {
   const times: number[] = [];
@@ -56,8 +47,6 @@ async function main(): Promise<void> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "keyward-bench-sdk-"));
   const env = {
     NODE_ENV: "production" as const,
-    HOST: "127.0.0.1",
-    PORT: String(await freePort()),
     KEYWARD_DATA_DIR: dataDir,
     KEYWARD_SECRET: crypto.randomBytes(32).toString("base64"),
     KEYWARD_ENCRYPTION_KEY: crypto.randomBytes(32).toString("base64"),
@@ -75,16 +64,10 @@ async function main(): Promise<void> {
   await services.close();
   await database.close();
 
-  const server = spawn(process.execPath, ["build/server.js"], { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "inherit"] });
-  const baseUrl = `http://127.0.0.1:${env.PORT}`;
+  let server: ServerProcess | undefined;
   try {
-    for (let attempt = 0; ; attempt++) {
-      const ready = await fetch(`${baseUrl}/api/health`).then((r) => r.ok, () => false);
-      if (ready) break;
-      if (attempt > 100) throw new Error("the server did not start");
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-
+    server = await startServerProcess(env);
+    const baseUrl = server.url;
     const client = createKeyward({ baseUrl, apiKey: clientKey, retries: 0 });
     const request = new Request("https://api.example.test/orders", { headers: { Authorization: `Bearer ${callerKey}` } });
 
@@ -137,8 +120,7 @@ async function main(): Promise<void> {
     const target = percentile(hits, 50) * 1000 <= 20;
     console.log(`\nguard on a cached key: median ${micros(percentile(hits, 50))} — target ≤ 20 µs ${target ? "met" : "MISSED"}`);
   } finally {
-    server.kill("SIGTERM");
-    await new Promise((resolve) => server.once("exit", resolve));
+    await server?.stop();
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }

@@ -2,7 +2,7 @@ import fs from "node:fs";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createUser, system } from "../support/keyward";
-import { launchBrowser, newContext, screenshot, signIn, skipBrowserSuite, watchProblems } from "../support/browser";
+import { launchBrowser, newContext, screenshot, signIn, signInAndWait, skipBrowserSuite, watchProblems } from "../support/browser";
 import { startApp, type RunningApp } from "../support/server";
 
 describe.skipIf(skipBrowserSuite("audit & security e2e"))("audit and security pages in a browser", () => {
@@ -107,9 +107,7 @@ describe.skipIf(skipBrowserSuite("audit & security e2e"))("audit and security pa
     const member = await createUser(app.keyward, "member");
     const context = await newContext(browser, app.url);
     const page = await context.newPage();
-    await page.goto("/login");
-    await signIn(page, member.email);
-    await page.waitForURL((url) => url.pathname !== "/login");
+    await signInAndWait(page, member.email);
     for (const path of ["/audit", "/security", "/audit/export?format=csv"]) {
       const response = await page.goto(path);
       expect(response?.status(), path).toBe(403);

@@ -1,73 +1,24 @@
-import fs from "node:fs";
-import path from "node:path";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchBrowser, newContext, screenshot, signIn, skipBrowserSuite, unexpectedProblems, watchProblems } from "../support/browser";
 import { createUser, TEST_PASSWORD } from "../support/keyward";
 import { startApp, type RunningApp } from "../support/server";
 
-const CHROMIUM = "/usr/bin/chromium";
-const ARTIFACTS = path.resolve("tests/.artifacts");
-const hasChromium = fs.existsSync(CHROMIUM);
-const skip = !hasChromium && process.env.CI !== "true";
-if (skip) console.warn(`[dashboard e2e] skipped: no Chromium at ${CHROMIUM} (install it with: apt-get install -y chromium). With CI=true this fails instead.`);
-
 const KEY_SHAPE = /^kw_[0-9A-Za-z]{61}$/;
 
-describe.skipIf(skip)("dashboard in a browser", () => {
+describe.skipIf(skipBrowserSuite("dashboard e2e"))("dashboard in a browser", () => {
   let app: RunningApp;
   let browser: Browser;
 
   beforeAll(async () => {
-    if (!hasChromium) throw new Error(`CI=true but Chromium is missing at ${CHROMIUM}: install it with apt-get install -y chromium`);
-    fs.mkdirSync(ARTIFACTS, { recursive: true });
     app = await startApp();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-    });
+    browser = await launchBrowser();
   });
 
   afterAll(async () => {
     await browser?.close();
     await app?.close();
   });
-
-  async function newContext(viewport = { width: 1280, height: 800 }, colorScheme: "light" | "dark" = "light"): Promise<BrowserContext> {
-    const context = await browser.newContext({ baseURL: app.url, viewport, colorScheme });
-    await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: app.url });
-    return context;
-  }
-
-  /** Collects uncaught errors and console errors (hydration mismatches included) so a test can fail on them. */
-  function watch(page: Page, problems: string[]) {
-    page.on("pageerror", (error) => problems.push(`pageerror: ${error.message}`));
-    page.on("console", (message) => {
-      if (message.type() === "error") problems.push(`console.error: ${message.text()}`);
-    });
-  }
-
-  /** The problems left once the browser's own log lines for responses the test provoked on purpose are set aside. */
-  const unexpected = (problems: string[], expectedStatuses: number[]) =>
-    problems.filter((problem) => !expectedStatuses.some((status) => problem.includes(`Failed to load resource: the server responded with a status of ${status}`)));
-
-  async function signIn(page: Page, email: string, password = TEST_PASSWORD) {
-    await page.getByLabel("Email").fill(email);
-    await page.getByLabel("Password").fill(password);
-    await page.getByRole("button", { name: "Sign in" }).click();
-  }
-
-  /**
-   * Screenshots for a person to look at, taken once entry animations have finished. The viewport is
-   * stretched to the page's height so fixed elements (the sidebar) render as a tall window would show them.
-   */
-  async function shot(page: Page, name: string) {
-    await page.evaluate(() => Promise.all(document.getAnimations().map((animation) => animation.finished.catch(() => undefined))));
-    const viewport = page.viewportSize()!;
-    const height = await page.evaluate(() => document.documentElement.scrollHeight);
-    if (height > viewport.height) await page.setViewportSize({ width: viewport.width, height });
-    await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
-    if (height > viewport.height) await page.setViewportSize(viewport);
-  }
 
   const callMe = (key: string) => fetch(`${app.url}/api/trpc/me`, { headers: { Authorization: `Bearer ${key}` } });
 
@@ -81,15 +32,14 @@ describe.skipIf(skip)("dashboard in a browser", () => {
     const staging = await app.keyward.keys.create(admin.actor, { name: "Old staging", scopes: ["admin"], expiresAt: null });
     await app.keyward.keys.revoke(admin.actor, staging.apiKey.id);
 
-    const context = await newContext();
+    const context = await newContext(browser, app.url);
     const page = await context.newPage();
-    const problems: string[] = [];
-    watch(page, problems);
+    const problems = watchProblems(page);
 
     await page.goto("/keys");
     await page.waitForURL(/\/login\?redirectTo=%2Fkeys$/);
     await expect(page.getByRole("heading", { name: "Sign in" }).isVisible()).resolves.toBe(true);
-    await shot(page, "login");
+    await screenshot(page, "login");
 
     await signIn(page, admin.email);
     await page.waitForURL(/\/keys$/);
@@ -110,7 +60,7 @@ describe.skipIf(skip)("dashboard in a browser", () => {
     await page.getByText("Choose at least one scope").waitFor();
     await page.getByText('Line 2: "not-an-ip" is not an IPv4 or IPv6 address').waitFor();
     await expect(page.getByLabel("Name").getAttribute("aria-invalid")).resolves.toBe("true");
-    await shot(page, "create-form-errors");
+    await screenshot(page, "create-form-errors");
 
     await page.getByRole("checkbox", { name: "read" }).check();
     await page.getByLabel("Name").fill("CI deploy key");
@@ -127,7 +77,7 @@ describe.skipIf(skip)("dashboard in a browser", () => {
     await expect(page.getByText("Line 2:").count()).resolves.toBe(0);
     await page.getByLabel("Requests").fill("600");
     await page.getByLabel("Window in seconds").fill("60");
-    await shot(page, "create-form");
+    await screenshot(page, "create-form");
 
     await page.getByRole("button", { name: "Create key" }).click();
     await page.getByText("API key created").waitFor();
@@ -137,7 +87,7 @@ describe.skipIf(skip)("dashboard in a browser", () => {
     const curl = (await page.locator("#curl-example").textContent()) ?? "";
     expect(curl.replace(/\\\n\s*/, "")).toBe(`curl -H "Authorization: Bearer ${key}" ${app.url}/api/trpc/me`);
     expect(page.url()).not.toContain(key);
-    await shot(page, "key-shown-once");
+    await screenshot(page, "key-shown-once");
 
     await page.getByRole("button", { name: "Copy key" }).click();
     await page.getByRole("button", { name: "Copied" }).waitFor();
@@ -155,7 +105,7 @@ describe.skipIf(skip)("dashboard in a browser", () => {
     await row.getByText("Active").waitFor();
     await expect(page.locator("tr", { hasText: "Legacy importer" }).textContent()).resolves.toContain(member.email);
     await expect(page.getByText(key).count()).resolves.toBe(0);
-    await shot(page, "keys-list");
+    await screenshot(page, "keys-list");
 
     // Disable and enable from the row menu; the API follows each change.
     await row.getByRole("button", { name: "Actions for CI deploy key" }).click();
@@ -172,7 +122,7 @@ describe.skipIf(skip)("dashboard in a browser", () => {
     await page.getByRole("menuitem", { name: "Revoke…" }).click();
     const dialog = page.getByRole("alertdialog");
     await dialog.getByRole("heading", { name: "Revoke “CI deploy key”?" }).waitFor();
-    await shot(page, "revoke-dialog");
+    await screenshot(page, "revoke-dialog");
     await dialog.getByRole("button", { name: "Revoke key" }).click();
     await row.getByText("Revoked").waitFor();
     await page.getByText("Revoked “CI deploy key”").waitFor();
@@ -195,7 +145,7 @@ describe.skipIf(skip)("dashboard in a browser", () => {
     await addUser.getByRole("button", { name: "Add user" }).click();
     await page.getByText("Created new.person@example.test").waitFor();
     await page.getByRole("cell", { name: "new.person@example.test", exact: true }).waitFor();
-    await shot(page, "users");
+    await screenshot(page, "users");
     await page.getByRole("link", { name: "API keys" }).click();
     await page.waitForURL(/\/keys$/);
 
@@ -210,33 +160,32 @@ describe.skipIf(skip)("dashboard in a browser", () => {
 
     // Phone width, dark system theme: the list stays usable behind a navigation drawer, and the
     // theme is applied by the head script before the first paint (the served HTML has no theme class).
-    const phone = await newContext({ width: 390, height: 844 }, "dark");
+    const phone = await newContext(browser, app.url, { viewport: { width: 390, height: 844 }, colorScheme: "dark" });
     await phone.addCookies(await context.cookies());
     const phonePage = await phone.newPage();
-    watch(phonePage, problems);
+    watchProblems(phonePage, problems);
     await phonePage.goto("/keys");
     await phonePage.getByRole("heading", { name: "API keys" }).waitFor();
     await expect(phonePage.evaluate(() => document.documentElement.classList.contains("dark"))).resolves.toBe(true);
-    await shot(phonePage, "keys-list-phone");
+    await screenshot(phonePage, "keys-list-phone");
     await phonePage.getByRole("button", { name: "Open navigation" }).click();
     await phonePage.getByRole("dialog").getByRole("link", { name: "Users" }).waitFor();
     await phonePage.getByRole("dialog").getByRole("link", { name: "API keys" }).click();
     await phonePage.getByRole("link", { name: "Create key" }).click();
     await phonePage.getByLabel("Name").waitFor();
-    await shot(phonePage, "create-form-phone-dark");
+    await screenshot(phonePage, "create-form-phone-dark");
     await phone.close();
 
     await context.close();
     // 400: the validation round trips provoked above.
-    expect(unexpected(problems, [400])).toEqual([]);
+    expect(unexpectedProblems(problems, [400])).toEqual([]);
   });
 
   it("a member sees no Users navigation and gets 403 on /users", { timeout: 60_000 }, async () => {
     const member = await createUser(app.keyward, "member");
-    const context = await newContext();
+    const context = await newContext(browser, app.url);
     const page = await context.newPage();
-    const problems: string[] = [];
-    watch(page, problems);
+    const problems = watchProblems(page);
 
     await page.goto("/login");
     await signIn(page, member.email, "not the password at all");
@@ -280,6 +229,6 @@ describe.skipIf(skip)("dashboard in a browser", () => {
 
     await context.close();
     // 401: the refused sign-in; 403: the /users page.
-    expect(unexpected(problems, [401, 403])).toEqual([]);
+    expect(unexpectedProblems(problems, [401, 403])).toEqual([]);
   });
 });

@@ -1,18 +1,11 @@
 import crypto from "node:crypto";
-import fs from "node:fs";
-import path from "node:path";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase, type DatabaseHandle } from "../../db/client.server";
+import { launchBrowser, newContext, screenshot, signInAndWait, skipBrowserSuite, unexpectedProblems, watchProblems } from "../support/browser";
 import { freshPostgresUrl } from "../support/database";
-import { createUser, system, TEST_PASSWORD } from "../support/keyward";
+import { createUser, system } from "../support/keyward";
 import { startApp, type RunningApp } from "../support/server";
-
-const CHROMIUM = "/usr/bin/chromium";
-const ARTIFACTS = path.resolve("tests/.artifacts");
-const hasChromium = fs.existsSync(CHROMIUM);
-const skip = !hasChromium && process.env.CI !== "true";
-if (skip) console.warn(`[live e2e] skipped: no Chromium at ${CHROMIUM} (install it with: apt-get install -y chromium). With CI=true this fails instead.`);
 
 const KEY_SHAPE = /^kw_[0-9A-Za-z]{61}$/;
 /** Usage is written this often here, so a request reaches the dashboards quickly. */
@@ -23,15 +16,13 @@ const FLUSH_MS = 300;
  * browser watches instance B while the API calls and changes go through instance A, so every update
  * the page shows crossed instances by LISTEN/NOTIFY. On PGlite (one process by design) A and B are one.
  */
-describe.skipIf(skip)("live dashboard in a browser", () => {
+describe.skipIf(skipBrowserSuite("live e2e"))("live dashboard in a browser", () => {
   let a: RunningApp;
   let b: RunningApp;
   let browser: Browser;
   const cleanups: (() => Promise<void>)[] = [];
 
   beforeAll(async () => {
-    if (!hasChromium) throw new Error(`CI=true but Chromium is missing at ${CHROMIUM}: install it with apt-get install -y chromium`);
-    fs.mkdirSync(ARTIFACTS, { recursive: true });
     const env = {
       KEYWARD_USAGE_FLUSH_MS: String(FLUSH_MS),
       KEYWARD_SECRET: crypto.randomBytes(32).toString("base64"),
@@ -51,10 +42,7 @@ describe.skipIf(skip)("live dashboard in a browser", () => {
       a = await startApp({ env });
       b = a;
     }
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-    });
+    browser = await launchBrowser();
   }, 120_000);
 
   afterAll(async () => {
@@ -63,39 +51,6 @@ describe.skipIf(skip)("live dashboard in a browser", () => {
     await a?.close();
     for (const cleanup of cleanups) await cleanup();
   });
-
-  async function newContext(viewport = { width: 1280, height: 800 }, colorScheme: "light" | "dark" = "light"): Promise<BrowserContext> {
-    const context = await browser.newContext({ baseURL: b.url, viewport, colorScheme });
-    await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: b.url });
-    return context;
-  }
-
-  function watch(page: Page, problems: string[]) {
-    page.on("pageerror", (error) => problems.push(`pageerror: ${error.message}`));
-    page.on("console", (message) => {
-      if (message.type() === "error") problems.push(`console.error: ${message.text()}`);
-    });
-  }
-
-  const unexpected = (problems: string[], expectedStatuses: number[]) =>
-    problems.filter((problem) => !expectedStatuses.some((status) => problem.includes(`Failed to load resource: the server responded with a status of ${status}`)));
-
-  async function signIn(page: Page, email: string) {
-    await page.goto("/login");
-    await page.getByLabel("Email").fill(email);
-    await page.getByLabel("Password").fill(TEST_PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
-    await page.waitForURL((url) => url.pathname !== "/login");
-  }
-
-  async function shot(page: Page, name: string) {
-    await page.evaluate(() => Promise.all(document.getAnimations().map((animation) => animation.finished.catch(() => undefined))));
-    const viewport = page.viewportSize()!;
-    const height = await page.evaluate(() => document.documentElement.scrollHeight);
-    if (height > viewport.height) await page.setViewportSize({ width: viewport.width, height });
-    await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
-    if (height > viewport.height) await page.setViewportSize(viewport);
-  }
 
   /** Marks the document: if the page reloads, the mark is gone. */
   const markDocument = (page: Page) => page.evaluate(() => ((window as unknown as { __sameDocument: boolean }).__sameDocument = true));
@@ -116,12 +71,11 @@ describe.skipIf(skip)("live dashboard in a browser", () => {
     await a.keyward.keys.disable(member.actor, importer.apiKey.id);
     for (let i = 0; i < 3; i++) expect((await me(importer.key)).status).toBe(401);
 
-    const context = await newContext();
+    const context = await newContext(browser, b.url);
     const page = await context.newPage();
-    const problems: string[] = [];
-    watch(page, problems);
+    const problems = watchProblems(page);
 
-    await signIn(page, admin.email);
+    await signInAndWait(page, admin.email);
     await page.goto("/");
     await page.waitForURL(/\/overview$/);
     await page.getByRole("heading", { name: "Overview" }).waitFor();
@@ -187,7 +141,7 @@ describe.skipIf(skip)("live dashboard in a browser", () => {
     await page.getByTestId("security-events").getByText("Key disabled").first().waitFor({ timeout: 15_000 });
     await expect(sameDocument(page)).resolves.toBe(true);
     await page.locator(".recharts-bar-rectangle path").first().waitFor();
-    await shot(page, "overview");
+    await screenshot(page, "overview");
 
     // Edit limits inline.
     await page.goto(`/keys/${keyId}`);
@@ -216,7 +170,7 @@ describe.skipIf(skip)("live dashboard in a browser", () => {
     expect((await me(key)).status).toBe(200);
     await page.getByTestId("recent-requests").locator("tbody tr").nth(2).waitFor({ timeout: 5000 });
     await page.getByTestId("audit-trail").getByText("Settings changed").first().waitFor();
-    await shot(page, "key-detail");
+    await screenshot(page, "key-detail");
 
     // Rotate with a grace period: the new key is shown once, the old one keeps working, with its countdown.
     await page.getByRole("button", { name: "Rotate" }).click();
@@ -231,7 +185,7 @@ describe.skipIf(skip)("live dashboard in a browser", () => {
     expect(newKey).not.toBe(key);
     await expect(rotate.getByTestId("secret-once").textContent()).resolves.toBe(newKey);
     expect(page.url()).not.toContain(newKey);
-    await shot(page, "key-rotated-dialog");
+    await screenshot(page, "key-rotated-dialog");
     await rotate.getByRole("button", { name: "Done" }).click();
     await rotate.waitFor({ state: "detached" });
     await expect(page.getByText(newKey).count()).resolves.toBe(0);
@@ -265,46 +219,46 @@ describe.skipIf(skip)("live dashboard in a browser", () => {
     await page.getByText("A revoked key cannot be changed.").waitFor();
 
     // Dark theme and phone width.
-    const dark = await newContext({ width: 1280, height: 800 }, "dark");
+    const dark = await newContext(browser, b.url, { colorScheme: "dark" });
     await dark.addCookies(await context.cookies());
     const darkPage = await dark.newPage();
-    watch(darkPage, problems);
+    watchProblems(darkPage, problems);
     await darkPage.goto("/overview");
     await darkPage.locator(".recharts-bar-rectangle path").first().waitFor();
-    await shot(darkPage, "overview-dark");
+    await screenshot(darkPage, "overview-dark");
     await darkPage.goto(`/keys/${keyId}`);
     await darkPage.getByTestId("recent-requests").waitFor();
-    await shot(darkPage, "key-detail-dark");
+    await screenshot(darkPage, "key-detail-dark");
     await dark.close();
 
-    const phone = await newContext({ width: 390, height: 844 });
+    const phone = await newContext(browser, b.url, { viewport: { width: 390, height: 844 } });
     await phone.addCookies(await context.cookies());
     const phonePage = await phone.newPage();
-    watch(phonePage, problems);
+    watchProblems(phonePage, problems);
     await phonePage.goto("/overview");
     await phonePage.locator(".recharts-bar-rectangle path").first().waitFor();
     await waitLive(phonePage);
-    await shot(phonePage, "overview-phone");
+    await screenshot(phonePage, "overview-phone");
     await phonePage.goto(`/keys/${keyId}`);
     await phonePage.getByTestId("recent-requests").waitFor();
-    await shot(phonePage, "key-detail-phone");
+    await screenshot(phonePage, "key-detail-phone");
     await phonePage.getByRole("button", { name: "Open navigation" }).click();
     await phonePage.getByRole("dialog").getByRole("link", { name: "Security" }).waitFor();
-    await shot(phonePage, "navigation-phone");
+    await screenshot(phonePage, "navigation-phone");
     await phone.close();
 
     await context.close();
     // 400: the inline edit refused on purpose.
-    expect(unexpected(problems, [400])).toEqual([]);
+    expect(unexpectedProblems(problems, [400])).toEqual([]);
   });
 
   it("a change made through another instance reaches an open key page within 2 s, and the page says when it is offline", { timeout: 60_000 }, async () => {
     const admin = await createUser(a.keyward, "admin");
     const { key: adminKey } = await a.keyward.keys.create(admin.actor, { name: "automation", scopes: ["admin"] });
     const target = await a.keyward.keys.create(admin.actor, { name: "Watched key", scopes: ["read"] });
-    const context = await newContext();
+    const context = await newContext(browser, b.url);
     const page = await context.newPage();
-    await signIn(page, admin.email);
+    await signInAndWait(page, admin.email);
     await page.goto(`/keys/${target.apiKey.id}`);
     await waitLive(page);
     await markDocument(page);
@@ -339,11 +293,10 @@ describe.skipIf(skip)("live dashboard in a browser", () => {
     const theirs = await a.keyward.keys.create(owner.actor, { name: "Owner's secret project", scopes: ["read"] });
     expect((await me(theirs.key)).status).toBe(200);
 
-    const context = await newContext();
+    const context = await newContext(browser, b.url);
     const page = await context.newPage();
-    const problems: string[] = [];
-    watch(page, problems);
-    await signIn(page, other.email);
+    const problems = watchProblems(page);
+    await signInAndWait(page, other.email);
     await page.goto("/overview");
     await page.getByText("Your keys, updated live.").waitFor();
     await expect(cardValue(page, "card-requests")).resolves.toBe(0);
@@ -362,6 +315,6 @@ describe.skipIf(skip)("live dashboard in a browser", () => {
       expect(refused?.status(), adminPage).toBe(403);
     }
     await context.close();
-    expect(unexpected(problems, [403, 404])).toEqual([]);
+    expect(unexpectedProblems(problems, [403, 404])).toEqual([]);
   });
 });

@@ -1,32 +1,20 @@
-import fs from "node:fs";
-import path from "node:path";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { Browser, BrowserContext } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchBrowser, newContext, screenshot, signInAndWait, skipBrowserSuite, unexpectedProblems, watchProblems } from "../support/browser";
 import { createUser, TEST_PASSWORD } from "../support/keyward";
 import { startApp, type RunningApp } from "../support/server";
-
-const CHROMIUM = "/usr/bin/chromium";
-const ARTIFACTS = path.resolve("tests/.artifacts");
-const hasChromium = fs.existsSync(CHROMIUM);
-const skip = !hasChromium && process.env.CI !== "true";
-if (skip) console.warn(`[users/account e2e] skipped: no Chromium at ${CHROMIUM} (install it with: apt-get install -y chromium). With CI=true this fails instead.`);
 
 const IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
 const NEW_PASSWORD = "a brand new passphrase";
 const PHONE = { width: 390, height: 844 };
 
-describe.skipIf(skip)("users and account pages in a browser", () => {
+describe.skipIf(skipBrowserSuite("users/account e2e"))("users and account pages in a browser", () => {
   let app: RunningApp;
   let browser: Browser;
 
   beforeAll(async () => {
-    if (!hasChromium) throw new Error(`CI=true but Chromium is missing at ${CHROMIUM}: install it with apt-get install -y chromium`);
-    fs.mkdirSync(ARTIFACTS, { recursive: true });
     app = await startApp();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-    });
+    browser = await launchBrowser();
   });
 
   afterAll(async () => {
@@ -34,54 +22,20 @@ describe.skipIf(skip)("users and account pages in a browser", () => {
     await app?.close();
   });
 
-  function newContext(options: { viewport?: { width: number; height: number }; colorScheme?: "light" | "dark"; userAgent?: string } = {}): Promise<BrowserContext> {
-    return browser.newContext({ baseURL: app.url, viewport: options.viewport ?? { width: 1280, height: 800 }, colorScheme: options.colorScheme ?? "light", userAgent: options.userAgent });
-  }
-
-  /** Collects uncaught errors and console errors (hydration mismatches included). */
-  function watch(page: Page, problems: string[]) {
-    page.on("pageerror", (error) => problems.push(`pageerror: ${error.message}`));
-    page.on("console", (message) => {
-      if (message.type() === "error") problems.push(`console.error: ${message.text()}`);
-    });
-  }
-
-  /** The problems left once the browser's log lines for responses provoked on purpose are set aside. */
-  const unexpected = (problems: string[], expectedStatuses: number[]) =>
-    problems.filter((problem) => !expectedStatuses.some((status) => problem.includes(`Failed to load resource: the server responded with a status of ${status}`)));
-
-  async function signIn(page: Page, email: string, password = TEST_PASSWORD) {
-    if (!new URL(page.url()).pathname.startsWith("/login")) await page.goto("/login");
-    await page.getByLabel("Email").fill(email);
-    await page.getByLabel("Password").fill(password);
-    await page.getByRole("button", { name: "Sign in" }).click();
-    await page.waitForURL((url) => !url.pathname.startsWith("/login"));
-  }
-
-  /** A full-height screenshot once animations have finished (the sidebar renders as a tall window shows it). */
-  async function shot(page: Page, name: string) {
-    await page.evaluate(() => Promise.all(document.getAnimations().map((animation) => animation.finished.catch(() => undefined))));
-    const viewport = page.viewportSize()!;
-    const height = await page.evaluate(() => document.documentElement.scrollHeight);
-    if (height > viewport.height) await page.setViewportSize({ width: viewport.width, height });
-    await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
-    if (height > viewport.height) await page.setViewportSize(viewport);
-  }
-
   /**
    * The same page in the other looks (dark at 1280 px, dark at phone width), signed in with the
    * same cookies; the theme must be applied before first paint.
    */
   async function otherLooks(from: BrowserContext, url: string, heading: string, name: string, problems: string[]) {
     for (const [suffix, viewport] of [["dark", undefined], ["phone-dark", PHONE]] as const) {
-      const context = await newContext({ viewport, colorScheme: "dark" });
+      const context = await newContext(browser, app.url, { viewport, colorScheme: "dark" });
       await context.addCookies(await from.cookies());
       const page = await context.newPage();
-      watch(page, problems);
+      watchProblems(page, problems);
       await page.goto(url);
       await page.getByRole("heading", { name: heading, exact: true }).waitFor();
       await expect(page.evaluate(() => document.documentElement.classList.contains("dark"))).resolves.toBe(true);
-      await shot(page, `${name}-${suffix}`);
+      await screenshot(page, `${name}-${suffix}`);
       await context.close();
     }
   }
@@ -97,18 +51,18 @@ describe.skipIf(skip)("users and account pages in a browser", () => {
 
     const problems: string[] = [];
     // The member is signed in elsewhere, in a browser of their own.
-    const memberContext = await newContext();
+    const memberContext = await newContext(browser, app.url);
     const memberPage = await memberContext.newPage();
-    watch(memberPage, problems);
+    watchProblems(memberPage, problems);
     await memberPage.goto("/keys");
-    await signIn(memberPage, member.email);
+    await signInAndWait(memberPage, member.email);
     await memberPage.getByRole("heading", { name: "API keys", exact: true }).waitFor();
 
-    const context = await newContext();
+    const context = await newContext(browser, app.url);
     const page = await context.newPage();
-    watch(page, problems);
+    watchProblems(page, problems);
     await page.goto("/users");
-    await signIn(page, admin.email);
+    await signInAndWait(page, admin.email);
     await page.waitForURL(/\/users$/);
     await page.getByRole("heading", { name: "Users", exact: true }).waitFor();
     const row = (email: string) => page.locator("tbody tr", { has: page.getByRole("link", { name: email, exact: true }) });
@@ -140,7 +94,7 @@ describe.skipIf(skip)("users and account pages in a browser", () => {
     await row(admin.email).getByRole("button", { name: `Actions for ${admin.email}` }).click();
     await expect(page.getByRole("menuitem", { name: /Disable|Make member/ }).count()).resolves.toBe(0);
     await page.keyboard.press("Escape");
-    await shot(page, "users");
+    await screenshot(page, "users");
 
     // Search narrows the list as one types; the filter shows disabled people only.
     await page.getByLabel("Search users by email").fill("sam.");
@@ -165,7 +119,7 @@ describe.skipIf(skip)("users and account pages in a browser", () => {
     await page.locator("tbody tr", { hasText: "Nightly reports" }).getByText("Disabled").waitFor();
     await expect(page.getByText("Admin's own key").count()).resolves.toBe(0);
     await page.getByText("2 keys owned by this user.").waitFor();
-    await shot(page, "user-detail");
+    await screenshot(page, "user-detail");
 
     // Disable them: the confirmation says their sessions end; their open browser is signed out.
     await page.getByRole("button", { name: "Disable user…" }).click();
@@ -184,7 +138,7 @@ describe.skipIf(skip)("users and account pages in a browser", () => {
     await page.getByRole("button", { name: "Enable user" }).click();
     await page.getByText(`Enabled ${member.email}`).waitFor();
     await page.locator('[data-status="active"]').first().waitFor();
-    await signIn(memberPage, member.email);
+    await signInAndWait(memberPage, member.email);
     await memberPage.getByRole("heading", { name: "API keys", exact: true }).waitFor();
 
     // Role change from the user's page.
@@ -198,22 +152,22 @@ describe.skipIf(skip)("users and account pages in a browser", () => {
     await memberContext.close();
     await context.close();
     // 400: the create-user validation round trip provoked above.
-    expect(unexpected(problems, [400])).toEqual([]);
+    expect(unexpectedProblems(problems, [400])).toEqual([]);
   });
 
   it("changing the password ends the other browser's session but keeps this one; sessions can be ended one by one", { timeout: 180_000 }, async () => {
     const member = await createUser(app.keyward, "member", "alex.member@example.test");
     const problems: string[] = [];
 
-    const phoneContext = await newContext({ userAgent: IPHONE });
+    const phoneContext = await newContext(browser, app.url, { userAgent: IPHONE });
     const phonePage = await phoneContext.newPage();
-    watch(phonePage, problems);
-    await signIn(phonePage, member.email);
+    watchProblems(phonePage, problems);
+    await signInAndWait(phonePage, member.email);
 
-    const context = await newContext();
+    const context = await newContext(browser, app.url);
     const page = await context.newPage();
-    watch(page, problems);
-    await signIn(page, member.email);
+    watchProblems(page, problems);
+    await signInAndWait(page, member.email);
     // Members have no Users page: no link, and a 403 on the URLs.
     await expect(page.getByRole("link", { name: "Users" }).count()).resolves.toBe(0);
     expect((await page.goto("/users"))?.status()).toBe(403);
@@ -226,7 +180,7 @@ describe.skipIf(skip)("users and account pages in a browser", () => {
     await page.locator("tr[data-current]").getByText("This device").waitFor();
     await page.locator("tr[data-current]").getByText("Chrome on Linux").waitFor();
     await page.locator("tbody tr", { hasText: "Safari on iOS" }).getByRole("button", { name: /End session/ }).waitFor();
-    await shot(page, "account");
+    await screenshot(page, "account");
 
     // A wrong current password is a field error, and changes nothing.
     await page.getByLabel("Current password").fill("not my password");
@@ -240,7 +194,7 @@ describe.skipIf(skip)("users and account pages in a browser", () => {
     await page.getByLabel("Repeat new password").fill(`${NEW_PASSWORD}!`);
     await page.getByRole("button", { name: "Change password" }).click();
     await page.getByText("The two new passwords differ").waitFor();
-    await shot(page, "account-password-errors");
+    await screenshot(page, "account-password-errors");
 
     await page.getByLabel("Repeat new password").fill(NEW_PASSWORD);
     const changing = page.getByRole("button", { name: "Changing…" });
@@ -258,7 +212,7 @@ describe.skipIf(skip)("users and account pages in a browser", () => {
     await expect(app.keyward.auth.login(member.email, TEST_PASSWORD)).rejects.toMatchObject({ code: "invalid_credentials" });
 
     // Sign in again on the phone, then end that session from here.
-    await signIn(phonePage, member.email, NEW_PASSWORD);
+    await signInAndWait(phonePage, member.email, NEW_PASSWORD);
     await page.goto("/account");
     await expect(sessionRows.count()).resolves.toBe(3 - 1);
     await page.locator("tbody tr", { hasText: "Safari on iOS" }).getByRole("button", { name: /End session/ }).click();
@@ -268,7 +222,7 @@ describe.skipIf(skip)("users and account pages in a browser", () => {
     await phonePage.waitForURL(/\/login/);
 
     // End all others, from a fresh sign-in elsewhere.
-    await signIn(phonePage, member.email, NEW_PASSWORD);
+    await signInAndWait(phonePage, member.email, NEW_PASSWORD);
     await page.reload();
     await expect(sessionRows.count()).resolves.toBe(2);
     await page.getByRole("button", { name: "End all other sessions" }).click();
@@ -283,6 +237,6 @@ describe.skipIf(skip)("users and account pages in a browser", () => {
     await phoneContext.close();
     await context.close();
     // 403: the member's /users visits; 422: the refused password changes.
-    expect(unexpected(problems, [403, 422])).toEqual([]);
+    expect(unexpectedProblems(problems, [403, 422])).toEqual([]);
   });
 });

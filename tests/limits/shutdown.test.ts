@@ -1,8 +1,7 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { systemActor } from "../../app/services/actor.server";
+import { startServerProcess, type ServerProcess } from "../../scripts/lib/server-process";
 import { cliEnvironment, type CliEnvironment } from "../cli/run-cli";
-import { freePort } from "../support/redis";
 
 /**
  * SIGTERM while requests are flowing: the server stops accepting, finishes what it has, flushes the
@@ -11,6 +10,7 @@ import { freePort } from "../support/redis";
 let environment: CliEnvironment;
 let key: string;
 let keyId: string;
+let server: ServerProcess | undefined;
 
 beforeAll(async () => {
   environment = await cliEnvironment();
@@ -26,41 +26,16 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // Only if the test failed before its SIGTERM: the server runs in its own process group and would outlive the run.
+  await server?.stop();
   await environment?.dispose();
 });
 
-function startServer(port: number): ChildProcess {
-  return spawn(process.execPath, ["build/server.js"], {
-    env: { ...process.env, ...environment.env, PORT: String(port), HOST: "127.0.0.1", KEYWARD_USAGE_FLUSH_MS: "60000", LOG_LEVEL: "warn" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-}
-
-async function waitUntilUp(url: string, server: ChildProcess): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline && server.exitCode === null) {
-    try {
-      if ((await fetch(`${url}/api/health`)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error("server did not start");
-}
-
 describe("graceful shutdown under load", () => {
   it("counts every answered request after SIGTERM mid-burst, and exits 0", async () => {
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    const server = startServer(port);
-    let output = "";
-    server.stdout!.on("data", (chunk) => (output += chunk));
-    server.stderr!.on("data", (chunk) => (output += chunk));
-    const exited = new Promise<number | null>((resolve) => server.once("exit", (code) => resolve(code)));
-    await waitUntilUp(url, server).catch((error: Error) => {
-      throw new Error(`${error.message}:\n${output}`);
-    });
+    server = await startServerProcess({ ...environment.env, KEYWARD_USAGE_FLUSH_MS: "60000", LOG_LEVEL: "warn" }, { readyTimeoutMs: 60_000 });
+    const { url, child } = server;
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
 
     let answered = 0;
     let refused = 0;
@@ -73,7 +48,7 @@ describe("graceful shutdown under load", () => {
           await response.arrayBuffer();
           statuses.add(response.status);
           answered++;
-          if (answered === 150) server.kill("SIGTERM");
+          if (answered === 150) child.kill("SIGTERM");
         } catch {
           // Connection refused or reset once the server stopped accepting: never answered, never counted.
           refused++;
@@ -82,7 +57,7 @@ describe("graceful shutdown under load", () => {
       }
     };
     await Promise.all(Array.from({ length: 8 }, worker));
-    expect(await exited, output).toBe(0);
+    expect(await exited, server.output()).toBe(0);
     expect(answered).toBeGreaterThanOrEqual(150);
     expect([...statuses]).toEqual([200]);
 

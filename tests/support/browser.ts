@@ -30,16 +30,24 @@ export async function launchBrowser(): Promise<Browser> {
 export async function newContext(
   browser: Browser,
   baseURL: string,
-  options: { viewport?: { width: number; height: number }; colorScheme?: "light" | "dark" } = {},
+  options: { viewport?: { width: number; height: number }; colorScheme?: "light" | "dark"; userAgent?: string } = {},
 ): Promise<BrowserContext> {
-  const context = await browser.newContext({ baseURL, viewport: options.viewport ?? { width: 1280, height: 800 }, colorScheme: options.colorScheme ?? "light", acceptDownloads: true });
+  const context = await browser.newContext({
+    baseURL,
+    viewport: options.viewport ?? { width: 1280, height: 800 },
+    colorScheme: options.colorScheme ?? "light",
+    userAgent: options.userAgent,
+    acceptDownloads: true,
+  });
   await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: baseURL });
   return context;
 }
 
-/** Collects uncaught errors and console errors (hydration mismatches included) so a test can fail on them. */
-export function watchProblems(page: Page): string[] {
-  const problems: string[] = [];
+/**
+ * Collects uncaught errors and console errors (hydration mismatches included) so a test can fail on them;
+ * pass the list of another page to gather several pages' problems in one.
+ */
+export function watchProblems(page: Page, problems: string[] = []): string[] {
   page.on("pageerror", (error) => problems.push(`pageerror: ${error.message}`));
   page.on("console", (message) => {
     if (message.type() === "error") problems.push(`console.error: ${message.text()}`);
@@ -47,10 +55,22 @@ export function watchProblems(page: Page): string[] {
   return problems;
 }
 
+/** The problems left once the browser's own log lines for responses the test provoked on purpose are set aside. */
+export function unexpectedProblems(problems: string[], expectedStatuses: number[]): string[] {
+  return problems.filter((problem) => !expectedStatuses.some((status) => problem.includes(`Failed to load resource: the server responded with a status of ${status}`)));
+}
+
 export async function signIn(page: Page, email: string, password = TEST_PASSWORD): Promise<void> {
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+/** Signs in from the login page (opened unless the page is on it already) and waits until the app has moved past it. */
+export async function signInAndWait(page: Page, email: string, password = TEST_PASSWORD): Promise<void> {
+  if (!new URL(page.url()).pathname.startsWith("/login")) await page.goto("/login");
+  await signIn(page, email, password);
+  await page.waitForURL((url) => !url.pathname.startsWith("/login"));
 }
 
 /**

@@ -1,6 +1,10 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import net from "node:net";
 import { Redis } from "ioredis";
+import { freePort } from "../../scripts/lib/server-process";
+
+// Re-exported for private-postgres.ts, which takes its ports from here.
+export { freePort };
 
 /** Whether a `redis-server` binary is on the PATH. */
 export const hasRedisServer = spawnSync("redis-server", ["--version"], { stdio: "ignore" }).status === 0;
@@ -72,15 +76,6 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     },
     close: stop,
   };
-}
-
-/** A TCP port free on 127.0.0.1 right now. */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** Resolves once the server answers PING on the port (10 s at most). */
