@@ -49,7 +49,16 @@ async function openPostgres(url: string, max = 10, statementTimeoutMs = 10_000):
   return {
     kind: "postgres",
     db,
-    migrate: () => withMigrationLock(() => migrate(drizzle(sql, { schema }), { migrationsFolder: migrationsPath() }), postgres(url, { max: 1, onnotice: () => {} })),
+    migrate: () =>
+      withMigrationLock(async () => {
+        // A connection of its own without the statement timeout: a migration over a big table (an index on a million keys) takes longer.
+        const migrator = postgres(url, { max: 1, onnotice: () => {}, connection: { application_name: "keyward-migrate" } });
+        try {
+          await migrate(drizzle(migrator, { schema }), { migrationsFolder: migrationsPath() });
+        } finally {
+          await migrator.end({ timeout: 5 });
+        }
+      }, postgres(url, { max: 1, onnotice: () => {} })),
     async listen(channel, onPayload) {
       const sub = await sql.listen(channel, onPayload);
       return () => sub.unlisten();
@@ -66,7 +75,7 @@ async function openPostgres(url: string, max = 10, statementTimeoutMs = 10_000):
 
 /**
  * Serialises concurrent migrators (several app instances starting together) with an advisory lock,
- * held on a connection of its own: the migrator runs on the pool, which may have a single connection.
+ * held on a connection of its own while the migrator runs on another.
  */
 async function withMigrationLock(run: () => Promise<void>, lock: Sql): Promise<void> {
   try {
@@ -79,6 +88,12 @@ async function withMigrationLock(run: () => Promise<void>, lock: Sql): Promise<v
   }
 }
 
+/** The contrib extensions the migrations create (pg_trgm for name search); PGlite must load them before CREATE EXTENSION. */
+export async function pgliteExtensions() {
+  const { pg_trgm } = await import("@electric-sql/pglite/contrib/pg_trgm");
+  return { pg_trgm };
+}
+
 async function openPglite(location: { dataDir: string } | { memory: true; snapshot?: Blob }): Promise<DatabaseHandle> {
   const { PGlite } = await import("@electric-sql/pglite");
   const { drizzle } = await import("drizzle-orm/pglite");
@@ -86,7 +101,8 @@ async function openPglite(location: { dataDir: string } | { memory: true; snapsh
   const release = "dataDir" in location ? lockDataDir(location.dataDir) : () => {};
   let client: InstanceType<typeof PGlite>;
   try {
-    client = "dataDir" in location ? new PGlite(location.dataDir) : new PGlite(location.snapshot ? { loadDataDir: location.snapshot } : {});
+    const extensions = await pgliteExtensions();
+    client = new PGlite("dataDir" in location ? { dataDir: location.dataDir, extensions } : { loadDataDir: location.snapshot, extensions });
     await client.waitReady;
   } catch (error) {
     release();

@@ -169,6 +169,7 @@ async function seedAtScale(keyward: Keyward, config: Config, { keys, days }: { k
     onProgress: (done) => keysProgress.update(done),
   });
   const keyRate = keysProgress.finish();
+  if (days === undefined) await bulk.analyze();
   process.stdout.write(
     `Added ${formatCount(keys)} load keys (${Object.entries(statuses).map(([status, n]) => `${status} ${formatCount(n)}`).join(", ")}) ` +
       `over ${owners.length} owners in ${formatDuration(keyRate.seconds)}: ${formatCount(keyRate.perSecond)} keys/s. Their secrets were not kept.\n`,
@@ -181,6 +182,7 @@ async function seedAtScale(keyward: Keyward, config: Config, { keys, days }: { k
   const usage = await bulk.seedUsage(actor, { hot: ids.slice(0, HOT_KEYS), warm: ids.slice(HOT_KEYS), days, onProgress: (done) => usageProgress.update(done) });
   usageProgress.finish();
   const seconds = (performance.now() - started) / 1000;
+  await bulk.analyze();
   process.stdout.write(
     `Usage: ${usage.minuteRows} minute rows with ${usage.requests} requests for ${ids.length} keys (${Math.min(ids.length, HOT_KEYS)} busy every minute), ` +
       `${usage.from} to ${usage.to}; ${usage.logRows} request-log rows for the last day; in ${formatDuration(seconds)}: ` +

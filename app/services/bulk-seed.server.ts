@@ -202,7 +202,24 @@ export class BulkSeedService {
               insert into usage_minutes (key_id, minute, requests, success, denied, rate_limited, errors)
               select key_id, minute, requests, requests - denied - rate_limited - errors, denied, rate_limited, errors from outcomes
               on conflict do nothing
-              returning requests
+              returning key_id, minute, requests, success, denied, rate_limited, errors
+            ),
+            hours as (
+              insert into usage_hours as h (key_id, hour, requests, success, denied, rate_limited, errors)
+              select key_id, date_trunc('hour', minute at time zone 'UTC') at time zone 'UTC', sum(requests), sum(success), sum(denied), sum(rate_limited), sum(errors)
+              from inserted group by 1, 2
+              -- A batch's bounds need not be whole hours or UTC days: the next batch adds to the bucket they share.
+              on conflict (key_id, hour) do update set
+                requests = h.requests + excluded.requests, success = h.success + excluded.success, denied = h.denied + excluded.denied,
+                rate_limited = h.rate_limited + excluded.rate_limited, errors = h.errors + excluded.errors
+            ),
+            days as (
+              insert into usage_days as d (key_id, day, requests, success, denied, rate_limited, errors)
+              select key_id, date_trunc('day', minute at time zone 'UTC') at time zone 'UTC', sum(requests), sum(success), sum(denied), sum(rate_limited), sum(errors)
+              from inserted group by 1, 2
+              on conflict (key_id, day) do update set
+                requests = d.requests + excluded.requests, success = d.success + excluded.success, denied = d.denied + excluded.denied,
+                rate_limited = d.rate_limited + excluded.rate_limited, errors = d.errors + excluded.errors
             )
             select count(*) as rows, sum(requests) as requests from inserted`),
         ),
@@ -246,6 +263,15 @@ export class BulkSeedService {
         where k.id = s.key_id`);
     });
     return summary;
+  }
+
+  /**
+   * Refreshes the planner's statistics of the tables a bulk load filled. Autovacuum would get there
+   * in its own time; until then the planner guesses from the old row counts (a search for a common
+   * name took the trigram index over the newest-first walk: 2.8 s instead of 23 ms at a million keys).
+   */
+  async analyze(): Promise<void> {
+    for (const table of ["api_keys", "key_counts", "usage_minutes", "usage_hours", "usage_days", "request_log"]) await this.deps.db.execute(sql.raw(`analyze ${table}`));
   }
 
   /** Fills `roles` with the scopes each new owner's role allows; an unknown owner is refused. */

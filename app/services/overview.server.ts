@@ -1,10 +1,10 @@
-import { and, asc, desc, eq, gt, gte, isNull, lt, lte, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gt, isNull, lt, lte, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import type { Database } from "../../db/client.server";
-import { apiKeys, usageMinutes } from "../../db/schema";
+import { apiKeys, keyCounts } from "../../db/schema";
 import { actorUserId, requireScope, seesEveryone, type Actor } from "./actor.server";
 import type { Clock } from "./clock.server";
-import type { UsageCounts, UsagePoint } from "./usage.server";
+import { summedCounts, usageRows, type UsageCounts, type UsagePoint } from "./usage.server";
 
 export const OVERVIEW_RANGES = ["24h", "7d", "30d"] as const;
 export type OverviewRange = (typeof OVERVIEW_RANGES)[number];
@@ -38,14 +38,6 @@ export interface Overview {
   now: string;
 }
 
-const sums = {
-  requests: sql<number>`coalesce(sum(${usageMinutes.requests}), 0)`.mapWith(Number),
-  success: sql<number>`coalesce(sum(${usageMinutes.success}), 0)`.mapWith(Number),
-  denied: sql<number>`coalesce(sum(${usageMinutes.denied}), 0)`.mapWith(Number),
-  rateLimited: sql<number>`coalesce(sum(${usageMinutes.rateLimited}), 0)`.mapWith(Number),
-  errors: sql<number>`coalesce(sum(${usageMinutes.errors}), 0)`.mapWith(Number),
-};
-
 const zero = (): UsageCounts => ({ requests: 0, success: 0, denied: 0, rateLimited: 0, errors: 0 });
 
 /**
@@ -69,25 +61,34 @@ export class OverviewService {
     const from = new Date(start);
     const to = new Date(end);
 
-    const inRange = and(gte(usageMinutes.minute, from), lt(usageMinutes.minute, to))!;
     const owned: SQL | undefined = ownerId ? eq(apiKeys.ownerId, ownerId) : undefined;
-    const bucket = sql<number>`floor(extract(epoch from ${usageMinutes.minute}) / ${sql.raw(String(seconds))}) * ${sql.raw(String(seconds * 1000))}`.mapWith(Number);
+    // Bucket bounds are whole hours: the roll-up alone answers.
+    const source = sql`${usageRows(from, to, ownerId ? sql`key_id in (select id from api_keys where owner_id = ${ownerId})` : undefined, stepMs)} as u`;
+    const bucket = sql<number>`floor(extract(epoch from t) / ${sql.raw(String(seconds))}) * ${sql.raw(String(seconds * 1000))}`.mapWith(Number);
 
-    const seriesQuery = ownerId
-      ? this.deps.db.select({ t: bucket, ...sums }).from(usageMinutes).innerJoin(apiKeys, eq(apiKeys.id, usageMinutes.keyId)).where(and(inRange, owned))
-      : this.deps.db.select({ t: bucket, ...sums }).from(usageMinutes).where(inRange);
-    const topFrom = this.deps.db.select({ keyId: usageMinutes.keyId, name: apiKeys.name, ...sums }).from(usageMinutes);
+    const seriesQuery = this.deps.db.select({ t: bucket, ...summedCounts }).from(source);
     // Admins see usage of keys whose row is gone too (counters have no foreign key).
-    const topQuery = (ownerId ? topFrom.innerJoin(apiKeys, eq(apiKeys.id, usageMinutes.keyId)) : topFrom.leftJoin(apiKeys, eq(apiKeys.id, usageMinutes.keyId)))
-      .where(and(inRange, owned))
-      .groupBy(usageMinutes.keyId, apiKeys.name)
-      .orderBy(desc(sums.requests), usageMinutes.keyId)
+    const topQuery = this.deps.db
+      .select({ keyId: sql<string>`u.key_id`, name: apiKeys.name, ...summedCounts })
+      .from(source)
+      .leftJoin(apiKeys, eq(apiKeys.id, sql`u.key_id`))
+      .groupBy(sql`u.key_id`, apiKeys.name)
+      .orderBy(desc(summedCounts.requests), sql`u.key_id`)
       .limit(TOP_KEYS);
-    const live = and(isNull(apiKeys.revokedAt), isNull(apiKeys.disabledAt), sql`(${apiKeys.expiresAt} is null or ${apiKeys.expiresAt} > ${now.toISOString()}::timestamptz)`);
+    // Counts kept per owner and expiry day by triggers (key_counts): keys expiring after today are active
+    // if live; today's are counted from the expiry index, a short range.
+    const tomorrow = new Date(Math.floor(now.getTime() / 86_400_000) * 86_400_000 + 86_400_000);
     const countsQuery = this.deps.db
-      .select({ active: sql<number>`count(*) filter (where ${live})`.mapWith(Number), total: sql<number>`count(*)`.mapWith(Number) })
+      .select({
+        total: sql<number>`coalesce(sum(${keyCounts.total}), 0)`.mapWith(Number),
+        liveLater: sql<number>`coalesce(sum(${keyCounts.live}) filter (where ${keyCounts.expiresOn} >= ${tomorrow.toISOString()}::timestamptz), 0)`.mapWith(Number),
+      })
+      .from(keyCounts)
+      .where(ownerId ? eq(keyCounts.ownerId, ownerId) : undefined);
+    const activeTodayQuery = this.deps.db
+      .select({ active: sql<number>`count(*)`.mapWith(Number) })
       .from(apiKeys)
-      .where(owned);
+      .where(and(owned, gt(apiKeys.expiresAt, now), lt(apiKeys.expiresAt, tomorrow), isNull(apiKeys.revokedAt), isNull(apiKeys.disabledAt)));
     const expiringQuery = this.deps.db
       .select({ id: apiKeys.id, name: apiKeys.name, ownerId: apiKeys.ownerId, expiresAt: apiKeys.expiresAt })
       .from(apiKeys)
@@ -95,7 +96,7 @@ export class OverviewService {
       .orderBy(asc(apiKeys.expiresAt), asc(apiKeys.id))
       .limit(EXPIRING_SHOWN);
 
-    const [rows, top, [counts], expiring] = await Promise.all([seriesQuery.groupBy(sql`1`), topQuery, countsQuery, expiringQuery]);
+    const [rows, top, [counts], [activeToday], expiring] = await Promise.all([seriesQuery.groupBy(sql`1`), topQuery, countsQuery, activeTodayQuery, expiringQuery]);
 
     const byBucket = new Map(rows.map(({ t, ...bucketCounts }) => [t, bucketCounts]));
     const totals = zero();
@@ -113,7 +114,7 @@ export class OverviewService {
       bucketSeconds: seconds,
       series,
       totals,
-      keys: { active: counts?.active ?? 0, total: counts?.total ?? 0 },
+      keys: { active: (counts?.liveLater ?? 0) + (activeToday?.active ?? 0), total: counts?.total ?? 0 },
       topKeys: top,
       expiringSoon: expiring.map((key) => ({ ...key, expiresAt: key.expiresAt!.toISOString() })),
       now: now.toISOString(),

@@ -1,6 +1,6 @@
-import { and, desc, eq, gte, inArray, lt, or, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, lt, or, sql, type SQL } from "drizzle-orm";
 import type { Database } from "../../db/client.server";
-import { apiKeys, requestLog, usageMinutes } from "../../db/schema";
+import { apiKeys, requestLog, usageDays, usageHours, usageMinutes } from "../../db/schema";
 import { decodeCursor, encodeCursor } from "../lib/cursor";
 import { logger } from "../lib/logger.server";
 import {
@@ -59,6 +59,7 @@ function outcomeOf(status: number): Exclude<keyof UsageCounts, "requests"> | nul
 }
 
 const zeroCounts = (): UsageCounts => ({ requests: 0, success: 0, denied: 0, rateLimited: 0, errors: 0 });
+const COUNT_FIELDS = ["requests", "success", "denied", "rateLimited", "errors"] as const;
 
 interface CounterRow extends UsageCounts {
   keyId: string;
@@ -172,19 +173,15 @@ export class UsageRecorder {
     try {
       await this.deps.db.transaction(async (tx) => {
         for (const rows of chunks([...batch.counters.values()], CHUNK)) {
-          await tx
-            .insert(usageMinutes)
-            .values(rows)
-            .onConflictDoUpdate({
-              target: [usageMinutes.keyId, usageMinutes.minute],
-              set: {
-                requests: sql`${usageMinutes.requests} + excluded.requests`,
-                success: sql`${usageMinutes.success} + excluded.success`,
-                denied: sql`${usageMinutes.denied} + excluded.denied`,
-                rateLimited: sql`${usageMinutes.rateLimited} + excluded.rate_limited`,
-                errors: sql`${usageMinutes.errors} + excluded.errors`,
-              },
-            });
+          await tx.insert(usageMinutes).values(rows).onConflictDoUpdate({ target: [usageMinutes.keyId, usageMinutes.minute], set: addedCounts(usageMinutes) });
+        }
+        for (const rows of chunks(rolledUp(batch.counters.values(), HOUR_MS), CHUNK)) {
+          const values = rows.map(({ start, ...row }) => ({ ...row, hour: start }));
+          await tx.insert(usageHours).values(values).onConflictDoUpdate({ target: [usageHours.keyId, usageHours.hour], set: addedCounts(usageHours) });
+        }
+        for (const rows of chunks(rolledUp(batch.counters.values(), DAY_MS), CHUNK)) {
+          const values = rows.map(({ start, ...row }) => ({ ...row, day: start }));
+          await tx.insert(usageDays).values(values).onConflictDoUpdate({ target: [usageDays.keyId, usageDays.day], set: addedCounts(usageDays) });
         }
         for (const uses of chunks([...batch.lastUse], CHUNK)) {
           const values = sql.join(
@@ -230,7 +227,7 @@ export class UsageRecorder {
     this.pending = batch;
     for (const [slot, row] of newer.counters) {
       const older = batch.counters.get(slot);
-      if (older) for (const field of ["requests", "success", "denied", "rateLimited", "errors"] as const) older[field] += row[field];
+      if (older) for (const field of COUNT_FIELDS) older[field] += row[field];
       else if (batch.counters.size < (this.deps.maxPendingCounters ?? 100_000)) batch.counters.set(slot, row);
       else this.dropped += row.requests;
     }
@@ -246,6 +243,30 @@ export class UsageRecorder {
     batch.log.push(...newer.log.slice(0, room));
     this.dropped += newer.log.length - Math.min(room, newer.log.length);
   }
+}
+
+/** An upsert's SET that adds the incoming counts to the stored ones (several instances flush into one row). */
+function addedCounts(table: typeof usageMinutes | typeof usageHours | typeof usageDays) {
+  return {
+    requests: sql`${table.requests} + excluded.requests`,
+    success: sql`${table.success} + excluded.success`,
+    denied: sql`${table.denied} + excluded.denied`,
+    rateLimited: sql`${table.rateLimited} + excluded.rate_limited`,
+    errors: sql`${table.errors} + excluded.errors`,
+  };
+}
+
+/** Minute counters summed per key and bucket (an hour or a day, UTC), for the roll-up tables. */
+function rolledUp(minutes: Iterable<CounterRow>, bucketMs: number): (UsageCounts & { keyId: string; start: Date })[] {
+  const buckets = new Map<string, UsageCounts & { keyId: string; start: Date }>();
+  for (const { keyId, minute, ...counts } of minutes) {
+    const start = Math.floor(minute.getTime() / bucketMs) * bucketMs;
+    const slot = `${keyId}|${start}`;
+    let row = buckets.get(slot);
+    if (!row) buckets.set(slot, (row = { keyId, start: new Date(start), ...zeroCounts() }));
+    for (const field of COUNT_FIELDS) row[field] += counts[field];
+  }
+  return [...buckets.values()];
 }
 
 function* chunks<T>(items: T[], size: number): Generator<T[]> {
@@ -298,13 +319,52 @@ const BUCKET_MS: Record<Granularity, number> = { minute: MINUTE_MS, hour: HOUR_M
 /** Longest range per granularity: minute-level data over more than 90 days is refused (choose a coarser one). */
 export const MAX_RANGE_DAYS: Record<Granularity, number> = { minute: 90, hour: 366, day: 3660 };
 
-const sums = {
-  requests: sql<number>`sum(${usageMinutes.requests})`.mapWith(Number),
-  success: sql<number>`sum(${usageMinutes.success})`.mapWith(Number),
-  denied: sql<number>`sum(${usageMinutes.denied})`.mapWith(Number),
-  rateLimited: sql<number>`sum(${usageMinutes.rateLimited})`.mapWith(Number),
-  errors: sql<number>`sum(${usageMinutes.errors})`.mapWith(Number),
+/** Sums over the rows of `usageRows` (or either table), zero over no rows. */
+export const summedCounts = {
+  requests: sql<number>`coalesce(sum(requests), 0)`.mapWith(Number),
+  success: sql<number>`coalesce(sum(success), 0)`.mapWith(Number),
+  denied: sql<number>`coalesce(sum(denied), 0)`.mapWith(Number),
+  rateLimited: sql<number>`coalesce(sum(rate_limited), 0)`.mapWith(Number),
+  errors: sql<number>`coalesce(sum(errors), 0)`.mapWith(Number),
 };
+
+const COUNT_COLUMNS = sql.raw("requests, success, denied, rate_limited, errors");
+
+/** Where counts live, coarsest first: each level's table, its time column, and its bucket. */
+const LEVELS = [
+  { table: sql.raw("usage_days"), time: sql.raw("day"), ms: DAY_MS },
+  { table: sql.raw("usage_hours"), time: sql.raw("hour"), ms: HOUR_MS },
+  { table: sql.raw("usage_minutes"), time: sql.raw("minute"), ms: MINUTE_MS },
+] as const;
+
+/** Rows of one level in [from, to) in the shape of `usageRows`. */
+function levelRows(level: (typeof LEVELS)[number], from: Date, to: Date, keys: SQL): SQL {
+  return sql`(select key_id, ${level.time} as t, ${COUNT_COLUMNS} from ${level.table}
+    where ${level.time} >= ${from.toISOString()}::timestamptz and ${level.time} < ${to.toISOString()}::timestamptz and ${keys})`;
+}
+
+/** The whole buckets of level `depth` inside [from, to), and the edges from the finer levels. */
+function rowsFrom(depth: number, from: Date, to: Date, keys: SQL): SQL[] {
+  const level = LEVELS[depth]!;
+  if (depth === LEVELS.length - 1) return from < to ? [levelRows(level, from, to, keys)] : [];
+  const first = new Date(Math.ceil(from.getTime() / level.ms) * level.ms);
+  const last = new Date(Math.floor(to.getTime() / level.ms) * level.ms);
+  if (first >= last) return rowsFrom(depth + 1, from, to, keys);
+  return [levelRows(level, first, last, keys), ...rowsFrom(depth + 1, from, first, keys), ...rowsFrom(depth + 1, last, to, keys)];
+}
+
+/**
+ * Usage in [from, to) as a subquery of rows (key_id, t, counts), to select from `as u`: whole days
+ * from `usage_days`, whole hours at their edges from `usage_hours`, minutes at the outer edges from
+ * `usage_minutes`, so sums are exact at any bounds and a month reads ~30 rows per key instead of
+ * 43 200. `t` is the start of the row's own bucket, so a chart by `bucketMs` reads only levels whose
+ * buckets divide it (no days for an hourly chart). `keys` narrows by `key_id`.
+ */
+export function usageRows(from: Date, to: Date, keys: SQL = sql`true`, bucketMs: number = DAY_MS): SQL {
+  const coarsest = LEVELS.findIndex((level) => bucketMs % level.ms === 0);
+  const parts = rowsFrom(coarsest, from, to, keys);
+  return parts.length === 0 ? levelRows(LEVELS.at(-1)!, from, to, keys) : sql`(${sql.join(parts, sql` union all `)})`;
+}
 
 export interface UsageServiceDeps {
   db: Database;
@@ -353,14 +413,11 @@ export class UsageService {
     const step = BUCKET_MS[granularity];
     const start = Math.floor(from.getTime() / step) * step;
 
-    const bucket =
-      granularity === "minute"
-        ? sql`${usageMinutes.minute}`
-        : sql`date_trunc(${sql.raw(`'${granularity}'`)}, ${usageMinutes.minute} at time zone 'UTC') at time zone 'UTC'`;
+    const source = usageRows(new Date(start), to, sql`key_id = ${keyId}`, step);
+    const bucket = granularity === "minute" ? sql`t` : sql`date_trunc(${sql.raw(`'${granularity}'`)}, t at time zone 'UTC') at time zone 'UTC'`;
     const rows = await this.deps.db
-      .select({ t: sql<number>`floor(extract(epoch from ${bucket}) * 1000)`.mapWith(Number), ...sums })
-      .from(usageMinutes)
-      .where(and(eq(usageMinutes.keyId, keyId), gte(usageMinutes.minute, new Date(start)), lt(usageMinutes.minute, to)))
+      .select({ t: sql<number>`floor(extract(epoch from ${bucket}) * 1000)`.mapWith(Number), ...summedCounts })
+      .from(sql`${source} as u`)
       .groupBy(sql`1`)
       .orderBy(sql`1`);
 
@@ -380,28 +437,19 @@ export class UsageService {
     requireScope(actor, "admin");
     const input = usageSummaryInput.parse(rawInput);
     const { from, to } = this.range(input, MAX_RANGE_DAYS.day, null);
-    const inRange = and(gte(usageMinutes.minute, from), lt(usageMinutes.minute, to));
+    const source = sql`${usageRows(from, to)} as u`;
     const [totals] = await this.deps.db
-      .select({ ...sums, activeKeys: sql<number>`count(distinct ${usageMinutes.keyId})`.mapWith(Number) })
-      .from(usageMinutes)
-      .where(inRange);
+      .select({ ...summedCounts, activeKeys: sql<number>`count(distinct u.key_id)`.mapWith(Number) })
+      .from(source);
     const top = await this.deps.db
-      .select({ keyId: usageMinutes.keyId, name: apiKeys.name, ownerId: apiKeys.ownerId, ...sums })
-      .from(usageMinutes)
-      .leftJoin(apiKeys, eq(apiKeys.id, usageMinutes.keyId))
-      .where(inRange)
-      .groupBy(usageMinutes.keyId, apiKeys.name, apiKeys.ownerId)
-      .orderBy(desc(sums.requests), usageMinutes.keyId)
+      .select({ keyId: sql<string>`u.key_id`, name: apiKeys.name, ownerId: apiKeys.ownerId, ...summedCounts })
+      .from(source)
+      .leftJoin(apiKeys, eq(apiKeys.id, sql`u.key_id`))
+      .groupBy(sql`u.key_id`, apiKeys.name, apiKeys.ownerId)
+      .orderBy(desc(summedCounts.requests), sql`u.key_id`)
       .limit(input.top);
     const { activeKeys, ...counts } = totals!;
-    return {
-      from: from.toISOString(),
-      to: to.toISOString(),
-      // Sums over no rows are null.
-      totals: { requests: counts.requests || 0, success: counts.success || 0, denied: counts.denied || 0, rateLimited: counts.rateLimited || 0, errors: counts.errors || 0 },
-      activeKeys,
-      topKeys: top,
-    };
+    return { from: from.toISOString(), to: to.toISOString(), totals: counts, activeKeys, topKeys: top };
   }
 
   /** A key's most recent requests, newest first, by cursor. Same visibility as the key. */

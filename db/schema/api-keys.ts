@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { bigint, index, integer, jsonb, pgTable, text, timestamp, type AnyPgColumn } from "drizzle-orm/pg-core";
+import { bigint, index, integer, jsonb, pgTable, primaryKey, text, timestamp, type AnyPgColumn } from "drizzle-orm/pg-core";
 import { timestamps } from "./columns";
 import { users } from "./users";
 
@@ -49,5 +49,24 @@ export const apiKeys = pgTable(
     index("api_keys_owner_created_idx").on(t.ownerId, t.createdAt.desc().nullsFirst(), t.id.desc().nullsFirst()),
     index("api_keys_created_idx").on(t.createdAt.desc().nullsFirst(), t.id.desc().nullsFirst()),
     index("api_keys_expires_at_idx").on(t.expiresAt),
+    // Name search is a substring match (ilike '%q%'): trigrams serve it at a million keys (pg_trgm, created by migration 0005).
+    index("api_keys_name_trgm_idx").using("gin", sql`${t.name} gin_trgm_ops`),
   ],
+);
+
+/**
+ * Keys per owner and expiry day (UTC; 'infinity' for keys that never expire), kept by statement
+ * triggers on api_keys (migration 0005) so the overview counts a million keys without reading them.
+ * `live`: neither revoked nor disabled. Active now = live keys of later days + today's live keys not
+ * yet expired (a short range of `api_keys_expires_at_idx`).
+ */
+export const keyCounts = pgTable(
+  "key_counts",
+  {
+    ownerId: text("owner_id").notNull(),
+    expiresOn: timestamp("expires_on", { withTimezone: true, mode: "string" }).notNull(),
+    total: bigint("total", { mode: "number" }).notNull().default(0),
+    live: bigint("live", { mode: "number" }).notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.ownerId, t.expiresOn] })],
 );

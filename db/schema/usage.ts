@@ -27,3 +27,38 @@ export const usageMinutes = pgTable(
     index("usage_minutes_minute_idx").on(t.minute),
   ],
 );
+
+/**
+ * The same counters per hour and per day (UTC), written by the same flush (and the seeder) in the same
+ * transaction, so a month reads 30 rows per key, not 43 200. Reads take whole days, then whole hours,
+ * then minutes at a range's edges (`usageRows` in app/services/usage.server.ts).
+ */
+export const usageHours = pgTable(
+  "usage_hours",
+  {
+    keyId: text("key_id").notNull(),
+    /** Start of the hour (UTC). */
+    hour: timestamp("hour", { withTimezone: true, mode: "date" }).notNull(),
+    requests: integer("requests").notNull().default(0),
+    success: integer("success").notNull().default(0),
+    denied: integer("denied").notNull().default(0),
+    rateLimited: integer("rate_limited").notNull().default(0),
+    errors: integer("errors").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.keyId, t.hour] }), index("usage_hours_hour_idx").on(t.hour)],
+);
+
+export const usageDays = pgTable(
+  "usage_days",
+  {
+    keyId: text("key_id").notNull(),
+    /** Start of the day (UTC). */
+    day: timestamp("day", { withTimezone: true, mode: "date" }).notNull(),
+    requests: integer("requests").notNull().default(0),
+    success: integer("success").notNull().default(0),
+    denied: integer("denied").notNull().default(0),
+    rateLimited: integer("rate_limited").notNull().default(0),
+    errors: integer("errors").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.keyId, t.day] }), index("usage_days_day_idx").on(t.day)],
+);

@@ -106,6 +106,22 @@ describe(`npm run db:seed -- --keys ${KEYS} --days ${DAYS}`, { timeout: 240_000 
     expect(Number(usage!.inconsistent)).toBe(0);
     expect(Number(usage!.days)).toBeGreaterThan(DAYS - 0.01);
 
+    // The hourly roll-up holds exactly the minutes' sums, hour by hour.
+    const [rollUp] = await rows<{ mismatched: string | number; hours: string | number }>(
+      keyward,
+      sql`with minutes as (
+            select key_id, date_trunc('hour', minute at time zone 'UTC') at time zone 'UTC' as hour, sum(requests) as requests, sum(success) as success,
+              sum(denied) as denied, sum(rate_limited) as rate_limited, sum(errors) as errors
+            from usage_minutes group by 1, 2
+          )
+          select (select count(*) from usage_hours) as hours,
+            count(*) filter (where h.key_id is null or m.key_id is null or (m.requests, m.success, m.denied, m.rate_limited, m.errors)
+              is distinct from (h.requests::numeric, h.success::numeric, h.denied::numeric, h.rate_limited::numeric, h.errors::numeric)) as mismatched
+          from minutes m full join usage_hours h on h.key_id = m.key_id and h.hour = m.hour`,
+    );
+    expect(Number(rollUp!.hours)).toBeGreaterThan(200 * DAYS * 24 * 0.9);
+    expect(Number(rollUp!.mismatched)).toBe(0);
+
     const [keys] = await rows<{ requests: string | number; notActive: string | number; unused: string | number }>(
       keyward,
       sql`select sum(request_count) as requests,

@@ -1,7 +1,7 @@
 import { logger } from "../../app/lib/logger.server";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { eq, sql } from "drizzle-orm";
-import { apiKeys, requestLog, usageMinutes } from "../../db/schema";
+import { apiKeys, requestLog, usageDays, usageHours, usageMinutes } from "../../db/schema";
 import { ManualClock } from "../../app/services/clock.server";
 import type { KeywardEvent } from "../../app/services/events.server";
 import { isKeywardError } from "../../app/services/errors.server";
@@ -230,6 +230,51 @@ describe("reads", () => {
       ["2026-11-24T00:00:00.000Z", 3],
     ]);
     expect(daily.totals).toEqual({ requests: 4, success: 2, denied: 1, rateLimited: 0, errors: 1 });
+  });
+
+  it("reads whole hours from the hourly roll-up and exact minutes at any bounds", async () => {
+    const key = await newKey();
+    // 300 requests spread over ~10 hours across midnight at uneven minutes, flushed in three batches (upserts add into the same buckets).
+    const base = Date.parse("2026-11-20T18:00:00Z");
+    const times = Array.from({ length: 300 }, (_, i) => base + ((i * 7919) % 600) * 60_000 + (i % 60) * 1000);
+    for (const [i, at] of times.entries()) {
+      recorder.record(request(key, new Date(at), i % 10 === 0 ? 429 : 200));
+      if (i % 100 === 99) await recorder.flush();
+    }
+    for (const table of [usageHours, usageDays]) {
+      const [rollUp] = await kw.database.db
+        .select({ requests: sql<number>`coalesce(sum(${table.requests}), 0)`.mapWith(Number) })
+        .from(table)
+        .where(eq(table.keyId, key));
+      expect(rollUp!.requests).toBe(300);
+    }
+
+    // Counters are per minute: a request counts when its minute starts in [from, to).
+    const expected = (from: number, to: number) => times.map((at) => Math.floor(at / 60_000) * 60_000).filter((minute) => minute >= from && minute < to).length;
+    for (const [from, to] of [
+      ["2026-11-20T18:17:00Z", "2026-11-21T03:43:00Z"],
+      ["2026-11-20T19:00:00Z", "2026-11-20T21:00:00Z"],
+      ["2026-11-20T20:05:00Z", "2026-11-20T20:50:00Z"],
+      ["2026-11-20T17:59:00Z", "2026-11-21T04:01:00Z"],
+      ["2026-11-19T00:00:00Z", "2026-11-22T00:00:00Z"],
+      ["2026-11-20T23:30:30Z", "2026-11-21T00:00:00Z"],
+    ] as const) {
+      const range = [Date.parse(from), Date.parse(to)] as const;
+      const summary = await reports.summary(admin.actor, { from, to });
+      const mine = summary.topKeys.find((top) => top.keyId === key);
+      expect(mine?.requests ?? 0, `${from}…${to}`).toBe(expected(...range));
+      const hourly = await reports.series(member.actor, key, { from, to, granularity: "hour" });
+      expect(hourly.totals.requests, `${from}…${to} hourly`).toBe(expected(Math.floor(range[0] / 3_600_000) * 3_600_000, range[1]));
+      const minutes = await reports.series(member.actor, key, { from, to, granularity: "minute" });
+      // A chart starts at the bucket holding `from`.
+      expect(minutes.totals.requests, `${from}…${to} by minute`).toBe(expected(Math.floor(range[0] / 60_000) * 60_000, range[1]));
+      const daily = await reports.series(member.actor, key, { from, to, granularity: "day" });
+      expect(daily.totals.requests, `${from}…${to} daily`).toBe(expected(Math.floor(range[0] / 86_400_000) * 86_400_000, range[1]));
+      for (const point of hourly.points) {
+        const start = Date.parse(point.t);
+        expect(point.requests, `hour ${point.t}`).toBe(expected(start, Math.min(start + 3_600_000, range[1])));
+      }
+    }
   });
 
   it("defaults to the last 24 hours, hourly", async () => {

@@ -2,7 +2,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import postgres from "postgres";
-import { migrationsPath, openDatabase, type DatabaseHandle } from "../../db/client.server";
+import { migrationsPath, openDatabase, pgliteExtensions, type DatabaseHandle } from "../../db/client.server";
 
 /**
  * A migrated, empty PGlite data directory dumped once per migration set and reused by every
@@ -20,7 +20,7 @@ async function migratedSnapshot(): Promise<Blob> {
     const { PGlite } = await import("@electric-sql/pglite");
     const { drizzle } = await import("drizzle-orm/pglite");
     const { migrate } = await import("drizzle-orm/pglite/migrator");
-    const client = new PGlite();
+    const client = new PGlite({ extensions: await pgliteExtensions() });
     await migrate(drizzle(client), { migrationsFolder: folder });
     const dump = await client.dumpDataDir("none");
     await client.close();
