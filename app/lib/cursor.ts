@@ -1,3 +1,4 @@
+import { z } from "zod";
 import { KeywardError } from "../services/errors.server";
 
 /**
@@ -18,4 +19,24 @@ export function decodeCursor<Id extends "string" | "number">(cursor: string, idT
   } catch {
     throw new KeywardError("validation_failed", "The cursor is not one this API returned", { field: "cursor" });
   }
+}
+
+/**
+ * A page's `cursor` URL parameter: one the API could have returned, else none, so an edited or
+ * stale link shows the first page instead of failing the page.
+ */
+export function pageCursorParam(idType: "string" | "number") {
+  return z
+    .string()
+    .max(200)
+    .refine((cursor) => {
+      try {
+        decodeCursor(cursor, idType);
+        return true;
+      } catch {
+        return false;
+      }
+    })
+    .optional()
+    .catch(undefined);
 }

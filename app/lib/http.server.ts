@@ -1,6 +1,6 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/node";
 import { ZodError, type z, type ZodType } from "zod";
-import { isDatabaseUnavailable } from "../../db/errors";
+import { isDatabaseUnavailable, isUnstorableText, UNSTORABLE_TEXT_MESSAGE } from "../../db/errors";
 import { logger } from "./logger.server";
 import { ERROR_STATUS, isKeywardError, type ErrorCode } from "../services/errors.server";
 
@@ -131,6 +131,7 @@ export function toProblem(error: unknown, requestId: string): Response {
   if (error instanceof ZodError) {
     return problem("validation_failed", "The request does not match the schema", requestId, { errors: zodFieldErrors(error) });
   }
+  if (isUnstorableText(error)) return problem("validation_failed", UNSTORABLE_TEXT_MESSAGE, requestId);
   if (isDatabaseUnavailable(error)) {
     return problem("service_unavailable", "The database is not answering right now; retry after the time in Retry-After", requestId, {
       headers: { "Retry-After": String(DATABASE_RETRY_AFTER_SECONDS) },

@@ -64,8 +64,11 @@ export const metadataSchema = z.record(z.string().max(100), z.unknown()).superRe
   else if (JSON.stringify(value).length > 4096) ctx.addIssue({ code: "custom", message: "Metadata must be at most 4 KiB of JSON" });
 });
 
-const nameSchema = z.string().trim().min(1, "Name is required").max(100);
-const descriptionSchema = z.string().trim().max(500);
+/** Postgres cannot store U+0000 in text: refused here with a field error rather than by the database. */
+const storable = (text: string) => !text.includes("\u0000");
+const NUL_MESSAGE = "Must not contain NUL (U+0000) characters";
+const nameSchema = z.string().trim().min(1, "Name is required").max(100).refine(storable, NUL_MESSAGE);
+const descriptionSchema = z.string().trim().max(500).refine(storable, NUL_MESSAGE);
 const expiresAtSchema = z.iso.datetime({ offset: true });
 
 export const createKeyInput = z
@@ -110,7 +113,7 @@ export const listKeysInput = z.object({
   cursor: z.string().max(200).optional(),
   status: keyStatusFilterSchema.default("all"),
   ownerId: userIdSchema.optional(),
-  q: z.string().trim().max(100).optional(),
+  q: z.string().trim().max(100).refine(storable, NUL_MESSAGE).optional(),
   /** Keys holding this scope (exactly; admin keys are not listed as read keys). */
   scope: scopeSchema.optional(),
   /** By creation time; both orders page by cursor from the same index. */

@@ -1,22 +1,22 @@
 import { json, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { Link, useLoaderData, useNavigate, useNavigation, useSearchParams } from "@remix-run/react";
-import { ChevronRight, Download, KeyRound, ScrollText, Terminal, User, X } from "lucide-react";
-import { useEffect, useState } from "react";
+import { Link, useLoaderData, useNavigation, useSearchParams } from "@remix-run/react";
+import { Download, KeyRound, ScrollText, Terminal, User } from "lucide-react";
 import { z } from "zod";
 import { RouteErrorBoundary } from "~/components/error-boundary";
+import { FilterBar, FilterSelect, FilterText, rangeStart, TimeRangeSelect, useTypedFilter, useUrlFilters } from "~/components/filter-bar";
 import { PageHeader } from "~/components/page-header";
+import { Pager } from "~/components/pager";
 import { RelativeTime } from "~/components/relative-time";
 import { Badge } from "~/components/ui/badge";
 import { Button } from "~/components/ui/button";
 import { Card } from "~/components/ui/card";
-import { Input } from "~/components/ui/input";
-import { Label } from "~/components/ui/label";
-import { Select, SelectContent, SelectGroup, SelectItem, SelectLabel, SelectSeparator, SelectTrigger, SelectValue } from "~/components/ui/select";
+import { SelectGroup, SelectItem, SelectLabel, SelectSeparator } from "~/components/ui/select";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "~/components/ui/table";
 import { AUDIT_ACTION_GROUPS, describeAction } from "~/lib/audit-actions";
-import type { AuditEntryView } from "~/lib/audit-schemas";
+import { auditFilterInput, type AuditEntryView } from "~/lib/audit-schemas";
 import { cn } from "~/lib/utils";
 import { requireAdmin } from "~/session.server";
+import { pageCursorParam } from "~/lib/cursor";
 
 export const meta: MetaFunction = () => [{ title: "Audit log · Keyward" }];
 
@@ -33,23 +33,22 @@ type Range = (typeof RANGES)[number]["value"];
 
 const ID = /^[\w.:-]{1,64}$/;
 const filterParams = z.object({
-  action: z.string().regex(/^[a-z_]+(\.[a-z_]+)*(\.\*)?$/).optional().catch(undefined),
+  action: auditFilterInput.shape.action.catch(undefined),
   actor: z.string().regex(ID).optional().catch(undefined),
   target: z.string().trim().regex(ID).optional().catch(undefined),
   range: z.enum(RANGES.map((r) => r.value) as [Range, ...Range[]]).catch("any"),
-  cursor: z.string().max(200).optional().catch(undefined),
+  cursor: pageCursorParam("string"),
 });
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const { caller } = await requireAdmin(request, context);
   const params = filterParams.parse(Object.fromEntries(new URL(request.url).searchParams));
   const now = context.keyward.clock.now();
-  const span = RANGES.find((r) => r.value === params.range)!.ms;
   const filter = {
     action: params.action,
     actorId: params.actor,
     targetId: params.target || undefined,
-    from: span ? new Date(now.getTime() - span).toISOString() : undefined,
+    from: rangeStart(RANGES, params.range, now),
   };
   const [page, users] = await Promise.all([caller.audit.list({ ...filter, cursor: params.cursor, limit: PAGE_SIZE }), caller.users.list()]);
   const exportQuery = new URLSearchParams(Object.entries(filter).filter((entry): entry is [string, string] => Boolean(entry[1])));
@@ -68,10 +67,6 @@ export default function AuditLog() {
   const navigation = useNavigation();
   const [params] = useSearchParams();
   const filtered = ["action", "actor", "target", "range"].some((name) => params.get(name) && params.get(name) !== "any");
-  const older = new URLSearchParams(params);
-  if (data.nextCursor) older.set("cursor", data.nextCursor);
-  const newest = new URLSearchParams(params);
-  newest.delete("cursor");
 
   return (
     <>
@@ -108,139 +103,51 @@ export default function AuditLog() {
             <AuditTable entries={data.entries} now={data.now} />
           </Card>
         )}
-        <div className="flex items-center justify-between">
-          {data.paged ? (
-            <Button variant="ghost" size="sm" asChild>
-              <Link to={`/audit?${newest.toString()}`} preventScrollReset>
-                Back to newest
-              </Link>
-            </Button>
-          ) : (
-            <span />
-          )}
-          {data.nextCursor ? (
-            <Button variant="outline" size="sm" asChild>
-              <Link to={`/audit?${older.toString()}`}>
-                Older entries <ChevronRight aria-hidden />
-              </Link>
-            </Button>
-          ) : null}
-        </div>
+        <Pager pathname="/audit" nextCursor={data.nextCursor} paged={data.paged} olderLabel="Older entries" />
       </div>
     </>
   );
 }
 
+/** What each filter is when the URL does not name it, as the loader reads it. */
+const FILTER_DEFAULTS = { action: "all", actor: "all", target: "", range: "any" };
+
 function Filters({ users }: { users: { id: string; email: string }[] }) {
-  const [params] = useSearchParams();
-  const navigate = useNavigate();
-  const [target, setTarget] = useState(params.get("target") ?? "");
-  const action = params.get("action") ?? "all";
-  const actor = params.get("actor") ?? "all";
-  const range = params.get("range") ?? "any";
-
-  const apply = (changes: Record<string, string>) => {
-    const next = new URLSearchParams(params);
-    next.delete("cursor");
-    for (const [name, value] of Object.entries(changes)) {
-      if (!value || value === "all" || value === "any") next.delete(name);
-      else next.set(name, value);
-    }
-    navigate({ pathname: "/audit", search: next.toString() }, { replace: true, preventScrollReset: true });
-  };
-
-  useEffect(() => {
-    if (target.trim() === (params.get("target") ?? "")) return;
-    const timer = setTimeout(() => apply({ target: target.trim() }), 400);
-    return () => clearTimeout(timer);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [target]);
-
+  const filters = useUrlFilters("/audit", FILTER_DEFAULTS);
+  const [target, setTarget] = useTypedFilter(filters, "target", { delayMs: 400 });
+  const action = filters.value("action");
+  const actor = filters.value("actor");
   const actionLabel = action === "all" ? "All actions" : action.endsWith(".*") ? `All ${AUDIT_ACTION_GROUPS.find((g) => g.family === action)?.label.toLowerCase() ?? action}` : action;
   const actorLabel = actor === "all" ? "Any actor" : (users.find((u) => u.id === actor)?.email ?? actor);
 
   return (
-    <form role="search" className="grid gap-3 sm:grid-cols-2 lg:flex lg:items-center" onSubmit={(event) => event.preventDefault()}>
-      <div className="lg:w-56">
-        <Label htmlFor="audit-action" className="sr-only">
-          Filter by action
-        </Label>
-        <Select value={action} onValueChange={(value) => apply({ action: value })}>
-          <SelectTrigger id="audit-action" aria-label="Filter by action">
-            <SelectValue>{actionLabel}</SelectValue>
-          </SelectTrigger>
-          <SelectContent>
-            <SelectItem value="all">All actions</SelectItem>
-            {AUDIT_ACTION_GROUPS.map((group) => (
-              <SelectGroup key={group.family}>
-                <SelectSeparator />
-                <SelectLabel>{group.label}</SelectLabel>
-                <SelectItem value={group.family}>All {group.label.toLowerCase()}</SelectItem>
-                {group.actions.map((name) => (
-                  <SelectItem key={name} value={name} className="font-mono text-xs">
-                    {name}
-                  </SelectItem>
-                ))}
-              </SelectGroup>
-            ))}
-          </SelectContent>
-        </Select>
-      </div>
-      <div className="lg:w-56">
-        <Label htmlFor="audit-actor" className="sr-only">
-          Filter by actor
-        </Label>
-        <Select value={actor} onValueChange={(value) => apply({ actor: value })}>
-          <SelectTrigger id="audit-actor" aria-label="Filter by actor">
-            <SelectValue>{actorLabel}</SelectValue>
-          </SelectTrigger>
-          <SelectContent>
-            <SelectItem value="all">Any actor</SelectItem>
-            {users.map((user) => (
-              <SelectItem key={user.id} value={user.id}>
-                {user.email}
+    <FilterBar filters={filters} onReset={() => setTarget("")} className="lg:items-center">
+      <FilterSelect filters={filters} name="action" id="audit-action" label="Filter by action" display={actionLabel} className="lg:w-56">
+        <SelectItem value="all">All actions</SelectItem>
+        {AUDIT_ACTION_GROUPS.map((group) => (
+          <SelectGroup key={group.family}>
+            <SelectSeparator />
+            <SelectLabel>{group.label}</SelectLabel>
+            <SelectItem value={group.family}>All {group.label.toLowerCase()}</SelectItem>
+            {group.actions.map((name) => (
+              <SelectItem key={name} value={name} className="font-mono text-xs">
+                {name}
               </SelectItem>
             ))}
-          </SelectContent>
-        </Select>
-      </div>
-      <div className="lg:w-64">
-        <Label htmlFor="audit-target" className="sr-only">
-          Filter by key or user id
-        </Label>
-        <Input id="audit-target" value={target} onChange={(event) => setTarget(event.target.value)} placeholder="Key or user id (key_… / usr_…)" className="font-mono text-xs placeholder:font-sans placeholder:text-sm" />
-      </div>
-      <div className="lg:w-44">
-        <Label htmlFor="audit-range" className="sr-only">
-          Time range
-        </Label>
-        <Select value={range} onValueChange={(value) => apply({ range: value })}>
-          <SelectTrigger id="audit-range" aria-label="Time range">
-            <SelectValue>{RANGES.find((r) => r.value === range)?.label ?? "Any time"}</SelectValue>
-          </SelectTrigger>
-          <SelectContent>
-            {RANGES.map((r) => (
-              <SelectItem key={r.value} value={r.value}>
-                {r.label}
-              </SelectItem>
-            ))}
-          </SelectContent>
-        </Select>
-      </div>
-      {action !== "all" || actor !== "all" || range !== "any" || params.get("target") ? (
-        <Button
-          type="button"
-          variant="ghost"
-          size="sm"
-          onClick={() => {
-            setTarget("");
-            navigate("/audit", { replace: true });
-          }}
-        >
-          <X aria-hidden /> Reset
-        </Button>
-      ) : null}
-    </form>
+          </SelectGroup>
+        ))}
+      </FilterSelect>
+      <FilterSelect filters={filters} name="actor" id="audit-actor" label="Filter by actor" display={actorLabel} className="lg:w-56">
+        <SelectItem value="all">Any actor</SelectItem>
+        {users.map((user) => (
+          <SelectItem key={user.id} value={user.id}>
+            {user.email}
+          </SelectItem>
+        ))}
+      </FilterSelect>
+      <FilterText id="audit-target" label="Filter by key or user id" value={target} onChange={setTarget} placeholder="Key or user id (key_… / usr_…)" className="lg:w-64" />
+      <TimeRangeSelect filters={filters} id="audit-range" ranges={RANGES} />
+    </FilterBar>
   );
 }
 

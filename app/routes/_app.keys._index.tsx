@@ -1,7 +1,7 @@
 import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Link, useFetcher, useLoaderData, useNavigate, useNavigation, useSearchParams } from "@remix-run/react";
 import { Ban, CirclePlay, Copy, ExternalLink, KeyRound, Loader2, MoreHorizontal, Plus, RefreshCw, Search, Trash2, X } from "lucide-react";
-import { useEffect, useMemo, useRef, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { toast } from "sonner";
 import { z } from "zod";
 import { RouteErrorBoundary } from "~/components/error-boundary";
@@ -27,10 +27,12 @@ import { Label } from "~/components/ui/label";
 import { Select, SelectContent, SelectItem, SelectTrigger, SelectValue } from "~/components/ui/select";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "~/components/ui/table";
 import { describeFailure } from "~/lib/action-errors.server";
-import { KEY_LIST_ORDERS, keyIdSchema, keyStatusFilterSchema, userIdSchema } from "~/lib/key-schemas";
+import { KEY_LIST_ORDERS, keyIdSchema, keyStatusFilterSchema, listKeysInput, userIdSchema } from "~/lib/key-schemas";
+import { useActionToast } from "~/lib/use-action-toast";
 import { cn } from "~/lib/utils";
 import { requireUser } from "~/session.server";
 import type { ApiKeyView } from "~/services/keys.server";
+import { pageCursorParam } from "~/lib/cursor";
 
 export const meta: MetaFunction = () => [{ title: "API keys · Keyward" }];
 
@@ -51,12 +53,12 @@ const ORDERS = [
 ] as const;
 
 const listParams = z.object({
-  q: z.string().trim().max(100).optional().catch(undefined),
+  q: listKeysInput.shape.q.catch(undefined),
   status: keyStatusFilterSchema.catch("all"),
   scope: z.enum(SCOPE_FILTERS).catch("all"),
   owner: userIdSchema.optional().catch(undefined),
   order: z.enum(KEY_LIST_ORDERS).catch("newest"),
-  cursor: z.string().max(200).optional().catch(undefined),
+  cursor: pageCursorParam("string"),
 });
 
 /** The URL parameters that choose which keys are listed (the cursor only pages through them). */
@@ -111,19 +113,9 @@ const DONE: Record<z.infer<typeof keyAction>["intent"], string> = { disable: "Di
 function KeyActions({ apiKey, onChange }: { apiKey: KeyRow; onChange: (key: ApiKeyView) => void }) {
   const fetcher = useFetcher<typeof action>();
   const [confirmRevoke, setConfirmRevoke] = useState(false);
-  const handled = useRef<unknown>(null);
   const pending = fetcher.state !== "idle";
 
-  useEffect(() => {
-    if (fetcher.state !== "idle" || !fetcher.data || handled.current === fetcher.data) return;
-    handled.current = fetcher.data;
-    if (fetcher.data.ok) {
-      onChange(fetcher.data.key);
-      toast.success(`${DONE[fetcher.data.intent]} “${fetcher.data.key.name}”`);
-    } else {
-      toast.error(fetcher.data.error);
-    }
-  }, [fetcher.state, fetcher.data, onChange]);
+  useActionToast(fetcher, { success: (data) => `${DONE[data.intent]} “${data.key.name}”`, error: (data) => data.error, onSuccess: (data) => onChange(data.key) });
 
   const submit = (intent: z.infer<typeof keyAction>["intent"]) => fetcher.submit({ intent, id: apiKey.id }, { method: "post" });
 

@@ -1,30 +1,34 @@
-import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { Link, useFetcher, useLoaderData, useNavigate, useNavigation, useSearchParams } from "@remix-run/react";
-import { BellRing, Check, CheckCheck, ChevronRight, Loader2, ShieldCheck, X } from "lucide-react";
-import { useEffect, useRef, useState } from "react";
-import { toast } from "sonner";
+import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction, type SerializeFrom } from "@remix-run/node";
+import { Link, useFetcher, useLoaderData, useNavigation } from "@remix-run/react";
+import { BellRing, Check, CheckCheck, Loader2, ShieldCheck } from "lucide-react";
+import { useState } from "react";
 import { z } from "zod";
 import { RouteErrorBoundary } from "~/components/error-boundary";
+import { FilterBar, FilterSelect, FilterText, rangeStart, TimeRangeSelect, useTypedFilter, useUrlFilters } from "~/components/filter-bar";
 import { PageHeader } from "~/components/page-header";
+import { Pager } from "~/components/pager";
 import { RelativeTime } from "~/components/relative-time";
 import { Badge } from "~/components/ui/badge";
 import { Button } from "~/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "~/components/ui/card";
 import { Input } from "~/components/ui/input";
 import { Label } from "~/components/ui/label";
-import { Select, SelectContent, SelectItem, SelectTrigger, SelectValue } from "~/components/ui/select";
+import { SelectItem } from "~/components/ui/select";
 import { Switch } from "~/components/ui/switch";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "~/components/ui/table";
 import { describeFailure } from "~/lib/action-errors.server";
+import { useActionToast, type ActionToastOptions } from "~/lib/use-action-toast";
 import { cn } from "~/lib/utils";
 import { requireAdmin } from "~/session.server";
 import { alertIdSchema, alertRuleIdSchema, type AlertRuleView, type AlertView, type SecurityEventView } from "~/services/alerts.server";
 import { SECURITY_EVENT_KINDS } from "~/services/security-events.server";
 import { readForm } from "~/lib/request.server";
+import { pageCursorParam } from "~/lib/cursor";
 
 export const meta: MetaFunction = () => [{ title: "Security · Keyward" }];
 
 const SEVERITY_FILTERS = ["all", "critical", "warning", "info"] as const;
+const KEY_ID = /^key_[0-9A-Za-z]{20}$/;
 const RANGES = [
   { value: "24h", label: "Last 24 hours", ms: 86_400_000 },
   { value: "7d", label: "Last 7 days", ms: 7 * 86_400_000 },
@@ -38,28 +42,22 @@ const filterParams = () =>
   z.object({
     kind: z.enum(SECURITY_EVENT_KINDS).optional().catch(undefined),
     severity: z.enum(SEVERITY_FILTERS).catch("all"),
-    key: z
-      .string()
-      .trim()
-      .regex(/^key_[0-9A-Za-z]{20}$/)
-      .optional()
-      .catch(undefined),
+    key: z.string().trim().regex(KEY_ID).optional().catch(undefined),
     range: z.enum(RANGES.map((r) => r.value) as [Range, ...Range[]]).catch("7d"),
-    cursor: z.string().max(200).optional().catch(undefined),
+    cursor: pageCursorParam("string"),
   });
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const { caller } = await requireAdmin(request, context);
   const params = filterParams().parse(Object.fromEntries(new URL(request.url).searchParams));
   const now = context.keyward.clock.now();
-  const span = RANGES.find((r) => r.value === params.range)!.ms;
   const [alerts, events, rules] = await Promise.all([
     caller.security.alerts({ status: "unresolved", limit: 50 }),
     caller.security.events({
       kind: params.kind,
       severity: params.severity === "all" ? undefined : params.severity,
       keyId: params.key,
-      from: span ? new Date(now.getTime() - span).toISOString() : undefined,
+      from: rangeStart(RANGES, params.range, now),
       cursor: params.cursor,
       limit: 50,
     }),
@@ -129,16 +127,8 @@ export async function action({ request, context }: ActionFunctionArgs) {
   }
 }
 
-/** Toasts the outcome of a fetcher's submission once. */
-function useOutcomeToast(data: { ok: true; message: string } | { ok: false; error: string } | undefined, state: string) {
-  const handled = useRef<unknown>(null);
-  useEffect(() => {
-    if (state !== "idle" || !data || handled.current === data) return;
-    handled.current = data;
-    if (data.ok) toast.success(data.message);
-    else toast.error(data.error);
-  }, [data, state]);
-}
+/** Each answer told in a toast. */
+const outcomeToast: ActionToastOptions<SerializeFrom<typeof action>> = { success: (data) => data.message, error: (data) => data.error };
 
 const SEVERITY_STYLES: Record<string, string> = {
   critical: "border-transparent bg-destructive text-destructive-foreground",
@@ -151,6 +141,7 @@ function SeverityBadge({ severity }: { severity: string }) {
 }
 
 const humanKind = (kind: string) => kind.replaceAll("_", " ");
+const severityLabel = (severity: string) => (severity === "all" ? "Any severity" : severity[0]!.toUpperCase() + severity.slice(1));
 
 export default function Security() {
   const data = useLoaderData<typeof loader>();
@@ -172,7 +163,7 @@ export default function Security() {
 function AlertsCard({ alerts, now }: { alerts: AlertView[]; now: string }) {
   // One fetcher for every row: a resolved alert's row leaves the page, and its outcome must still be told.
   const fetcher = useFetcher<typeof action>();
-  useOutcomeToast(fetcher.data, fetcher.state);
+  useActionToast(fetcher, outcomeToast);
   return (
     <Card>
       <CardHeader className="flex-row items-start justify-between space-y-0">
@@ -252,118 +243,45 @@ function AlertRow({ alert, now, fetcher }: { alert: AlertView; now: string; fetc
   );
 }
 
+/** What each filter is when the URL does not name it, as the loader reads it. */
+const FILTER_DEFAULTS = { kind: "all", severity: "all", key: "", range: "7d" };
+
 function EventFilters({ kinds }: { kinds: readonly string[] }) {
-  const [params] = useSearchParams();
-  const navigate = useNavigate();
-  const [key, setKey] = useState(params.get("key") ?? "");
-  const kind = params.get("kind") ?? "all";
-  const severity = params.get("severity") ?? "all";
-  const range = params.get("range") ?? "7d";
-  const apply = (changes: Record<string, string>) => {
-    const next = new URLSearchParams(params);
-    next.delete("cursor");
-    for (const [name, value] of Object.entries(changes)) {
-      if (!value || value === "all" || (name === "range" && value === "7d")) next.delete(name);
-      else next.set(name, value);
-    }
-    navigate({ pathname: "/security", search: next.toString() }, { replace: true, preventScrollReset: true });
-  };
-  useEffect(() => {
-    const value = key.trim();
-    if (value === (params.get("key") ?? "") || (value && !/^key_[0-9A-Za-z]{20}$/.test(value))) return;
-    const timer = setTimeout(() => apply({ key: value }), 300);
-    return () => clearTimeout(timer);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [key]);
-  const keyInvalid = key.trim() !== "" && !/^key_[0-9A-Za-z]{20}$/.test(key.trim());
+  const filters = useUrlFilters("/security", FILTER_DEFAULTS);
+  const [key, setKey] = useTypedFilter(filters, "key", { delayMs: 300, accepts: (value) => KEY_ID.test(value) });
+  const kind = filters.value("kind");
+  // What the loader applied: a value it does not know (`?severity=`) reads as "all", as it does there.
+  const severity = SEVERITY_FILTERS.find((name) => name === filters.value("severity")) ?? "all";
+  const keyInvalid = key.trim() !== "" && !KEY_ID.test(key.trim());
 
   return (
-    <form role="search" className="grid gap-3 sm:grid-cols-2 lg:flex lg:items-start" onSubmit={(event) => event.preventDefault()}>
-      <div className="lg:w-56">
-        <Label htmlFor="event-kind" className="sr-only">
-          Filter by kind
-        </Label>
-        <Select value={kind} onValueChange={(value) => apply({ kind: value })}>
-          <SelectTrigger id="event-kind" aria-label="Filter by kind">
-            <SelectValue>{kind === "all" ? "All kinds" : humanKind(kind)}</SelectValue>
-          </SelectTrigger>
-          <SelectContent>
-            <SelectItem value="all">All kinds</SelectItem>
-            {kinds.map((name) => (
-              <SelectItem key={name} value={name}>
-                {humanKind(name)}
-              </SelectItem>
-            ))}
-          </SelectContent>
-        </Select>
-      </div>
-      <div className="lg:w-40">
-        <Label htmlFor="event-severity" className="sr-only">
-          Filter by severity
-        </Label>
-        <Select value={severity} onValueChange={(value) => apply({ severity: value })}>
-          <SelectTrigger id="event-severity" aria-label="Filter by severity">
-            <SelectValue>{severity === "all" ? "Any severity" : severity[0]!.toUpperCase() + severity.slice(1)}</SelectValue>
-          </SelectTrigger>
-          <SelectContent>
-            {SEVERITY_FILTERS.map((name) => (
-              <SelectItem key={name} value={name}>
-                {name === "all" ? "Any severity" : name[0]!.toUpperCase() + name.slice(1)}
-              </SelectItem>
-            ))}
-          </SelectContent>
-        </Select>
-      </div>
-      <div className="lg:w-72">
-        <Label htmlFor="event-key" className="sr-only">
-          Filter by key id
-        </Label>
-        <Input
-          id="event-key"
-          value={key}
-          onChange={(event) => setKey(event.target.value)}
-          placeholder="Key id (key_…)"
-          aria-invalid={keyInvalid}
-          aria-describedby={keyInvalid ? "event-key-error" : undefined}
-          className="font-mono text-xs placeholder:font-sans placeholder:text-sm"
-        />
-        {keyInvalid ? (
-          <p id="event-key-error" className="mt-1 text-xs text-destructive">
-            A key id is key_ followed by 20 letters or digits.
-          </p>
-        ) : null}
-      </div>
-      <div className="lg:w-44">
-        <Label htmlFor="event-range" className="sr-only">
-          Time range
-        </Label>
-        <Select value={range} onValueChange={(value) => apply({ range: value })}>
-          <SelectTrigger id="event-range" aria-label="Time range">
-            <SelectValue>{RANGES.find((r) => r.value === range)?.label ?? "Last 7 days"}</SelectValue>
-          </SelectTrigger>
-          <SelectContent>
-            {RANGES.map((r) => (
-              <SelectItem key={r.value} value={r.value}>
-                {r.label}
-              </SelectItem>
-            ))}
-          </SelectContent>
-        </Select>
-      </div>
-      {kind !== "all" || severity !== "all" || range !== "7d" || params.get("key") ? (
-        <Button
-          type="button"
-          variant="ghost"
-          size="sm"
-          onClick={() => {
-            setKey("");
-            navigate("/security", { replace: true });
-          }}
-        >
-          <X aria-hidden /> Reset
-        </Button>
-      ) : null}
-    </form>
+    <FilterBar filters={filters} onReset={() => setKey("")} className="lg:items-start">
+      <FilterSelect filters={filters} name="kind" id="event-kind" label="Filter by kind" display={kind === "all" ? "All kinds" : humanKind(kind)} className="lg:w-56">
+        <SelectItem value="all">All kinds</SelectItem>
+        {kinds.map((name) => (
+          <SelectItem key={name} value={name}>
+            {humanKind(name)}
+          </SelectItem>
+        ))}
+      </FilterSelect>
+      <FilterSelect filters={filters} name="severity" id="event-severity" label="Filter by severity" display={severityLabel(severity)} className="lg:w-40">
+        {SEVERITY_FILTERS.map((name) => (
+          <SelectItem key={name} value={name}>
+            {severityLabel(name)}
+          </SelectItem>
+        ))}
+      </FilterSelect>
+      <FilterText
+        id="event-key"
+        label="Filter by key id"
+        value={key}
+        onChange={setKey}
+        placeholder="Key id (key_…)"
+        error={keyInvalid ? "A key id is key_ followed by 20 letters or digits." : null}
+        className="lg:w-72"
+      />
+      <TimeRangeSelect filters={filters} id="event-range" ranges={RANGES} />
+    </FilterBar>
   );
 }
 
@@ -381,11 +299,6 @@ function EventsCard({
   now: string;
 }) {
   const navigation = useNavigation();
-  const [params] = useSearchParams();
-  const older = new URLSearchParams(params);
-  if (nextCursor) older.set("cursor", nextCursor);
-  const newest = new URLSearchParams(params);
-  newest.delete("cursor");
   return (
     <Card>
       <CardHeader className="space-y-4">
@@ -447,24 +360,7 @@ function EventsCard({
           </Table>
         )}
         {paged || nextCursor ? (
-          <div className="flex items-center justify-between border-t px-6 py-3">
-            {paged ? (
-              <Button variant="ghost" size="sm" asChild>
-                <Link to={`/security?${newest.toString()}`} preventScrollReset>
-                  Back to newest
-                </Link>
-              </Button>
-            ) : (
-              <span />
-            )}
-            {nextCursor ? (
-              <Button variant="outline" size="sm" asChild>
-                <Link to={`/security?${older.toString()}`} preventScrollReset>
-                  Older events <ChevronRight aria-hidden />
-                </Link>
-              </Button>
-            ) : null}
-          </div>
+          <Pager pathname="/security" nextCursor={nextCursor} paged={paged} olderLabel="Older events" olderKeepsScroll className="border-t px-6 py-3" />
         ) : null}
       </CardContent>
     </Card>
@@ -494,7 +390,7 @@ function RulesCard({ rules }: { rules: AlertRuleView[] }) {
 
 function RuleRow({ rule }: { rule: AlertRuleView }) {
   const fetcher = useFetcher<typeof action>();
-  useOutcomeToast(fetcher.data, fetcher.state);
+  useActionToast(fetcher, outcomeToast);
   const [enabled, setEnabled] = useState(rule.enabled);
   const unit = rule.measure === "minutes" ? "minutes with events" : "events";
   return (

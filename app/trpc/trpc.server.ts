@@ -1,4 +1,4 @@
-import { isDatabaseUnavailable } from "../../db/errors";
+import { isDatabaseUnavailable, isUnstorableText, UNSTORABLE_TEXT_MESSAGE } from "../../db/errors";
 import { initTRPC, TRPCError, type TRPC_ERROR_CODE_KEY } from "@trpc/server";
 import { z, ZodError } from "zod";
 import type { Scope } from "../lib/scopes";
@@ -152,6 +152,9 @@ const mapServiceErrors = t.middleware(async ({ next }) => {
   if (!result.ok && isKeywardError(result.error.cause)) {
     const cause = result.error.cause;
     throw new TRPCError({ code: TRPC_CODES[cause.status] ?? "BAD_REQUEST", message: cause.message, cause });
+  }
+  if (!result.ok && isUnstorableText(result.error.cause)) {
+    throw new TRPCError({ code: "BAD_REQUEST", message: UNSTORABLE_TEXT_MESSAGE, cause: new KeywardError("validation_failed", UNSTORABLE_TEXT_MESSAGE) });
   }
   // The database not answering is a retry-later, as on the REST API, never an internal error.
   if (!result.ok && isDatabaseUnavailable(result.error.cause)) {

@@ -20,6 +20,20 @@ describe("/api/v1/keys errors", () => {
     }
   });
 
+  it("refuses text Postgres cannot store (NUL) with 422, naming the field where the schema knows it, never a 500", async () => {
+    const name = await post({ name: "a\u0000b", scopes: ["read"], expiresInDays: 30 });
+    expectProblem(name, 422, "validation_failed");
+    expect(name.body.errors.map((e) => e.field)).toEqual(["name"]);
+    expect((await post({ name: "ok", description: "x\u0000", scopes: ["read"], expiresInDays: 30 })).body.errors.map((e) => e.field)).toEqual(["description"]);
+    // Metadata is free-form JSON: the database refuses it, and the API says why.
+    const metadata = await call<{ detail: string }>(f.app, "/api/v1/keys", { key: f.memberKey, method: "POST", body: { name: "ok", scopes: ["read"], expiresInDays: 30, metadata: { "a\u0000": "b\u0000" } } });
+    expectProblem(metadata, 422, "validation_failed");
+    expect(metadata.body.detail).toMatch(/NUL/);
+    const search = await call<FieldErrors>(f.app, "/api/v1/keys?q=%00", { key: f.memberKey });
+    expectProblem(search, 422, "validation_failed");
+    expect(search.body.errors.map((e) => e.field)).toEqual(["q"]);
+  });
+
   it("lists the offending fields of an invalid body", async () => {
     const response = await post({ name: "", scopes: ["root"], allowedIps: ["10.0.0.1/8", "nope"], rateLimit: { requests: 0 } });
     expectProblem(response, 422, "validation_failed");
