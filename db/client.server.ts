@@ -43,8 +43,15 @@ async function openPostgres(url: string, max = 10, statementTimeoutMs = 10_000):
   const { default: postgres } = await import("postgres");
   const { drizzle } = await import("drizzle-orm/postgres-js");
   const { migrate } = await import("drizzle-orm/postgres-js/migrator");
-  // A connection attempt gives up after 5 s (the default is 30), so requests fail fast while Postgres is down.
-  const sql = postgres(url, { max, connect_timeout: 5, onnotice: () => {}, connection: { application_name: "keyward", statement_timeout: statementTimeoutMs } });
+  // A connection attempt gives up after 5 s (the default is 30), so requests fail fast while Postgres is down;
+  // reconnects wait at most 1 s (the default backoff grows to 20 s: service came back 5–19 s after Postgres did).
+  const sql = postgres(url, {
+    max,
+    connect_timeout: 5,
+    backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 1),
+    onnotice: () => {},
+    connection: { application_name: "keyward", statement_timeout: statementTimeoutMs },
+  });
   const db = drizzle(sql, { schema }) as unknown as Database;
   return {
     kind: "postgres",
