@@ -90,6 +90,8 @@ describe.skipIf(!canStartPrivatePostgres || !process.env.DATABASE_URL)("Postgres
 
   it("a fast shutdown: cached keys still served, the rest 503, full service on return, no usage lost", () => outage(() => pg.stop()));
 
+  it("a crash (every server process SIGKILLed): the same, after crash recovery", () => outage(() => pg.kill()));
+
   it("a stalled database: the statement timeout bounds the request (503), and the server stays responsive", async () => {
     const owner = await createUser(app.keyward, "member");
     const { key } = await app.keyward.keys.create(owner.actor, { name: "stalled", scopes: ["read"] });

@@ -24,6 +24,11 @@ export interface PrivatePostgres {
   start(): Promise<void>;
   /** A fast shutdown: open connections are ended by the server. */
   stop(): Promise<void>;
+  /**
+   * A crash: SIGKILL to the postmaster and every process it started (as the OOM killer or a lost
+   * machine would leave it), resolved once all are gone; `start` then runs crash recovery.
+   */
+  kill(): Promise<void>;
   dispose(): Promise<void>;
 }
 
@@ -52,12 +57,39 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const stop = async () => {
     await as("pg_ctl", ["-D", data, "-m", "fast", "-w", "-t", "60", "stop"]);
   };
+  const kill = async () => {
+    const postmaster = Number(fs.readFileSync(path.join(data, "postmaster.pid"), "utf8").split("\n")[0]);
+    // Its children first, while they are still its children (once it dies they belong to init).
+    const { stdout } = await run("ps", ["-o", "pid=", "--ppid", String(postmaster)]).catch(() => ({ stdout: "" }));
+    const pids = [postmaster, ...stdout.split(/\s+/).filter(Boolean).map(Number)];
+    for (const pid of pids) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // Already gone.
+      }
+    }
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const deadline = Date.now() + 30_000;
+    while (pids.some(alive)) {
+      if (Date.now() > deadline) throw new Error(`PostgreSQL processes ${pids.filter(alive).join(", ")} outlived SIGKILL`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
   await start();
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
     start,
     stop,
+    kill,
     async dispose() {
       await stop().catch(() => undefined);
       fs.rmSync(dir, { recursive: true, force: true });
