@@ -1,14 +1,15 @@
 import crypto from "node:crypto";
-import { STATUS_CODES } from "node:http";
+import http, { STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
 import path from "node:path";
-import { createRequestHandler } from "@remix-run/express";
+import type { TLSSocket } from "node:tls";
 import type { AppLoadContext, ServerBuild } from "@remix-run/node";
 import compression from "compression";
-import express from "express";
+import serveStatic from "serve-static";
 import { logger } from "../lib/logger.server";
 import { clientAddress, isSameOrigin } from "../lib/request.server";
 import "../load-context";
 import type { Keyward } from "../services/keyward.server";
+import { createRemixHandler } from "./node-adapter";
 
 export interface HttpAppOptions {
   /** The Remix server build, or a function returning the latest one (development). */
@@ -19,7 +20,33 @@ export interface HttpAppOptions {
   publicDir?: string;
 }
 
+export type Next = (error?: unknown) => void;
+/** A connect-style step on node's own request and response, so the chain runs under any server (ADR 0014). */
+export type Middleware = (req: IncomingMessage, res: ServerResponse, next: Next) => void;
+
+/** What the chain learns about a request: read by its later steps, its log line and the load context. */
+export interface RequestState {
+  requestId: string;
+  /** The client's address (socket peer, or X-Forwarded-For per TRUST_PROXY). */
+  clientIp: string;
+  cspNonce: string;
+  /** The URL Remix sees; null when the Host (or a trusted proxy's X-Forwarded-*) cannot make one. */
+  url: URL | null;
+  /** The path and query as received: the /build mount rewrites req.url meanwhile. */
+  originalUrl: string;
+  path: string;
+  /** What ended the request, for its log line. */
+  error?: unknown;
+}
+
 const REQUEST_ID = /^[\w.:-]{8,128}$/;
+const states = new WeakMap<IncomingMessage, RequestState>();
+
+export function requestState(req: IncomingMessage): RequestState {
+  const state = states.get(req);
+  if (!state) throw new Error("The request state is made by the chain's first step, which has not run for this request");
+  return state;
+}
 
 /**
  * Scripts only from this origin or carrying this response's nonce (Remix's inline context and
@@ -41,11 +68,40 @@ export function contentSecurityPolicy(nonce: string): string {
   ].join("; ");
 }
 
+// compression's type declarations name Express's request and response; the package itself uses only node's.
+type CompressionArguments = Parameters<typeof compression.filter>;
+
 /** Event streams must reach the browser as they are written: compression would buffer them. */
-export function compressionFilter(req: express.Request, res: express.Response): boolean {
+export function compressionFilter(req: IncomingMessage, res: ServerResponse): boolean {
   const type = res.getHeader("Content-Type");
   if (typeof type === "string" && type.toLowerCase().startsWith("text/event-stream")) return false;
-  return compression.filter(req, res);
+  return compression.filter(req as CompressionArguments[0], res as CompressionArguments[1]);
+}
+
+/** A request header as one string (node already joins repeated ones). */
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value.join(", ") : value;
+}
+
+/** The first entry of a proxy header, if any. */
+function firstEntry(value: string | undefined): string | undefined {
+  return value?.split(",")[0]!.trim() || undefined;
+}
+
+/**
+ * The URL as the client asked for it. Scheme and host come from the connection and Host, or from
+ * X-Forwarded-Proto/-Host when TRUST_PROXY trusts the proxy that set them (Express's `trust proxy` rule).
+ */
+function requestUrl(req: IncomingMessage, originalUrl: string, trustProxy: number): URL | null {
+  const trusted = trustProxy > 0;
+  const scheme = (trusted && firstEntry(header(req, "x-forwarded-proto"))) || ((req.socket as TLSSocket).encrypted ? "https" : "http");
+  const host = (trusted && firstEntry(header(req, "x-forwarded-host"))) || req.headers.host || "localhost";
+  try {
+    return new URL(`${scheme}://${host}${originalUrl}`);
+  } catch {
+    return null;
+  }
 }
 
 /** The query string with its values replaced: a misplaced credential must not reach the log. */
@@ -55,123 +111,195 @@ function redactedQuery(url: string): string | undefined {
   return [...new URLSearchParams(url.slice(at + 1)).keys()].map((name) => `${name}=[REDACTED]`).join("&");
 }
 
-/** A Host that cannot make a URL is the client's mistake: a 400, not the 500 Remix's adapter would throw. */
-const refuseMalformedHost: express.RequestHandler = (req, res, next) => {
-  try {
-    new URL(`http://${req.hostname ?? "localhost"}`);
-  } catch {
-    res.status(400).type("text/plain").send("Malformed Host header");
-    return;
-  }
-  next();
-};
+/** A short plain-text answer. */
+function sendText(req: IncomingMessage, res: ServerResponse, status: number, text: string): void {
+  const body = Buffer.from(text);
+  res.statusCode = status;
+  res.setHeader("Content-Type", "text/plain; charset=utf-8");
+  res.setHeader("Content-Length", body.length);
+  res.end(req.method === "HEAD" ? undefined : body);
+}
 
-/** One log line per request once its response is done (or the client went away): error level for 5xx. */
-const logRequests: express.RequestHandler = (req, res, next) => {
+/** The request's id (a sane inbound X-Request-Id, or a new one), client address, CSP nonce and URL. */
+function identifyRequests(trustProxy: number): Middleware {
+  return (req, res, next) => {
+    const inbound = header(req, "x-request-id");
+    const requestId = inbound && REQUEST_ID.test(inbound) ? inbound : crypto.randomUUID();
+    const originalUrl = req.url ?? "/";
+    const query = originalUrl.indexOf("?");
+    states.set(req, {
+      requestId,
+      clientIp: clientAddress(header(req, "x-forwarded-for"), req.socket.remoteAddress ?? "", trustProxy),
+      cspNonce: crypto.randomBytes(16).toString("base64"),
+      url: requestUrl(req, originalUrl, trustProxy),
+      originalUrl,
+      path: query < 0 ? originalUrl : originalUrl.slice(0, query),
+    });
+    res.setHeader("X-Request-Id", requestId);
+    next();
+  };
+}
+
+/** One log line per request once its response is done (or the client went away): error level for a failure. */
+const logRequests: Middleware = (req, res, next) => {
   const started = performance.now();
-  // Captured now: a mounted middleware (express.static under /build) rewrites req.url meanwhile.
-  const path = req.path;
-  const query = redactedQuery(req.originalUrl);
+  const state = requestState(req);
+  const query = redactedQuery(state.originalUrl);
   res.once("close", () => {
     const status = res.statusCode;
-    const error = res.locals.error as unknown;
+    const { error } = state;
     const line = {
-      requestId: res.locals.requestId as string,
+      requestId: state.requestId,
       method: req.method,
-      path,
+      path: state.path,
       ...(query ? { query } : {}),
       status,
       durationMs: Math.round((performance.now() - started) * 10) / 10,
-      ip: res.locals.clientIp as string,
-      userAgent: req.get("user-agent")?.slice(0, 256),
+      ip: state.clientIp,
+      userAgent: header(req, "user-agent")?.slice(0, 256),
       ...(res.writableFinished ? {} : { aborted: true }),
       ...(error ? { err: error } : {}),
     };
-    if (status >= 500) logger.error(line, "request failed");
-    else if (status < 400 && (path.startsWith("/build/") || path === "/favicon.ico")) logger.debug(line, "asset");
+    // A 5xx, or an error that cut a response short after its status went out.
+    if (status >= 500 || (error && !res.writableFinished)) logger.error(line, "request failed");
+    else if (status < 400 && (state.path.startsWith("/build/") || state.path === "/favicon.ico")) logger.debug(line, "asset");
     else logger.info(line, "request");
   });
   next();
 };
 
-/** The last resort for anything thrown past Remix: a plain 500 (or the error's own 4xx), logged with the request. */
-const answerUnhandled: express.ErrorRequestHandler = (error: unknown, _req, res, next) => {
-  res.locals.error = error;
-  if (res.headersSent) return next(error);
-  const declared = (error as { status?: unknown } | null)?.status;
-  const status = typeof declared === "number" && declared >= 400 && declared < 600 ? declared : 500;
-  res.status(status).type("text/plain").send(STATUS_CODES[status] ?? "Error");
+const securityHeaders: Middleware = (req, res, next) => {
+  const { cspNonce, url } = requestState(req);
+  res.setHeader("Content-Security-Policy", contentSecurityPolicy(cspNonce));
+  if (url?.protocol === "https:") res.setHeader("Strict-Transport-Security", "max-age=31536000; includeSubDomains");
+  res.setHeader("X-Content-Type-Options", "nosniff");
+  res.setHeader("Referrer-Policy", "same-origin");
+  res.setHeader("X-Frame-Options", "DENY");
+  next();
+};
+
+/** A Host that cannot make a URL is the client's mistake: a 400, not a 500 from building Remix's request. */
+const refuseMalformedHost: Middleware = (req, res, next) => {
+  if (requestState(req).url) return next();
+  sendText(req, res, 400, "Malformed Host header");
 };
 
 /**
- * Remix aborts a cross-origin POST to a page (e.g. /login) with an empty 500 before any action
- * runs; answer it as the CSRF refusal it is, by the same rule the actions apply. /api/* decides
- * for itself (Bearer keys carry no ambient authority).
+ * Once the response is finished, whatever of the body is left unread (Remix answered a 405, or redirected
+ * before parsing the form) is read and dropped, as node does for a body nobody touched. The Remix adapters
+ * start reading every body, so node would not: the paused request held the connection until the
+ * keep-alive timeout reset it under a client still sending.
  */
-function refuseCrossSitePagePosts(configuredOrigin: string | undefined): express.RequestHandler {
+const drainUnreadBodies: Middleware = (req, res, next) => {
+  res.once("finish", () => {
+    if (req.complete) return;
+    req.removeAllListeners("data");
+    req.resume();
+  });
+  next();
+};
+
+/** Fingerprinted assets under /build are immutable; the favicon is cached briefly. Anything else goes on. */
+function serveAssets(publicDir: string): Middleware {
+  const assets = serveStatic(path.join(publicDir, "build"), { immutable: true, maxAge: "1y", index: false });
+  const favicon = serveStatic(publicDir, { maxAge: "1h", index: false });
   return (req, res, next) => {
-    if (req.method === "GET" || req.method === "HEAD" || req.path.startsWith("/api/")) return next();
-    const headers = new Headers();
-    for (const name of ["origin", "sec-fetch-site"]) {
-      const value = req.get(name);
-      if (value !== undefined) headers.set(name, value);
-    }
-    let sameOrigin = false;
-    try {
-      sameOrigin = isSameOrigin(new Request(`${req.protocol}://${req.get("host")}${req.originalUrl}`, { headers }), configuredOrigin);
-    } catch {
-      // An unparsable Host: not a request from our own pages.
-    }
-    if (sameOrigin) return next();
-    res.status(403).type("text/plain").send("Cross-site request refused");
+    const { path: pathname, originalUrl } = requestState(req);
+    if (pathname === "/favicon.ico") return favicon(req, res, next);
+    if (pathname !== "/build" && !pathname.startsWith("/build/")) return next();
+    // Mounted: the file server sees the path below /build.
+    const below = originalUrl.slice("/build".length);
+    req.url = below.startsWith("/") ? below : `/${below}`;
+    assets(req, res, (error?: unknown) => {
+      req.url = originalUrl;
+      next(error);
+    });
   };
 }
 
-/** The Express app: request ids and logging, security headers, static assets, client address, then Remix. */
-export function createHttpApp({ build, keyward, mode = "production", publicDir = path.resolve("public") }: HttpAppOptions): express.Express {
-  const app = express();
-  app.disable("x-powered-by");
-  // The same hop count as clientAddress, so req.secure believes X-Forwarded-Proto only from our own proxies.
-  app.set("trust proxy", keyward.config.trustProxy);
-  app.use((req, res, next) => {
-    const inbound = req.get("x-request-id");
-    const requestId = inbound && REQUEST_ID.test(inbound) ? inbound : crypto.randomUUID();
-    res.locals.requestId = requestId;
-    res.locals.clientIp = clientAddress(req.get("x-forwarded-for"), req.socket.remoteAddress ?? "", keyward.config.trustProxy);
-    res.setHeader("X-Request-Id", requestId);
+/**
+ * Remix aborts a cross-origin POST to a page (e.g. /login) with an empty 500 before any action
+ * runs; answer it as the CSRF refusal it is, by the same rule (and on the same URL) the actions
+ * apply. /api/* decides for itself (Bearer keys carry no ambient authority).
+ */
+function refuseCrossSitePagePosts(configuredOrigin: string | undefined): Middleware {
+  return (req, res, next) => {
+    const { path: pathname, url } = requestState(req);
+    if (req.method === "GET" || req.method === "HEAD" || pathname.startsWith("/api/")) return next();
+    const headers = new Headers();
+    for (const name of ["origin", "sec-fetch-site"]) {
+      const value = header(req, name);
+      if (value !== undefined) headers.set(name, value);
+    }
+    if (url && isSameOrigin(new Request(url, { headers }), configuredOrigin)) return next();
+    sendText(req, res, 403, "Cross-site request refused");
+  };
+}
+
+/** Runs the steps in order; an error, thrown or passed to `next`, skips the rest and goes to `done`. */
+function chain(steps: Middleware[]): Middleware {
+  return (req, res, done) => {
+    let index = 0;
+    const next: Next = (error) => {
+      const step = steps[index++];
+      if (error || !step) return done(error);
+      try {
+        step(req, res, next);
+      } catch (thrown) {
+        done(thrown);
+      }
+    };
     next();
+  };
+}
+
+export interface HttpPipeline {
+  /** Every step before Remix: ids and logging, compression, security headers, the Host check, static assets, the CSRF refusal. */
+  prepare: Middleware;
+  /** What loaders, actions and resource routes receive for this request. */
+  loadContext(req: IncomingMessage): AppLoadContext;
+  /** The last resort for anything thrown past Remix: a plain 500 (or the error's own 4xx), logged with the request. */
+  answerUnhandled(error: unknown, req: IncomingMessage, res: ServerResponse): void;
+}
+
+/** The request chain, apart from the server and the Remix adapter that run it. */
+export function createPipeline({ keyward, publicDir = path.resolve("public") }: Pick<HttpAppOptions, "keyward" | "publicDir">): HttpPipeline {
+  return {
+    prepare: chain([
+      identifyRequests(keyward.config.trustProxy),
+      logRequests,
+      drainUnreadBodies,
+      compression({ filter: compressionFilter }) as unknown as Middleware,
+      securityHeaders,
+      refuseMalformedHost,
+      serveAssets(publicDir),
+      refuseCrossSitePagePosts(keyward.config.origin),
+    ]),
+    loadContext(req) {
+      const { clientIp, requestId, cspNonce } = requestState(req);
+      return { keyward, clientIp, requestId, cspNonce };
+    },
+    answerUnhandled(error, req, res) {
+      const state = states.get(req);
+      if (state) state.error = error;
+      // Too late for a status: cutting the connection tells the client the body is incomplete.
+      if (res.headersSent) return void res.destroy();
+      const declared = (error as { status?: unknown } | null)?.status;
+      const status = typeof declared === "number" && declared >= 400 && declared < 600 ? declared : 500;
+      sendText(req, res, status, STATUS_CODES[status] ?? "Error");
+    },
+  };
+}
+
+/** The HTTP server: the request chain, then Remix through a plain node:http adapter (measured faster than Express, ADR 0014). */
+export function createHttpServer({ build, keyward, mode = "production", publicDir }: HttpAppOptions): http.Server {
+  const pipeline = createPipeline({ keyward, publicDir });
+  const remix = createRemixHandler(build, mode);
+  return http.createServer((req, res) => {
+    pipeline.prepare(req, res, (error) => {
+      if (error) return pipeline.answerUnhandled(error, req, res);
+      // refuseMalformedHost has answered every request without a URL.
+      remix(req, res, requestState(req).url!, pipeline.loadContext(req)).catch((thrown: unknown) => pipeline.answerUnhandled(thrown, req, res));
+    });
   });
-  app.use(logRequests);
-  app.use(compression({ filter: compressionFilter }));
-  app.use((req, res, next) => {
-    const nonce = crypto.randomBytes(16).toString("base64");
-    res.locals.cspNonce = nonce;
-    res.setHeader("Content-Security-Policy", contentSecurityPolicy(nonce));
-    if (req.secure) res.setHeader("Strict-Transport-Security", "max-age=31536000; includeSubDomains");
-    res.setHeader("X-Content-Type-Options", "nosniff");
-    res.setHeader("Referrer-Policy", "same-origin");
-    res.setHeader("X-Frame-Options", "DENY");
-    next();
-  });
-  app.use(refuseMalformedHost);
-  // Fingerprinted assets are immutable; everything else in public/ is cached briefly.
-  app.use("/build", express.static(path.join(publicDir, "build"), { immutable: true, maxAge: "1y", index: false }));
-  app.get("/favicon.ico", express.static(publicDir, { maxAge: "1h", index: false }));
-  app.use(refuseCrossSitePagePosts(keyward.config.origin));
-  // `use`, not `all("*")`: Express would decode the path as a route parameter and answer a
-  // malformed escape (`/api/v1/%E0%A4%A`) with its own HTML 400; Remix tolerates it.
-  app.use(
-    createRequestHandler({
-      build,
-      mode,
-      getLoadContext: (_req, res): AppLoadContext => ({
-        keyward,
-        clientIp: res.locals.clientIp as string,
-        requestId: res.locals.requestId as string,
-        cspNonce: res.locals.cspNonce as string,
-      }),
-    }),
-  );
-  app.use(answerUnhandled);
-  return app;
 }

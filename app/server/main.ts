@@ -5,7 +5,7 @@ import type { ServerBuild } from "@remix-run/node";
 import { ConfigError, loadConfig } from "../config.server";
 import { logger, routeConsoleTo } from "../lib/logger.server";
 import type { Keyward, KeywardOptions } from "../services/keyward.server";
-import { createHttpApp } from "./http";
+import { createHttpServer } from "./http";
 
 /** The production (and development) entry: config, services, HTTP, graceful shutdown. */
 const BUILD_PATH = path.resolve("build/index.js");
@@ -37,8 +37,8 @@ async function main(): Promise<void> {
     });
   }
 
-  const app = createHttpApp({ build: development ? async () => build : build, keyward, mode: development ? "development" : "production" });
-  const server = app.listen(config.port, config.host, () => {
+  const server = createHttpServer({ build: development ? async () => build : build, keyward, mode: development ? "development" : "production" });
+  server.listen(config.port, config.host, () => {
     const shown = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
     const database = keyward.database.kind === "pglite" ? `embedded, ${config.database.kind === "pglite" ? config.database.dataDir : ""}` : "PostgreSQL";
     logger.info({ url: `http://${shown}:${config.port}`, database }, `Keyward is listening on http://${shown}:${config.port} (database: ${database})`);

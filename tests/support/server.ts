@@ -4,7 +4,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import type { ServerBuild } from "@remix-run/node";
 import type { DatabaseHandle } from "../../db/client.server";
-import { createHttpApp } from "../../app/server/http";
+import { createHttpServer } from "../../app/server/http";
 import type { Clock } from "../../app/services/clock.server";
 import { createKeyward } from "../../app/services/keyward.server";
 import { testConfig, testKeyward, TEST_HASHING, type TestKeyward } from "./keyward";
@@ -27,12 +27,12 @@ export interface StartAppOptions {
   database?: DatabaseHandle;
 }
 
-/** The real HTTP stack (Express + the Remix production build) on a free port, over a fresh database (or the one given). */
+/** The real HTTP stack (the production server + the Remix production build) on a free port, over a fresh database (or the one given). */
 export async function startApp(options: StartAppOptions = {}): Promise<RunningApp> {
   if (!fs.existsSync(BUILD)) throw new Error("No Remix build: run `npm run build` (npm test does it first)");
   const build = (await import(pathToFileURL(BUILD).href)) as ServerBuild;
   const keyward = options.database ? await keywardOn(options.database, options) : await testKeyward(options);
-  const server = createHttpApp({ build, keyward }).listen(0, "127.0.0.1");
+  const server = createHttpServer({ build, keyward }).listen(0, "127.0.0.1");
   await new Promise<void>((resolve) => server.once("listening", () => resolve()));
   const { port } = server.address() as AddressInfo;
   return {
