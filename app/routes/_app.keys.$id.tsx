@@ -38,6 +38,7 @@ import { keyIdSchema, updateKeyInput } from "~/lib/key-schemas";
 import { ROLE_SCOPES, type Role, type Scope } from "~/lib/scopes";
 import { useActionToast } from "~/lib/use-action-toast";
 import { cn } from "~/lib/utils";
+import { readForm } from "~/lib/request.server";
 import { requireUser } from "~/session.server";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.apiKey.name ?? "Key"} · Keyward` }];
@@ -150,7 +151,7 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
   const { caller } = await requireUser(request, context);
   const id = keyIdSchema.safeParse(params.id);
   if (!id.success) throw notFound();
-  const form = await request.formData();
+  const form = await readForm(request);
   const parsed = actionInput.safeParse(Object.fromEntries(form));
   if (!parsed.success) return json({ ok: false as const, intent: null, error: "That request was not understood. Reload the page and try again.", field: null }, { status: 400 });
   const input = parsed.data;

@@ -30,6 +30,7 @@ import { describeFailure } from "~/lib/action-errors.server";
 import { KEY_LIST_ORDERS, keyIdSchema, keyStatusFilterSchema, listKeysInput, userIdSchema } from "~/lib/key-schemas";
 import { useActionToast } from "~/lib/use-action-toast";
 import { cn } from "~/lib/utils";
+import { readForm } from "~/lib/request.server";
 import { requireUser } from "~/session.server";
 import type { ApiKeyView } from "~/services/keys.server";
 import { pageCursorParam } from "~/lib/cursor";
@@ -94,7 +95,7 @@ const keyAction = z.object({ intent: z.enum(["disable", "enable", "revoke"]), id
 
 export async function action({ request, context }: ActionFunctionArgs) {
   const { caller } = await requireUser(request, context);
-  const parsed = keyAction.safeParse(Object.fromEntries(await request.formData()));
+  const parsed = keyAction.safeParse(Object.fromEntries(await readForm(request)));
   if (!parsed.success) return json({ ok: false as const, error: "That request was not understood. Reload the page and try again." }, { status: 400 });
   const { intent, id } = parsed.data;
   try {

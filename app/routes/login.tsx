@@ -22,7 +22,8 @@ export const headers: HeadersFunction = ({ actionHeaders }) => {
 };
 
 const loginForm = z.object({
-  email: z.string().trim().min(1, "Enter your email"),
+  // Postgres cannot compare text holding U+0000: refused here, as no stored email can match it.
+  email: z.string().trim().min(1, "Enter your email").refine((email) => !email.includes("\u0000"), "Enter a valid email address"),
   password: z.string().min(1, "Enter your password"),
   redirectTo: z.string().optional(),
 });

@@ -15,7 +15,7 @@ describe("malformed form posts", () => {
 
   const garbage = { "Content-Type": "multipart/form-data; boundary=----nope", Origin: "" };
 
-  it.each(["/login", "/keys/new", "/users", "/account", "/security"])("POST %s with a broken multipart body gets 400", async (path) => {
+  it.each(["/login", "/keys?index", "/keys/new", "/users", "/account", "/security"])("POST %s with a broken multipart body gets 400", async (path) => {
     const response = await fetch(`${app.url}${path}`, {
       method: "POST",
       redirect: "manual",
