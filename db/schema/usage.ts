@@ -1,5 +1,18 @@
 import { index, integer, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
 
+/** The counters every usage table holds (fresh builders per table). */
+const usageCounts = () => ({
+  requests: integer("requests").notNull().default(0),
+  /** Answered below 400. */
+  success: integer("success").notNull().default(0),
+  /** 401/403 caused by the key: expired, revoked, disabled, address not allowed, missing scope. */
+  denied: integer("denied").notNull().default(0),
+  /** 429 from the key's rate limit. */
+  rateLimited: integer("rate_limited").notNull().default(0),
+  /** 500 and above. */
+  errors: integer("errors").notNull().default(0),
+});
+
 /**
  * Requests made with each key, counted per minute. Written by batched upserts (counts add up), so
  * several app instances may flush into the same row. No foreign key: a write of counters must never
@@ -11,15 +24,7 @@ export const usageMinutes = pgTable(
     keyId: text("key_id").notNull(),
     /** Start of the minute (UTC). */
     minute: timestamp("minute", { withTimezone: true, mode: "date" }).notNull(),
-    requests: integer("requests").notNull().default(0),
-    /** Answered below 400. */
-    success: integer("success").notNull().default(0),
-    /** 401/403 caused by the key: expired, revoked, disabled, address not allowed, missing scope. */
-    denied: integer("denied").notNull().default(0),
-    /** 429 from the key's rate limit. */
-    rateLimited: integer("rate_limited").notNull().default(0),
-    /** 500 and above. */
-    errors: integer("errors").notNull().default(0),
+    ...usageCounts(),
   },
   (t) => [
     primaryKey({ columns: [t.keyId, t.minute] }),
@@ -39,11 +44,7 @@ export const usageHours = pgTable(
     keyId: text("key_id").notNull(),
     /** Start of the hour (UTC). */
     hour: timestamp("hour", { withTimezone: true, mode: "date" }).notNull(),
-    requests: integer("requests").notNull().default(0),
-    success: integer("success").notNull().default(0),
-    denied: integer("denied").notNull().default(0),
-    rateLimited: integer("rate_limited").notNull().default(0),
-    errors: integer("errors").notNull().default(0),
+    ...usageCounts(),
   },
   (t) => [primaryKey({ columns: [t.keyId, t.hour] }), index("usage_hours_hour_idx").on(t.hour)],
 );
@@ -54,11 +55,7 @@ export const usageDays = pgTable(
     keyId: text("key_id").notNull(),
     /** Start of the day (UTC). */
     day: timestamp("day", { withTimezone: true, mode: "date" }).notNull(),
-    requests: integer("requests").notNull().default(0),
-    success: integer("success").notNull().default(0),
-    denied: integer("denied").notNull().default(0),
-    rateLimited: integer("rate_limited").notNull().default(0),
-    errors: integer("errors").notNull().default(0),
+    ...usageCounts(),
   },
   (t) => [primaryKey({ columns: [t.keyId, t.day] }), index("usage_days_day_idx").on(t.day)],
 );
