@@ -10,6 +10,12 @@ import { createHttpServer } from "./http";
 /** The production (and development) entry: config, services, HTTP, graceful shutdown. */
 const BUILD_PATH = path.resolve("build/index.js");
 
+/** What the process answers a parent's "usage" message with, over an IPC channel. */
+export interface ProcessUsage {
+  cpu: NodeJS.CpuUsage;
+  memory: NodeJS.MemoryUsage;
+}
+
 type BuildWithServices = ServerBuild & { entry: { module: { createKeyward(options: KeywardOptions): Promise<Keyward> } } };
 
 async function importBuild(): Promise<BuildWithServices> {
@@ -57,6 +63,15 @@ async function main(): Promise<void> {
     server.closeIdleConnections();
     setTimeout(() => server.closeAllConnections(), 10_000).unref();
   };
+  // A parent that started this process with an IPC channel (the load benchmark) may ask for its
+  // resource use; the heap is measured after a collection when node runs with --expose-gc.
+  if (process.send) {
+    process.on("message", (message) => {
+      if (message !== "usage") return;
+      (globalThis as { gc?: () => void }).gc?.();
+      process.send?.({ cpu: process.cpuUsage(), memory: process.memoryUsage() } satisfies ProcessUsage);
+    });
+  }
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
 }

@@ -20,9 +20,9 @@
  * failed-auth throttle would rightly refuse everything after 20 failures.
  *
  * Reports throughput, latency (p50/p90/p99/max; corrected for coordinated omission), responses by
- * status class and by kind of request (status and problem `code`), and the server's resident memory
- * (VmRSS of the child from /proc) when idle, after the warm-up, at its peak, right after the run and
- * after 5 s idle. Exits 1 on any 5xx, connection error or response unexpected for its kind.
+ * status class and by kind of request (status and problem `code`), and the server's memory when idle,
+ * after the warm-up, right after the run and after 5 s idle: resident (VmRSS from /proc, and its peak)
+ * and the JS heap after a full collection (asked over IPC; the server runs with --expose-gc). Exits 1 on any 5xx, connection error or response unexpected for its kind.
  */
 import crypto from "node:crypto";
 import fs from "node:fs";
@@ -212,7 +212,7 @@ async function main(): Promise<void> {
   try {
     process.stderr.write(`Creating ${ACTIVE_KEYS} active keys, ${LIMITED_KEYS} limited to ${TINY_LIMIT.requests}/min and ${REVOKED_KEYS} revoked…\n`);
     const keys = await seedKeys(env);
-    server = await startServerProcess(env);
+    server = await startServerProcess(env, { ipc: true });
     const { url } = server;
     const pid = server.child.pid!;
 
@@ -254,11 +254,14 @@ async function main(): Promise<void> {
 
     const loadBefore = os.loadavg().map((n) => n.toFixed(2)).join(" ");
     const idle = residentMiB(pid);
+    const heapMiB = async () => (await server!.usage()).memory.heapUsed / 1024 / 1024;
+    const heapIdle = await heapMiB();
     if (WARMUP > 0) {
       process.stderr.write(`Warming up: ${RATE} req/s for ${WARMUP} s…\n`);
       await run(WARMUP);
     }
     const afterWarmup = residentMiB(pid);
+    const heapAfterWarmup = await heapMiB();
     let peak = afterWarmup;
     const timeline: number[] = [];
     const sampler = setInterval(() => {
@@ -272,9 +275,11 @@ async function main(): Promise<void> {
     counting = false;
     clearInterval(sampler);
     const afterRun = residentMiB(pid);
+    const heapAfterRun = await heapMiB();
     peak = Math.max(peak, afterRun);
     await new Promise((resolve) => setTimeout(resolve, 5000));
     const settled = residentMiB(pid);
+    const heapSettled = await heapMiB();
     const loadAfter = os.loadavg().map((n) => n.toFixed(2)).join(" ");
 
     const statuses = new Map<number, number>();
@@ -309,7 +314,13 @@ async function main(): Promise<void> {
         ) +
         `\n\n${table(Object.keys(classes), [Object.values(classes).map(formatCount)])}\n\n` +
         table(["request kind", "answered", "statuses", "codes", "unexpected"], kindRows) +
-        `\n\n${table(["server RSS", "idle", "after warm-up", "peak", "after run", "5 s later", "growth over the run"], [["", mib(idle), mib(afterWarmup), mib(peak), mib(afterRun), mib(settled), `${(settled - afterWarmup).toFixed(1)} MiB`]])}\n` +
+        `\n\n${table(
+          ["server memory", "idle", "after warm-up", "peak", "after run", "5 s later", "growth over the run"],
+          [
+            ["RSS", mib(idle), mib(afterWarmup), mib(peak), mib(afterRun), mib(settled), `${(settled - afterWarmup).toFixed(1)} MiB`],
+            ["JS heap after a full GC", mib(heapIdle), mib(heapAfterWarmup), "—", mib(heapAfterRun), mib(heapSettled), `${(heapSettled - heapAfterWarmup).toFixed(1)} MiB`],
+          ],
+        )}\n` +
         `RSS every ${Math.max(1, Math.round(timeline.length / 10))} s during the run: ${timeline.filter((_, i) => i % Math.max(1, Math.round(timeline.length / 10)) === 0).map((n) => n.toFixed(0)).join(", ")} MiB\n`,
     );
     const failures = [

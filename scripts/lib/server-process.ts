@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import net from "node:net";
+import type { ProcessUsage } from "../../app/server/main";
 
 /** A port nobody listens on right now. */
 export function freePort(): Promise<number> {
@@ -20,18 +21,23 @@ export interface ServerProcess {
   output(): string;
   /** SIGTERM to its process group (nothing it started outlives it); resolves when it has exited. */
   stop(): Promise<void>;
+  /** With `ipc`: the server's CPU time and memory, its heap measured right after a full collection. */
+  usage(): Promise<ProcessUsage>;
 }
 
 /**
  * `node build/server.js` in its own process group on a free port, resolved once `/api/ready` answers
  * 200. The environment given is added to this process's own; PORT and HOST are set here.
  */
-export async function startServerProcess(env: Record<string, string | undefined>, { readyTimeoutMs = 120_000 } = {}): Promise<ServerProcess> {
+export async function startServerProcess(
+  env: Record<string, string | undefined>,
+  { readyTimeoutMs = 120_000, ipc = false }: { readyTimeoutMs?: number; ipc?: boolean } = {},
+): Promise<ServerProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, ["build/server.js"], {
+  const child = spawn(process.execPath, [...(ipc ? ["--expose-gc"] : []), "build/server.js"], {
     env: { ...process.env, ...env, PORT: String(port), HOST: "127.0.0.1" },
     detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: ipc ? ["ignore", "pipe", "pipe", "ipc"] : ["ignore", "pipe", "pipe"],
   });
   let output = "";
   child.stdout!.on("data", (chunk) => (output += chunk));
@@ -40,6 +46,13 @@ export async function startServerProcess(env: Record<string, string | undefined>
     url: `http://127.0.0.1:${port}`,
     child,
     output: () => output,
+    usage() {
+      if (!ipc) return Promise.reject(new Error("startServerProcess(…, { ipc: true }) to ask a server for its usage"));
+      return new Promise<ProcessUsage>((resolve) => {
+        child.once("message", (usage) => resolve(usage as ProcessUsage));
+        child.send("usage");
+      });
+    },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
       const exited = new Promise((resolve) => child.once("exit", resolve));
