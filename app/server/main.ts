@@ -51,6 +51,12 @@ async function main(): Promise<void> {
   });
 
   let stopping = false;
+  // While stopping, each answer on a kept-alive connection is its last: clients reconnect elsewhere
+  // instead of sending more requests here until the 10 s cut, which would end one mid-answer (counted
+  // in usage, never received). Runs after the app's own listener, before any async handler answers.
+  server.on("request", (_req, res) => {
+    if (stopping && !res.headersSent) res.setHeader("Connection", "close");
+  });
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
