@@ -64,8 +64,8 @@ export const metadataSchema = z.record(z.string().max(100), z.unknown()).superRe
   else if (JSON.stringify(value).length > 4096) ctx.addIssue({ code: "custom", message: "Metadata must be at most 4 KiB of JSON" });
 });
 
-/** Postgres cannot store U+0000 in text: refused here with a field error rather than by the database. */
-const storable = (text: string) => !text.includes("\u0000");
+/** Postgres cannot store or compare U+0000 in text: refused at the edge with a field error rather than by the database. */
+export const storable = (text: string) => !text.includes("\u0000");
 const NUL_MESSAGE = "Must not contain NUL (U+0000) characters";
 const nameSchema = z.string().trim().min(1, "Name is required").max(100).refine(storable, NUL_MESSAGE);
 const descriptionSchema = z.string().trim().max(500).refine(storable, NUL_MESSAGE);

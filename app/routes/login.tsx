@@ -9,6 +9,7 @@ import { Alert, AlertDescription } from "../components/ui/alert";
 import { Button } from "../components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader } from "../components/ui/card";
 import { Input } from "../components/ui/input";
+import { storable } from "../lib/key-schemas";
 import { isSameOrigin, readForm, requestMeta } from "../lib/request.server";
 import { isKeywardError } from "../services/errors.server";
 import { safeRedirect } from "../session.server";
@@ -22,8 +23,8 @@ export const headers: HeadersFunction = ({ actionHeaders }) => {
 };
 
 const loginForm = z.object({
-  // Postgres cannot compare text holding U+0000: refused here, as no stored email can match it.
-  email: z.string().trim().min(1, "Enter your email").refine((email) => !email.includes("\u0000"), "Enter a valid email address"),
+  // No stored email can hold U+0000, and Postgres cannot compare text that does.
+  email: z.string().trim().min(1, "Enter your email").refine(storable, "Enter a valid email address"),
   password: z.string().min(1, "Enter your password"),
   redirectTo: z.string().optional(),
 });
