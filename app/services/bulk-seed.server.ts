@@ -1,4 +1,4 @@
-import { inArray, sql } from "drizzle-orm";
+import { inArray, sql, type SQL } from "drizzle-orm";
 import type { Database } from "../../db/client.server";
 import { apiKeys, users, type RateLimit } from "../../db/schema";
 import { newId } from "../lib/ids";
@@ -77,6 +77,22 @@ const MINUTE_MS = 60_000;
 const DAY_MS = 86_400_000;
 /** Log rows per busy minute of a hot key, at most: enough to page through, not a second history. */
 const LOG_ROWS_PER_MINUTE = 3;
+
+/**
+ * A CTE of the seeder's usage statement adding the `inserted` minutes into a roll-up table, per key
+ * and UTC hour or day. A batch's bounds need not be whole hours or days: the next batch adds to the
+ * bucket they share.
+ */
+function rollUpFromInserted(table: "usage_hours" | "usage_days", unit: "hour" | "day"): SQL {
+  return sql.raw(`${unit}s as (
+    insert into ${table} as r (key_id, ${unit}, requests, success, denied, rate_limited, errors)
+    select key_id, date_trunc('${unit}', minute at time zone 'UTC') at time zone 'UTC', sum(requests), sum(success), sum(denied), sum(rate_limited), sum(errors)
+    from inserted group by 1, 2
+    on conflict (key_id, ${unit}) do update set
+      requests = r.requests + excluded.requests, success = r.success + excluded.success, denied = r.denied + excluded.denied,
+      rate_limited = r.rate_limited + excluded.rate_limited, errors = r.errors + excluded.errors
+  )`);
+}
 
 function rowsOf<T>(result: unknown): T[] {
   // postgres.js returns the rows; PGlite returns { rows }.
@@ -204,23 +220,8 @@ export class BulkSeedService {
               on conflict do nothing
               returning key_id, minute, requests, success, denied, rate_limited, errors
             ),
-            hours as (
-              insert into usage_hours as h (key_id, hour, requests, success, denied, rate_limited, errors)
-              select key_id, date_trunc('hour', minute at time zone 'UTC') at time zone 'UTC', sum(requests), sum(success), sum(denied), sum(rate_limited), sum(errors)
-              from inserted group by 1, 2
-              -- A batch's bounds need not be whole hours or UTC days: the next batch adds to the bucket they share.
-              on conflict (key_id, hour) do update set
-                requests = h.requests + excluded.requests, success = h.success + excluded.success, denied = h.denied + excluded.denied,
-                rate_limited = h.rate_limited + excluded.rate_limited, errors = h.errors + excluded.errors
-            ),
-            days as (
-              insert into usage_days as d (key_id, day, requests, success, denied, rate_limited, errors)
-              select key_id, date_trunc('day', minute at time zone 'UTC') at time zone 'UTC', sum(requests), sum(success), sum(denied), sum(rate_limited), sum(errors)
-              from inserted group by 1, 2
-              on conflict (key_id, day) do update set
-                requests = d.requests + excluded.requests, success = d.success + excluded.success, denied = d.denied + excluded.denied,
-                rate_limited = d.rate_limited + excluded.rate_limited, errors = d.errors + excluded.errors
-            )
+            ${rollUpFromInserted("usage_hours", "hour")},
+            ${rollUpFromInserted("usage_days", "day")}
             select count(*) as rows, sum(requests) as requests from inserted`),
         ),
       );
