@@ -137,3 +137,16 @@ export function isAddressAllowed(clientAddress: string, allowlist: readonly stri
     return parsed.ok && cidrContains(parsed.cidr, address);
   });
 }
+
+/**
+ * The unit a per-address counter (failed-auth throttles, sign-in throttles, alert aggregation)
+ * counts: an IPv4 address, or the /64 network of an IPv6 address. One IPv6 subscriber is usually
+ * handed a whole /64, so counting single IPv6 addresses would let one client rotate through 2^64
+ * of them and never be throttled. Unparsable text counts as itself.
+ */
+export function addressBucket(clientAddress: string): string {
+  const address = parseAddress(clientAddress);
+  if (!address) return clientAddress;
+  if (address.version === 4) return formatAddress(address);
+  return formatCidr({ version: 6, value: (address.value >> 64n) << 64n, prefix: 64 });
+}
