@@ -7,13 +7,14 @@ import express from "express";
 import { chromium, type Browser, type ConsoleMessage } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compressionFilter } from "../../app/server/http";
+import { inCI } from "../support/ci";
 import { createUser, TEST_PASSWORD } from "../support/keyward";
 import { startApp, type RunningApp } from "../support/server";
 
 const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = path.resolve("tests/.artifacts");
 const hasChromium = fs.existsSync(CHROMIUM);
-const skipBrowser = !hasChromium && process.env.CI !== "true";
+const skipBrowser = !hasChromium && !inCI;
 
 /** The directives of a Content-Security-Policy header, by name. */
 function directives(header: string | null): Map<string, string> {
@@ -163,7 +164,7 @@ describe.skipIf(skipBrowser)("the dashboard in Chromium under the CSP", () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    if (!hasChromium) throw new Error(`CI=true but Chromium is missing at ${CHROMIUM}: install it with apt-get install -y chromium`);
+    if (!hasChromium) throw new Error(`In CI but Chromium is missing at ${CHROMIUM}: install it with apt-get install -y chromium`);
     app = await startApp();
     browser = await chromium.launch({
       executablePath: CHROMIUM,

@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { inCI } from "./ci";
 import { TEST_PASSWORD } from "./keyward";
 
 /** Debian's Chromium, driven by playwright-core; never a downloaded browser. */
@@ -9,12 +10,12 @@ export const ARTIFACTS = path.resolve("tests/.artifacts");
 const hasChromium = fs.existsSync(CHROMIUM);
 
 /**
- * Whether a browser suite should be skipped: only when Chromium is missing outside CI. With CI=true a
+ * Whether a browser suite should be skipped: only when Chromium is missing outside CI. In CI a
  * missing Chromium fails the suite instead (launchBrowser throws), so CI can never pass by skipping.
  */
 export function skipBrowserSuite(name: string): boolean {
-  const skip = !hasChromium && process.env.CI !== "true";
-  if (skip) console.warn(`[${name}] skipped: no Chromium at ${CHROMIUM} (install it with: apt-get install -y chromium). With CI=true this fails instead.`);
+  const skip = !hasChromium && !inCI;
+  if (skip) console.warn(`[${name}] skipped: no Chromium at ${CHROMIUM} (install it with: apt-get install -y chromium). In CI this fails instead.`);
   return skip;
 }
 

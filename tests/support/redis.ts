@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import net from "node:net";
 import { Redis } from "ioredis";
 import { freePort } from "../../scripts/lib/server-process";
+import { inCI } from "./ci";
 
 // Re-exported for private-postgres.ts, which takes its ports from here.
 export { freePort };
@@ -11,10 +12,10 @@ export const hasRedisServer = spawnSync("redis-server", ["--version"], { stdio: 
 
 /**
  * Whether suites that need a private Redis run: skipped only where no `redis-server` is installed;
- * in CI (CI=true) they run regardless, so a missing binary fails the build instead of hiding the tests.
+ * in CI they run regardless, so a missing binary fails the build instead of hiding the tests.
  * Use as `describe.skipIf(!redisTestsRun)`.
  */
-export const redisTestsRun = hasRedisServer || process.env.CI === "true";
+export const redisTestsRun = hasRedisServer || inCI;
 
 export interface PrivateRedis {
   url: string;
