@@ -1,6 +1,6 @@
 import type { LoaderFunctionArgs } from "@remix-run/node";
 import { seesEveryone } from "~/services/actor.server";
-import { liveStreamsFor, STREAMS_FULL_RETRY_AFTER_SECONDS } from "~/services/live.server";
+import { STREAMS_FULL_RETRY_AFTER_SECONDS } from "~/services/live.server";
 import { requireUser } from "~/session.server";
 
 /** A stream is no page: without a session it answers 401 instead of redirecting to the login form. */
@@ -22,8 +22,7 @@ function unauthorizedInsteadOfRedirect(thrown: unknown): never {
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const { user, actor } = await requireUser(request, context).catch(unauthorizedInsteadOfRedirect);
   const { keyward } = context;
-  const live = liveStreamsFor(keyward);
-  const stream = live.open(user.id, request, {
+    const stream = keyward.live.open(user.id, request, {
     audience: { userId: user.id, admin: seesEveryone(actor) },
     stillAllowed: async () => {
       const session = await keyward.auth.fromRequest(request);
@@ -32,7 +31,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     endsAfter: (event) => event.type === "user.changed" && event.userId === user.id,
   });
   if (!stream) {
-    throw new Response(`You already have ${live.slots.max} live update streams open; close a tab, or retry later`, {
+    throw new Response(`You already have ${keyward.live.slots.max} live update streams open; close a tab, or retry later`, {
       status: 429,
       headers: { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store", "Retry-After": String(STREAMS_FULL_RETRY_AFTER_SECONDS) },
     });

@@ -2,7 +2,7 @@ import { withApiKey } from "~/lib/api-key-middleware.server";
 import { apiRoute, HttpProblem } from "~/lib/http.server";
 import { readPresentedKey } from "~/lib/request.server";
 import { seesEveryone } from "~/services/actor.server";
-import { liveStreamsFor, STREAMS_FULL_RETRY_AFTER_SECONDS } from "~/services/live.server";
+import { STREAMS_FULL_RETRY_AFTER_SECONDS } from "~/services/live.server";
 
 /**
  * Live updates for the SDK (Server-Sent Events): `key.changed` (ids only) and `usage.flushed` for the
@@ -15,15 +15,14 @@ const route = apiRoute({
     const { keyward } = context;
     const presented = readPresentedKey(request)!;
     const stillValid = async () => (await keyward.verifier.authenticate(presented)).code === "VALID";
-    const live = liveStreamsFor(keyward);
-    const stream = live.open(principal.keyId, request, {
+        const stream = keyward.live.open(principal.keyId, request, {
       audience: { userId: principal.owner.id, admin: seesEveryone(actor) },
       stillAllowed: stillValid,
       endsAfter: async (event) =>
         ((event.type === "key.changed" && event.keyId === principal.keyId) || (event.type === "user.changed" && event.userId === principal.owner.id)) && !(await stillValid()),
     });
     if (!stream) {
-      throw new HttpProblem("too_many_requests", `This key already has ${live.slots.max} event streams open; close one, or retry after the time in Retry-After`, {
+      throw new HttpProblem("too_many_requests", `This key already has ${keyward.live.slots.max} event streams open; close one, or retry after the time in Retry-After`, {
         headers: { "Retry-After": String(STREAMS_FULL_RETRY_AFTER_SECONDS) },
       });
     }

@@ -1,6 +1,5 @@
 import { inArray } from "drizzle-orm";
 import type { Database } from "../../db/client.server";
-import type { Config } from "../config.server";
 import { apiKeys } from "../../db/schema";
 import type { EventBus, KeywardEvent } from "./events.server";
 
@@ -108,18 +107,6 @@ export class LiveFeed {
       for (const id of keyIds) this.pending.delete(id);
     }
   }
-}
-
-const feeds = new WeakMap<object, LiveFeed>();
-
-/** One feed per container (app instance), created on first use. */
-export function liveFeedFor(keyward: { events: Pick<EventBus, "subscribe">; database: { db: Database } }): LiveFeed {
-  let feed = feeds.get(keyward.events);
-  if (!feed) {
-    feed = new LiveFeed({ events: keyward.events, db: keyward.database.db });
-    feeds.set(keyward.events, feed);
-  }
-  return feed;
 }
 
 export const HEARTBEAT_MS = 15_000;
@@ -282,7 +269,7 @@ export class StreamSlots {
 /** What a client told "too many streams" should wait before trying again: a slot frees as soon as one of its streams ends. */
 export const STREAMS_FULL_RETRY_AFTER_SECONDS = 10;
 
-/** One instance's live feed, and the limits on the streams that carry it (count per holder, age). */
+/** The process's live feed, and the limits on the streams that carry it (count per holder, age). */
 export class LiveStreams {
   readonly slots: StreamSlots;
 
@@ -304,17 +291,4 @@ export class LiveStreams {
     if (!release) return null;
     return eventStreamResponse({ ...options, feed: this.feed, signal: request.signal, maxAgeMs: this.limits.maxAgeMs, onEnd: release });
   }
-}
-
-const streams = new WeakMap<object, LiveStreams>();
-
-/** One set of streams per container (app instance), created on first use. */
-export function liveStreamsFor(keyward: Parameters<typeof liveFeedFor>[0] & { config: Pick<Config, "eventStreams"> }): LiveStreams {
-  let live = streams.get(keyward.events);
-  if (!live) {
-    const { maxOpen, maxAgeSeconds } = keyward.config.eventStreams;
-    live = new LiveStreams(liveFeedFor(keyward), { maxOpen, maxAgeMs: maxAgeSeconds * 1000 });
-    streams.set(keyward.events, live);
-  }
-  return live;
 }
