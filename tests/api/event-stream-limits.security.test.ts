@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventStreamResponse, StreamSlots, type EventStreamOptions } from "../../app/services/live.server";
+import { eventStreamResponse, StreamSlots, type EventStreamOptions, type LiveFeed } from "../../app/services/live.server";
 import { keywardEvents, type KeywardEvent } from "../../sdk/src/index";
 import { createUser, TEST_PASSWORD } from "../support/keyward";
 import { login, startApp, type RunningApp } from "../support/server";
@@ -182,6 +182,18 @@ describe("at most KEYWARD_MAX_EVENT_STREAMS (default 10) streams per key and per
       eventStreamResponse({ feed: app.keyward.live.feed, audience: { userId: owner.id, admin: false }, signal: controller.signal, onEnd: () => released++ });
       expect(released).toBe(1);
       expect(listenerCount(app)).toBe(idle);
+    });
+
+    it("a stream that fails while opening passes the error on and is released", () => {
+      let released = 0;
+      const failing = {
+        subscribe: () => {
+          throw new Error("feed unavailable");
+        },
+      } as unknown as LiveFeed;
+      const open = () => eventStreamResponse({ feed: failing, audience: { userId: owner.id, admin: false }, signal: new AbortController().signal, onEnd: () => released++ });
+      expect(open).toThrow("feed unavailable");
+      expect(released).toBe(1);
     });
 
     it("a slot's release frees one slot, however often it is called", () => {
