@@ -85,6 +85,10 @@ const envSchema = z.object({
   KEYWARD_REQUEST_LOG_RETENTION_DAYS: positiveInt.default(14),
   /** Postgres only: the longest a statement may run before it is cancelled (the request then gets 503). */
   KEYWARD_STATEMENT_TIMEOUT_MS: positiveInt.default(10_000),
+  /** Most live event streams open at once on this instance per key (/api/v1/events) and per signed-in user (/api/events); past it, 429. */
+  KEYWARD_MAX_EVENT_STREAMS: positiveInt.default(10),
+  /** Seconds an event stream stays open before the server ends it and the client reconnects (and is authenticated again). */
+  KEYWARD_EVENT_STREAM_MAX_AGE_SECONDS: positiveInt.max(86_400).default(3600),
   /** Unset: the audit trail is kept forever. */
   KEYWARD_AUDIT_RETENTION_DAYS: positiveInt.optional(),
   /** Most calls in one tRPC batch made with an API key (each call consumes one request of the key's limit). */
@@ -117,6 +121,8 @@ export interface Config {
   redisUrl?: string;
   rateLimits: { defaultLimit: RateLimit; failedAuth: RateLimit; maxTrpcBatch: number; redisTimeoutMs: number };
   usage: { flushIntervalMs: number; requestLogRetentionDays: number };
+  /** Live event streams, counted per instance: most open at once per key or user, and the age at which each is ended. */
+  eventStreams: { maxOpen: number; maxAgeSeconds: number };
   /** Days the audit trail is kept; undefined keeps it forever. */
   auditRetentionDays?: number;
   /** Where alerts are POSTed, and the secret they are signed with; unset = dashboard only. */
@@ -181,6 +187,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     redisUrl: env.REDIS_URL,
     rateLimits: { defaultLimit: env.KEYWARD_DEFAULT_RATE_LIMIT, failedAuth: env.KEYWARD_FAILED_AUTH_LIMIT, maxTrpcBatch: env.KEYWARD_MAX_TRPC_BATCH, redisTimeoutMs: env.KEYWARD_REDIS_TIMEOUT_MS },
     usage: { flushIntervalMs: env.KEYWARD_USAGE_FLUSH_MS, requestLogRetentionDays: env.KEYWARD_REQUEST_LOG_RETENTION_DAYS },
+    eventStreams: { maxOpen: env.KEYWARD_MAX_EVENT_STREAMS, maxAgeSeconds: env.KEYWARD_EVENT_STREAM_MAX_AGE_SECONDS },
     auditRetentionDays: env.KEYWARD_AUDIT_RETENTION_DAYS,
     alertWebhook: env.ALERT_WEBHOOK_URL ? { url: env.ALERT_WEBHOOK_URL, secret: env.ALERT_WEBHOOK_SECRET ?? generated!.ALERT_WEBHOOK_SECRET! } : undefined,
   };

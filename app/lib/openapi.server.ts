@@ -68,6 +68,7 @@ export const ERROR_DESCRIPTIONS: Partial<Record<ProblemCode, string>> = {
   not_recoverable: "The key was not created as recoverable; its plaintext was never kept.",
   rate_limited: "The key has used up its request budget; `Retry-After` says when to try again.",
   too_many_failures: "Too many failed authentications from this address; `Retry-After` says when to try again.",
+  too_many_requests: "The key already holds as many event streams open as the server allows (`KEYWARD_MAX_EVENT_STREAMS`); close one, or retry after `Retry-After`.",
   internal_error: "A fault on the server; quote the request id.",
 };
 
@@ -183,8 +184,10 @@ export const OPERATIONS: Operation[] = [
     description:
       "A `text/event-stream` that stays open. Each message's `data` is one JSON event with ids only: `{\"type\":\"key.changed\",\"keyId\"}` (a key was changed, disabled, enabled, rotated or revoked: drop cached verifications of it) and `{\"type\":\"usage.flushed\",\"keyIds\"}` (new usage was written). " +
       "Without the admin scope only events about the key owner's own keys (and `user.changed` for the owner) are sent; with it, every event, including types added later (treat unknown `type`s as \"something changed\"). " +
-      "A comment line is sent every 15 s as a heartbeat, and `retry: 2000` tells EventSource when to come back. The stream ends when the calling key stops being valid (revoked, disabled, expired, owner disabled); reconnecting then answers 401.",
+      "A comment line is sent every 15 s as a heartbeat, and `retry: 2000` tells EventSource when to come back. The stream ends when the calling key stops being valid (revoked, disabled, expired, owner disabled); reconnecting then answers 401. " +
+      "It also ends at its maximum age (`KEYWARD_EVENT_STREAM_MAX_AGE_SECONDS`, one hour by default) after a `retry:` hint: reconnect, as after any end. A key may hold `KEYWARD_MAX_EVENT_STREAMS` streams open at once per server instance (10 by default); past it, 429 `too_many_requests`.",
     success: { status: 200, description: "The event stream", contentType: "text/event-stream" },
+    errors: ["too_many_requests"],
   },
   {
     method: "get", path: "/api/v1/audit", operationId: "listAuditEntries", tag: "Audit", scope: "admin",

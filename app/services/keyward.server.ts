@@ -8,6 +8,7 @@ import { systemClock, type Clock } from "./clock.server";
 import { EventBus } from "./events.server";
 import { FailedAuthThrottle, LoginThrottle } from "./failed-auth-throttle.server";
 import { KeyService } from "./keys.server";
+import { LiveFeed, LiveStreams } from "./live.server";
 import type { PasswordHashing } from "./passwords.server";
 import { RateLimiter } from "./rate-limiter.server";
 import { SecurityService } from "./alerts.server";
@@ -49,6 +50,8 @@ export interface Keyward {
   audit: AuditService;
   /** The dashboard overview's figures, within what the actor may see. */
   overview: OverviewService;
+  /** Live event streams (dashboard and SDK) and their limits, counted in this process. */
+  live: LiveStreams;
   close(): Promise<void>;
 }
 
@@ -114,6 +117,7 @@ export async function createKeyward({ config, database, clock = systemClock, has
       usageReports,
       audit,
       overview: new OverviewService({ db, clock }),
+      live: new LiveStreams(new LiveFeed({ events, db }), { maxOpen: config.eventStreams.maxOpen, maxAgeMs: config.eventStreams.maxAgeSeconds * 1000 }),
       async close() {
         // Usage first: its last flush publishes NOTIFY.
         usageReports.stop();

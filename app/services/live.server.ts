@@ -4,8 +4,9 @@ import { apiKeys } from "../../db/schema";
 import type { EventBus, KeywardEvent } from "./events.server";
 
 /**
- * Live updates for dashboards (session) and SDKs (key): which bus events a subscriber may see,
- * and the Server-Sent Events stream that carries them. Events hold ids only, never a secret.
+ * Live updates for dashboards (session) and SDKs (key): which bus events a subscriber may see, the
+ * Server-Sent Events stream that carries them, and its limits (streams open per key or user, and
+ * age). Events hold ids only, never a secret.
  */
 
 /** Any bus event: the known ones, and those added later (e.g. `alert.changed`), which pass to admins only. */
@@ -108,18 +109,6 @@ export class LiveFeed {
   }
 }
 
-const feeds = new WeakMap<object, LiveFeed>();
-
-/** One feed per container (app instance), created on first use. */
-export function liveFeedFor(keyward: { events: Pick<EventBus, "subscribe">; database: { db: Database } }): LiveFeed {
-  let feed = feeds.get(keyward.events);
-  if (!feed) {
-    feed = new LiveFeed({ events: keyward.events, db: keyward.database.db });
-    feeds.set(keyward.events, feed);
-  }
-  return feed;
-}
-
 export const HEARTBEAT_MS = 15_000;
 
 export interface EventStreamOptions {
@@ -130,26 +119,47 @@ export interface EventStreamOptions {
   /** @default 15 000 */
   heartbeatMs?: number;
   /**
+   * The stream is ended (with a reconnect hint) at a random moment between 90 % and 100 % of this
+   * age, so the client comes back and is authenticated again, and streams opened together (after a
+   * restart) do not all return together. Unset: no age limit.
+   */
+  maxAgeMs?: number;
+  /**
    * Checked on every heartbeat: false ends the stream (the session ended, the key was revoked…).
    * The client reconnects and is authenticated again.
    */
   stillAllowed?: () => Promise<boolean>;
   /** Called for each event after it was sent; true ends the stream (the user's own role changed, the key was revoked…). */
   endsAfter?: (event: LiveEvent) => boolean | Promise<boolean>;
+  /** Called exactly once when the stream ends, whatever ended it (client gone, server end, error, shutdown). */
+  onEnd?: () => void;
 }
 
 const encoder = new TextEncoder();
+
+const EVENT_STREAM_HEADERS = {
+  "Content-Type": "text/event-stream; charset=utf-8",
+  "Cache-Control": "no-cache, no-transform",
+  Connection: "keep-alive",
+  "X-Accel-Buffering": "no",
+};
+
+/** How soon an EventSource should come back after a stream reaches its maximum age. */
+const RECONNECT_AFTER_MAX_AGE_MS = 1000;
 
 /**
  * A `text/event-stream` response: each visible event as an unnamed message whose data is the event's
  * JSON (so a client handles types it does not know yet), a comment every heartbeat so proxies keep
  * the connection open, and nothing buffered on the way (`X-Accel-Buffering: no`).
  */
-export function eventStreamResponse({ feed, audience, signal, heartbeatMs = HEARTBEAT_MS, stillAllowed, endsAfter }: EventStreamOptions): Response {
+export function eventStreamResponse({ feed, audience, signal, heartbeatMs = HEARTBEAT_MS, maxAgeMs, stillAllowed, endsAfter, onEnd }: EventStreamOptions): Response {
   let cleanup = () => {};
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
       let closed = false;
+      let unsubscribe = () => {};
+      let heartbeat: ReturnType<typeof setInterval> | undefined;
+      let retirement: ReturnType<typeof setTimeout> | undefined;
       const write = (text: string) => {
         if (closed) return;
         try {
@@ -162,6 +172,7 @@ export function eventStreamResponse({ feed, audience, signal, heartbeatMs = HEAR
         if (closed) return;
         closed = true;
         clearInterval(heartbeat);
+        clearTimeout(retirement);
         unsubscribe();
         signal.removeEventListener("abort", close);
         try {
@@ -169,6 +180,7 @@ export function eventStreamResponse({ feed, audience, signal, heartbeatMs = HEAR
         } catch {
           // Already closed by the client.
         }
+        onEnd?.();
       };
       cleanup = close;
       const check = async () => {
@@ -180,39 +192,103 @@ export function eventStreamResponse({ feed, audience, signal, heartbeatMs = HEAR
           close();
         }
       };
-      const unsubscribe = feed.subscribe(audience, (event) => {
-        write(`data: ${JSON.stringify(event)}\n\n`);
-        if (!endsAfter) return;
-        Promise.resolve(endsAfter(event)).then(
-          (ends) => ends && close(),
-          (error: unknown) => {
-            console.error("Live stream: could not re-check access; closing", error);
-            close();
-          },
-        );
-      });
-      const heartbeat = setInterval(() => {
-        write(`: heartbeat ${Date.now()}\n\n`);
-        void check();
-      }, heartbeatMs);
-      heartbeat.unref?.();
       if (signal.aborted) return close();
-      signal.addEventListener("abort", close, { once: true });
-      // Tell EventSource how soon to come back after a drop, and open the stream at once.
-      write(`retry: 2000\n: connected\n\n`);
-      write(`event: ready\ndata: {}\n\n`);
+      try {
+        unsubscribe = feed.subscribe(audience, (event) => {
+          write(`data: ${JSON.stringify(event)}\n\n`);
+          if (!endsAfter) return;
+          Promise.resolve(endsAfter(event)).then(
+            (ends) => ends && close(),
+            (error: unknown) => {
+              console.error("Live stream: could not re-check access; closing", error);
+              close();
+            },
+          );
+        });
+        heartbeat = setInterval(() => {
+          write(`: heartbeat ${Date.now()}\n\n`);
+          void check();
+        }, heartbeatMs);
+        heartbeat.unref?.();
+        if (maxAgeMs !== undefined) {
+          retirement = setTimeout(
+            () => {
+              write(`retry: ${RECONNECT_AFTER_MAX_AGE_MS}\n: maximum age reached; reconnect\n\n`);
+              close();
+            },
+            maxAgeMs * (0.9 + 0.1 * Math.random()),
+          );
+          retirement.unref?.();
+        }
+        signal.addEventListener("abort", close, { once: true });
+        // Tell EventSource how soon to come back after a drop, and open the stream at once.
+        write(`retry: 2000\n: connected\n\n`);
+        write(`event: ready\ndata: {}\n\n`);
+      } catch (error) {
+        close();
+        throw error;
+      }
     },
     cancel() {
       cleanup();
     },
   });
-  return new Response(body, {
-    status: 200,
-    headers: {
-      "Content-Type": "text/event-stream; charset=utf-8",
-      "Cache-Control": "no-cache, no-transform",
-      Connection: "keep-alive",
-      "X-Accel-Buffering": "no",
-    },
-  });
+  return new Response(body, { status: 200, headers: EVENT_STREAM_HEADERS });
+}
+
+/**
+ * How many event streams each holder (a key, or a signed-in user) has open. In memory, so each
+ * instance counts its own: behind several instances a holder may open the maximum on each.
+ */
+export class StreamSlots {
+  private readonly open = new Map<string, number>();
+
+  constructor(readonly max: number) {}
+
+  /** Takes one of `holder`'s slots, or null when all are taken; the release gives it back once, however often it is called. */
+  take(holder: string): (() => void) | null {
+    const count = this.count(holder);
+    if (count >= this.max) return null;
+    this.open.set(holder, count + 1);
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      const left = this.count(holder) - 1;
+      if (left > 0) this.open.set(holder, left);
+      else this.open.delete(holder);
+    };
+  }
+
+  /** The streams `holder` has open now. */
+  count(holder: string): number {
+    return this.open.get(holder) ?? 0;
+  }
+}
+
+/** What a client told "too many streams" should wait before trying again: a slot frees as soon as one of its streams ends. */
+export const STREAMS_FULL_RETRY_AFTER_SECONDS = 10;
+
+/** The process's live feed, and the limits on the streams that carry it (count per holder, age). */
+export class LiveStreams {
+  readonly slots: StreamSlots;
+
+  constructor(
+    readonly feed: LiveFeed,
+    private readonly limits: { maxOpen: number; maxAgeMs: number },
+  ) {
+    this.slots = new StreamSlots(limits.maxOpen);
+  }
+
+  /**
+   * An event stream counted against `holder` (a key's id, or a user's), or null when it already has
+   * the maximum open here. HEAD gets the headers alone and takes no slot: its body would never be
+   * read, so nothing would ever end it.
+   */
+  open(holder: string, request: Request, options: Pick<EventStreamOptions, "audience" | "stillAllowed" | "endsAfter">): Response | null {
+    if (request.method === "HEAD") return new Response(null, { status: 200, headers: EVENT_STREAM_HEADERS });
+    const release = this.slots.take(holder);
+    if (!release) return null;
+    return eventStreamResponse({ ...options, feed: this.feed, signal: request.signal, maxAgeMs: this.limits.maxAgeMs, onEnd: release });
+  }
 }

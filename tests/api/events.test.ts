@@ -1,83 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { KeywardEvent } from "../../app/services/events.server";
-import { eventStreamResponse, liveFeedFor, type LiveEvent } from "../../app/services/live.server";
+import { eventStreamResponse, type LiveEvent } from "../../app/services/live.server";
 import type { UsageRecorder } from "../../app/services/usage.server";
 import { createUser, system, TEST_PASSWORD } from "../support/keyward";
 import { login, startApp, type RunningApp } from "../support/server";
-
-/** One Server-Sent Events message: its `event:` name (default "message"), its data, or a comment. */
-interface SseMessage {
-  event: string;
-  data: string | null;
-  comment: string | null;
-}
-
-/** Reads an SSE body message by message, as EventSource would. */
-class SseReader {
-  readonly messages: SseMessage[] = [];
-  ended = false;
-  private buffer = "";
-  private waiters: (() => void)[] = [];
-
-  constructor(body: ReadableStream<Uint8Array>) {
-    void this.pump(body.getReader());
-  }
-
-  private async pump(reader: ReadableStreamDefaultReader<Uint8Array>) {
-    const decoder = new TextDecoder();
-    try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        this.buffer += decoder.decode(value, { stream: true });
-        let end: number;
-        while ((end = this.buffer.indexOf("\n\n")) !== -1) {
-          const block = this.buffer.slice(0, end);
-          this.buffer = this.buffer.slice(end + 2);
-          const message: SseMessage = { event: "message", data: null, comment: null };
-          for (const line of block.split("\n")) {
-            if (line.startsWith(":")) message.comment = line.slice(1).trim();
-            else if (line.startsWith("event: ")) message.event = line.slice(7);
-            else if (line.startsWith("data: ")) message.data = (message.data === null ? "" : `${message.data}\n`) + line.slice(6);
-          }
-          this.messages.push(message);
-        }
-        this.wake();
-      }
-    } catch {
-      // Aborted by the test.
-    }
-    this.ended = true;
-    this.wake();
-  }
-
-  private wake() {
-    for (const waiter of this.waiters.splice(0)) waiter();
-  }
-
-  /** The data events (JSON) received so far. */
-  get events(): LiveEvent[] {
-    return this.messages.filter((m) => m.event === "message" && m.data !== null).map((m) => JSON.parse(m.data!) as LiveEvent);
-  }
-
-  async until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!check()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(this.messages)}`);
-      await new Promise<void>((resolve) => {
-        this.waiters.push(resolve);
-        setTimeout(resolve, 100);
-      });
-    }
-  }
-}
-
-async function openStream(url: string, headers: Record<string, string>) {
-  const controller = new AbortController();
-  const response = await fetch(url, { headers: { Accept: "text/event-stream", ...headers }, signal: controller.signal });
-  const reader = response.ok && response.body ? new SseReader(response.body) : null;
-  return { response, reader, close: () => controller.abort() };
-}
+import { openStream, SseReader } from "../support/sse";
 
 const listenerCount = (app: RunningApp) => (app.keyward.events["listeners"] as Set<unknown>).size;
 
@@ -228,7 +155,7 @@ describe("live events over Server-Sent Events", () => {
     const controller = new AbortController();
     let allowed = true;
     const response = eventStreamResponse({
-      feed: liveFeedFor(app.keyward),
+      feed: app.keyward.live.feed,
       audience: { userId: admin.id, admin: true },
       signal: controller.signal,
       heartbeatMs: 50,
