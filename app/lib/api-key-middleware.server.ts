@@ -1,12 +1,15 @@
 import type { AppLoadContext } from "@remix-run/node";
 import type { Role } from "../../db/schema";
 import { keyActor, type Actor } from "../services/actor.server";
+import type { ErrorCode } from "../services/errors.server";
 import type { AuthenticatedKey } from "../services/keys.server";
+import type { Keyward } from "../services/keyward.server";
 import { rateLimitHeaders } from "../services/rate-limiter.server";
-import type { Severity } from "../services/security-events.server";
-import { HttpProblem, problem, toProblem, type ApiArgs, type ApiHandler, type ProblemCode } from "./http.server";
+import type { SecurityEventKind, Severity } from "../services/security-events.server";
+import type { KeyAdmission } from "../services/verification-cache.server";
+import { HttpProblem, problem, toProblem, type ApiArgs, type ApiHandler } from "./http.server";
 import { isAddressAllowed } from "./ip";
-import { isWellFormedKey, KEY_PATTERN } from "./key-format";
+import { KEY_PATTERN } from "./key-format";
 import { readPresentedKey, requestMeta } from "./request.server";
 import { grants, type Scope } from "./scopes";
 
@@ -31,16 +34,42 @@ const CREDENTIAL_PARAMETERS = new Set(["api_key", "apikey", "api-key", "key", "a
 /** The same 401 headers for every refused key, so a response never hints at whether a digest exists. */
 const INVALID_TOKEN_CHALLENGE = { "WWW-Authenticate": 'Bearer realm="keyward", error="invalid_token"' };
 
-const REFUSALS = {
+/** Refused keys: the stable code (also the security event's kind), what the client is told, the event's severity. */
+const KEY_REFUSALS = {
   INVALID: { code: "invalid_key", detail: "The API key is not valid", severity: "warning" },
   REVOKED: { code: "key_revoked", detail: "The API key has been revoked", severity: "warning" },
   DISABLED: { code: "key_disabled", detail: "The API key is disabled", severity: "info" },
   EXPIRED: { code: "key_expired", detail: "The API key has expired", severity: "info" },
-} as const satisfies Record<string, { code: ProblemCode; detail: string; severity: Severity }>;
+} as const satisfies Record<string, { code: ErrorCode & SecurityEventKind; detail: string; severity: Severity }>;
+
+export interface KeyRefusal {
+  code: ErrorCode & SecurityEventKind;
+  detail: string;
+  /** The presented key's id when it was identified (revoked, disabled, expired): usage counts the refusal. */
+  keyId: string | null;
+  /** Set when the caller's address must wait (too_many_failures). */
+  retryAfterSeconds?: number;
+}
+
+/** A refused admission, recorded as a security event, as REST and tRPC both answer it (each in its own shape). */
+export function refuseAdmission(keyward: Keyward, clientIp: string, admission: Exclude<KeyAdmission, { code: "VALID" }>): KeyRefusal {
+  if (admission.code === "THROTTLED") {
+    const { retryAfterSeconds } = admission;
+    keyward.securityEvents.record({ kind: "too_many_failures", severity: "warning", clientIp, details: { retryAfterSeconds } });
+    return { code: "too_many_failures", detail: "Too many failed authentications from your address; wait before trying again", keyId: null, retryAfterSeconds };
+  }
+  const refusal = KEY_REFUSALS[admission.code];
+  const keyId = admission.code === "INVALID" ? null : admission.key.id;
+  keyward.securityEvents.record({ kind: refusal.code, severity: refusal.severity, keyId, clientIp });
+  return { code: refusal.code, detail: refusal.detail, keyId };
+}
 
 /**
  * A key anywhere in the URL is refused, and recorded: URLs end up in logs, proxies and browser
  * history, so a key sent in one must be treated as leaked. Applies to public /api/v1 routes too.
+ * Naming the leaked key takes a lookup, so it goes through the same admission (throttle and
+ * negative cache) as a key in a header; past its address's failure limit a key not in memory is
+ * not looked up at all: forged keys in URLs then cost nothing, and are refused unnamed.
  */
 export async function refuseCredentialsInUrl(url: URL, context: AppLoadContext): Promise<void> {
   let parameter: string | null = null;
@@ -55,13 +84,14 @@ export async function refuseCredentialsInUrl(url: URL, context: AppLoadContext):
 
   // A live key in a URL has leaked: say which one, so its owner can rotate it.
   const leaked = [...url.searchParams.values(), safeDecode(url.pathname)].map((text) => KEY_PATTERN.exec(text)?.[0]).find(Boolean);
-  const known = leaked ? await context.keyward.verifier.authenticate(leaked) : null;
-  const keyId = known && known.code !== "INVALID" ? known.key.id : null;
+  const { keyward, clientIp } = context;
+  const known = leaked ? await keyward.verifier.admit(leaked, { clientIp, failures: keyward.authFailures, lookUp: "unless-throttled" }) : null;
+  const keyId = known && "key" in known ? known.key.id : null;
   context.keyward.securityEvents.record({
     kind: "credentials_in_url",
     severity: keyId ? "critical" : "warning",
     keyId,
-    clientIp: context.clientIp,
+    clientIp,
     details: inPath ? { location: "path" } : { location: "query", parameter: parameter!.slice(0, 64) },
   });
   throw new HttpProblem(
@@ -80,9 +110,11 @@ function safeDecode(text: string): string {
 
 /**
  * The guard of every authenticated /api/v1 route. In order: no key in the URL; credentials from
- * Authorization: Bearer or X-API-Key; format and checksum (no I/O); the key record (cache, else one
- * query); its status; the IP allowlist; the scope; the per-key rate limit; then the handler, with a
- * typed principal. Refusals are problem+json; usage is recorded for every request of a known key.
+ * Authorization: Bearer or X-API-Key; the admission (format and checksum, the key record from the
+ * cache or one query, the failed-auth throttle guarding that query); its status; the per-key rate
+ * limit, which every later refusal spends too; the IP allowlist; the scope; then the handler, with
+ * a typed principal. Refusals are problem+json; usage is recorded for every request of a known
+ * key, and only an accepted one moves its last use.
  */
 export function withApiKey(options: { scope: Scope }, handler: (args: KeyHandlerArgs) => Promise<Response>): ApiHandler {
   return async (args) => {
@@ -100,45 +132,36 @@ export function withApiKey(options: { scope: Scope }, handler: (args: KeyHandler
       });
     }
 
-    const admission = await keyward.authFailures?.admit(clientIp);
-    if (admission && !admission.allowed) {
-      keyward.securityEvents.record({ kind: "too_many_failures", severity: "warning", clientIp, details: { retryAfterSeconds: admission.retryAfterSeconds } });
-      throw new HttpProblem("too_many_failures", "Too many failed authentications from your address; wait before trying again", {
-        headers: { "Retry-After": String(admission.retryAfterSeconds) },
-      });
+    const admission = await keyward.verifier.admit(presented, { clientIp, failures: keyward.authFailures });
+    if (admission.code !== "VALID") {
+      const refusal = refuseAdmission(keyward, clientIp, admission);
+      const headers = refusal.retryAfterSeconds === undefined ? INVALID_TOKEN_CHALLENGE : { "Retry-After": String(refusal.retryAfterSeconds) };
+      const response = problem(refusal.code, refusal.detail, requestId, { headers });
+      return refusal.keyId ? recordUsage(args, url, refusal.keyId, response, started, false) : response;
     }
+    const { key } = admission;
 
-    const result = isWellFormedKey(presented) ? await keyward.verifier.authenticate(presented) : ({ code: "INVALID" } as const);
-    if (result.code !== "VALID") {
-      const refusal = REFUSALS[result.code];
-      const keyId = result.code === "INVALID" ? null : result.key.id;
-      keyward.authFailures?.recordFailure(clientIp);
-      keyward.securityEvents.record({ kind: refusal.code, severity: refusal.severity, keyId, clientIp });
-      const response = problem(refusal.code, refusal.detail, requestId, { headers: INVALID_TOKEN_CHALLENGE });
-      return keyId ? recordUsage(args, url, keyId, response, started) : response;
+    // Taken before the allowlist and scope checks: refused requests are limited like any others.
+    const limit = await keyward.limiter?.consume(key.id, key.rateLimit);
+    const limitHeaders = limit ? rateLimitHeaders(limit) : {};
+    const refused = (response: Response) => recordUsage(args, url, key.id, withHeaders(response, limitHeaders), started, false);
+    if (limit && !limit.allowed) {
+      keyward.securityEvents.record({ kind: "rate_limited", severity: "info", keyId: key.id, clientIp });
+      return refused(problem("rate_limited", "This key has used up its request budget for now", requestId));
     }
-    const { key } = result;
 
     if (!isAddressAllowed(clientIp, key.allowedIps)) {
       keyward.securityEvents.record({ kind: "ip_not_allowed", severity: "warning", keyId: key.id, clientIp });
-      const response = problem("ip_not_allowed", `This key may not be used from your address (${clientIp})`, requestId);
-      return recordUsage(args, url, key.id, response, started);
+      return refused(problem("ip_not_allowed", `This key may not be used from your address (${clientIp})`, requestId));
     }
 
     if (!grants(key.scopes, options.scope)) {
       keyward.securityEvents.record({ kind: "insufficient_scope", severity: "info", keyId: key.id, clientIp, details: { required: options.scope } });
-      const response = problem("insufficient_scope", `This needs the "${options.scope}" scope; the key has: ${key.scopes.join(", ") || "none"}`, requestId, {
-        extensions: { requiredScope: options.scope },
-      });
-      return recordUsage(args, url, key.id, response, started);
-    }
-
-    const limit = await keyward.limiter?.consume(key.id, key.rateLimit);
-    const limitHeaders = limit ? rateLimitHeaders(limit) : {};
-    if (limit && !limit.allowed) {
-      keyward.securityEvents.record({ kind: "rate_limited", severity: "info", keyId: key.id, clientIp });
-      const response = problem("rate_limited", "This key has used up its request budget for now", requestId, { headers: limitHeaders });
-      return recordUsage(args, url, key.id, response, started);
+      return refused(
+        problem("insufficient_scope", `This needs the "${options.scope}" scope; the key has: ${key.scopes.join(", ") || "none"}`, requestId, {
+          extensions: { requiredScope: options.scope },
+        }),
+      );
     }
 
     let response: Response;
@@ -147,19 +170,28 @@ export function withApiKey(options: { scope: Scope }, handler: (args: KeyHandler
     } catch (error) {
       response = toProblem(error, requestId);
     }
-    for (const [name, value] of Object.entries(limitHeaders)) response.headers.set(name, value);
-    return recordUsage(args, url, key.id, response, started);
+    return recordUsage(args, url, key.id, withHeaders(response, limitHeaders), started, true);
   };
+}
+
+function withHeaders(response: Response, headers: Record<string, string>): Response {
+  for (const [name, value] of Object.entries(headers)) response.headers.set(name, value);
+  return response;
 }
 
 function principalOf(key: AuthenticatedKey): ApiKeyPrincipal {
   return { keyId: key.id, keyName: key.name, owner: { id: key.ownerId, email: key.ownerEmail, role: key.ownerRole }, scopes: key.scopes };
 }
 
-/** The usage seam: one entry per request of an identified key, in memory; never awaited. Shared with the tRPC route. */
-export function recordUsage({ request, context }: ApiArgs, url: URL, keyId: string, response: Response, started: number): Response {
+/**
+ * The usage seam: one entry per request of an identified key, in memory; never awaited. Shared
+ * with the tRPC route. `accepted` is false for a request the admission refused: it is counted
+ * (as denied or rate limited) but moves neither the key's last use nor its request count.
+ */
+export function recordUsage({ request, context }: ApiArgs, url: URL, keyId: string, response: Response, started: number, accepted: boolean): Response {
   context.keyward.usage?.record({
     keyId,
+    accepted,
     at: context.keyward.clock.now(),
     method: request.method,
     path: url.pathname,

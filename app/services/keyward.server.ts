@@ -15,7 +15,7 @@ import { SecurityService } from "./alerts.server";
 import { SecurityEventService } from "./security-events.server";
 import { UsageRecorder, UsageService } from "./usage.server";
 import { UserService } from "./users.server";
-import { invalidatingPublisher, KeyVerifier, VerificationCache } from "./verification-cache.server";
+import { invalidatingPublisher, KeyVerifier, VerificationCache, type FailureCounter } from "./verification-cache.server";
 import { WebhookDispatcher } from "./webhooks.server";
 
 /** Everything a request needs, built once per process and handed to routes through Remix's load context. */
@@ -37,10 +37,11 @@ export interface Keyward {
   /**
    * Seams of the API-key middleware, always provided (a test may swap one for a fake or remove it):
    * per-key rate limits (bottleneck; shared through Redis when REDIS_URL is set), the failed-auth
-   * throttle per client address, and usage recording (in memory, written in batches).
+   * throttle per client address bucket (consulted by `verifier.admit` before a database lookup),
+   * and usage recording (in memory, written in batches).
    */
   limiter?: Pick<RateLimiter, "consume">;
-  authFailures?: Pick<FailedAuthThrottle, "admit" | "recordFailure">;
+  authFailures?: FailureCounter;
   usage?: Pick<UsageRecorder, "record">;
   /** Failed dashboard sign-ins per client address and per account. */
   loginFailures: LoginThrottle;

@@ -21,6 +21,11 @@ import type { KeyService } from "./keys.server";
 /** One API request made with an identified key, as the API-key middleware reports it. */
 export interface RecordedRequest {
   keyId: string;
+  /**
+   * False when the admission refused it (bad status, rate limit, allowlist, scope): it is counted
+   * and logged, but only an accepted request moves the key's last use and request count.
+   */
+  accepted: boolean;
   at: Date;
   method: string;
   /** Without the query string (dropped here if present). */
@@ -76,6 +81,7 @@ type LogRow = typeof requestLog.$inferInsert;
 
 interface Pending {
   counters: Map<string, CounterRow>;
+  /** Accepted requests only. */
   lastUse: Map<string, LastUse>;
   log: LogRow[];
 }
@@ -129,12 +135,8 @@ export class UsageRecorder {
       this.dropped++;
     }
 
-    const last = this.pending.lastUse.get(request.keyId);
-    if (!last) this.pending.lastUse.set(request.keyId, { at: request.at, ip: request.clientIp, count: 1 });
-    else {
-      last.count++;
-      if (request.at >= last.at) Object.assign(last, { at: request.at, ip: request.clientIp });
-    }
+    // A refusal is counted above (as denied or rate limited), but it is no use of the key.
+    if (request.accepted) this.noteUse(request);
 
     if (this.pending.log.length >= (this.deps.maxPendingRequests ?? 100_000)) {
       this.dropped++;
@@ -153,6 +155,15 @@ export class UsageRecorder {
     });
   }
 
+  private noteUse(request: RecordedRequest): void {
+    const last = this.pending.lastUse.get(request.keyId);
+    if (!last) this.pending.lastUse.set(request.keyId, { at: request.at, ip: request.clientIp, count: 1 });
+    else {
+      last.count++;
+      if (request.at >= last.at) Object.assign(last, { at: request.at, ip: request.clientIp });
+    }
+  }
+
   /** Writes everything recorded so far; resolves once written (or, if the write failed, once it is queued again). */
   flush(): Promise<void> {
     this.flushing = this.flushing.then(() => this.write());
@@ -168,7 +179,7 @@ export class UsageRecorder {
 
   private async write(): Promise<void> {
     const batch = this.pending;
-    if (batch.lastUse.size === 0) return;
+    if (batch.counters.size === 0 && batch.lastUse.size === 0 && batch.log.length === 0) return;
     this.pending = emptyPending();
     try {
       await this.deps.db.transaction(async (tx) => {
@@ -208,7 +219,7 @@ export class UsageRecorder {
       logger.warn({ dropped: this.dropped }, `Usage: ${this.dropped} request(s) could not be buffered while writes were failing (buffer full)`);
       this.dropped = 0;
     }
-    await this.announce([...batch.lastUse.keys()]);
+    await this.announce([...new Set([...[...batch.counters.values()].map((row) => row.keyId), ...batch.lastUse.keys()])]);
   }
 
   private async announce(keyIds: string[]): Promise<void> {

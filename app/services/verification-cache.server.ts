@@ -1,9 +1,10 @@
 import type { RateLimit } from "../../db/schema";
-import { isAddressAllowed } from "../lib/ip";
+import { addressBucket, isAddressAllowed } from "../lib/ip";
 import { isWellFormedKey } from "../lib/key-format";
 import { grants, type Scope } from "../lib/scopes";
 import type { Clock } from "./clock.server";
 import type { EventBus, KeywardEvent } from "./events.server";
+import type { FailedAuthThrottle } from "./failed-auth-throttle.server";
 import type { KeyAuthentication, KeyService } from "./keys.server";
 import { digestKey, type DigestSecrets } from "./secrets.server";
 
@@ -21,6 +22,51 @@ export interface VerificationCacheOptions {
   ttlMs: number;
   /** Monotonic milliseconds, for the TTL. @default performance.now */
   now?: () => number;
+  /** Digests looked up and found to be no key, answered without a lookup. @default 10 000 for 10 minutes */
+  unknown?: DigestMemoryOptions;
+}
+
+export interface DigestMemoryOptions {
+  maxEntries: number;
+  ttlMs: number;
+}
+
+/**
+ * A set of key digests (never keys), bounded in count (the least recently seen goes first) and in
+ * time (an entry is forgotten `ttlMs` after it was added, however often it is seen).
+ */
+export class DigestMemory {
+  /** Map order is recency: the first entry is the least recently seen. */
+  private readonly addedAt = new Map<string, number>();
+
+  constructor(
+    private readonly options: DigestMemoryOptions,
+    private readonly now: () => number,
+  ) {}
+
+  get size(): number {
+    return this.addedAt.size;
+  }
+
+  has(digest: string): boolean {
+    const added = this.addedAt.get(digest);
+    if (added === undefined) return false;
+    this.addedAt.delete(digest);
+    if (this.now() - added >= this.options.ttlMs) return false;
+    this.addedAt.set(digest, added);
+    return true;
+  }
+
+  add(digest: string): void {
+    if (this.options.maxEntries <= 0 || this.options.ttlMs <= 0) return;
+    this.addedAt.delete(digest);
+    this.addedAt.set(digest, this.now());
+    if (this.addedAt.size > this.options.maxEntries) this.addedAt.delete(this.addedAt.keys().next().value!);
+  }
+
+  clear(): void {
+    this.addedAt.clear();
+  }
 }
 
 /**
@@ -35,9 +81,16 @@ export class VerificationCache {
   /** Bumped by every invalidation, so a lookup that raced one is not stored (it may have read the old row). */
   private generation = 0;
   private readonly now: () => number;
+  /**
+   * The negative cache: digests of no key. Kept apart from the entries so a flood of made-up keys
+   * never pushes real ones out. A digest nobody issued cannot become a key later (keys are
+   * generated here, at random), so an entry is never stale; the TTL only bounds its life.
+   */
+  readonly unknown: DigestMemory;
 
   constructor(private readonly options: VerificationCacheOptions) {
     this.now = options.now ?? (() => performance.now());
+    this.unknown = new DigestMemory(options.unknown ?? { maxEntries: 10_000, ttlMs: 10 * 60_000 }, this.now);
   }
 
   get size(): number {
@@ -92,6 +145,7 @@ export class VerificationCache {
     this.generation++;
     this.entries.clear();
     this.digestByKeyId.clear();
+    this.unknown.clear();
   }
 
   apply(event: KeywardEvent): void {
@@ -164,6 +218,12 @@ export interface KeyVerifierDeps {
   limiter?: KeyRateLimiter;
 }
 
+/** The per-address failure counter the admission consults (the container's failed-auth throttle). */
+export type FailureCounter = Pick<FailedAuthThrottle, "isBlocked" | "recordFailure">;
+
+/** What the admission says of a presented key: what the key service says, or that the caller's address must wait. */
+export type KeyAdmission = KeyAuthentication | { code: "THROTTLED"; retryAfterSeconds: number };
+
 /** The one way a presented key is turned into a key record: format check, cache, then one indexed query. */
 export class KeyVerifier {
   constructor(private readonly deps: KeyVerifierDeps) {}
@@ -172,17 +232,42 @@ export class KeyVerifier {
     return this.deps.cache;
   }
 
+  /** For a key whose presenter is already admitted (the verify endpoint's subject, a stream's re-check): no throttle. */
   async authenticate(presented: string): Promise<KeyAuthentication> {
     if (!isWellFormedKey(presented)) return { code: "INVALID" };
     const digest = digestKey(presented, this.deps.secrets.current.secret);
-    const cached = this.deps.cache.get(digest);
-    if (cached) return this.withExpiry(cached);
-    const ticket = this.deps.cache.ticket();
-    const result = await this.deps.keys.authenticate(presented);
-    // Unknown digests are not cached: they cannot become valid, and caching them would let
-    // a flood of made-up keys push real ones out of the cache.
-    if (result.code !== "INVALID") this.deps.cache.set(digest, result, ticket);
-    return result;
+    return this.recalled(digest) ?? this.lookUp(presented, digest);
+  }
+
+  /**
+   * The admission of a key a client presented, shared by REST, tRPC and the URL check. The
+   * failure throttle never refuses a key that verifies, from the cache or from the database: it
+   * counts, per address bucket (an IPv6 /64), the lookups that found no valid key, and once a
+   * bucket is at its limit its unknown digests are answered THROTTLED (429 with Retry-After)
+   * instead of INVALID. A digest recently found to be no key costs no lookup (the negative
+   * cache). With `lookUp: "unless-throttled"` (the URL check, which looks a key up only to name
+   * it in a security event) a throttled bucket gets no lookup at all.
+   */
+  async admit(
+    presented: string,
+    { clientIp, failures, lookUp = "always" }: { clientIp: string; failures?: FailureCounter; lookUp?: "always" | "unless-throttled" },
+  ): Promise<KeyAdmission> {
+    if (!isWellFormedKey(presented)) return { code: "INVALID" };
+    const digest = digestKey(presented, this.deps.secrets.current.secret);
+    const recalled = this.recalled(digest);
+    if (!failures) return recalled ?? this.lookUp(presented, digest);
+    // A known key (valid or not) is answered as it is, whatever its address did.
+    if (recalled && recalled.code !== "INVALID") return recalled;
+
+    const bucket = addressBucket(clientIp);
+    const verdict = failures.isBlocked(bucket);
+    const throttled: KeyAdmission | null = verdict.blocked ? { code: "THROTTLED", retryAfterSeconds: verdict.retryAfterSeconds } : null;
+    if (recalled) return throttled ?? recalled;
+    if (throttled && lookUp === "unless-throttled") return throttled;
+    const result = await this.lookUp(presented, digest);
+    if (result.code === "VALID") return result;
+    failures.recordFailure(bucket);
+    return result.code === "INVALID" && throttled ? throttled : result;
   }
 
   /**
@@ -204,6 +289,23 @@ export class KeyVerifier {
       if (!decision.allowed) return { valid: false, code: "RATE_LIMITED", ...details };
     }
     return { valid: true, code: "VALID", ...details };
+  }
+
+  /** What memory holds for a digest: its cached record, or that it is no key (the negative cache); null = look it up. */
+  private recalled(digest: string): KeyAuthentication | null {
+    const cached = this.deps.cache.get(digest);
+    if (cached) return this.withExpiry(cached);
+    return this.deps.cache.unknown.has(digest) ? { code: "INVALID" } : null;
+  }
+
+  /** One indexed query; its answer is remembered (a known key in the cache, no key in the negative cache). */
+  private async lookUp(presented: string, digest: string): Promise<KeyAuthentication> {
+    const { cache } = this.deps;
+    const ticket = cache.ticket();
+    const result = await this.deps.keys.authenticate(presented);
+    if (result.code === "INVALID") cache.unknown.add(digest);
+    else cache.set(digest, result, ticket);
+    return result;
   }
 
   /** Expiry is a matter of time, not of a change anyone announces: judge it on every hit. */

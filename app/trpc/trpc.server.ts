@@ -3,13 +3,14 @@ import { initTRPC, TRPCError, type TRPC_ERROR_CODE_KEY } from "@trpc/server";
 import { z, ZodError } from "zod";
 import type { Scope } from "../lib/scopes";
 import { grants } from "../lib/scopes";
+import { refuseAdmission } from "../lib/api-key-middleware.server";
 import { isAddressAllowed } from "../lib/ip";
 import { isSameOrigin, readPresentedKey, requestMeta } from "../lib/request.server";
 import { actorScopes, keyActor, sessionActor, type Actor } from "../services/actor.server";
-import { isKeywardError, KeywardError, type ErrorCode } from "../services/errors.server";
+import { isKeywardError, KeywardError } from "../services/errors.server";
 import type { Keyward } from "../services/keyward.server";
 import { rateLimitHeaders } from "../services/rate-limiter.server";
-import type { SecurityEventKind, Severity } from "../services/security-events.server";
+import type { KeyAdmission } from "../services/verification-cache.server";
 
 // 1. Context ----------------------------------------------------------------
 
@@ -18,12 +19,21 @@ export interface TrpcContext {
   request: Request;
   /** Who is calling: a session user, or a user acting through one of their API keys. */
   actor: Actor | null;
-  /** Why a presented key was refused, reported by the procedures that need an actor. */
+  /** Why the request was refused (a presented key, or the batch), reported by the procedures that need an actor. */
   authFailure: KeywardError | null;
   /** True when the actor came from the session cookie (CSRF applies). */
   viaCookie: boolean;
-  /** The presented key's id when it was identified, even if then refused (usage counts it). */
-  keyId?: string;
+  /** The presented key, once identified (even if then refused): usage counts its requests. */
+  keyUse?: KeyUse;
+}
+
+export interface KeyUse {
+  keyId: string;
+  /** Passed the context's gates (status, rate limit, allowlist). */
+  admitted: boolean;
+  calls: number;
+  /** Calls refused for want of a scope; shared by every call of the batch. */
+  scopeRefusals: number;
 }
 
 export interface ContextInput {
@@ -37,62 +47,49 @@ export interface ContextInput {
   resHeaders?: Headers;
 }
 
-/** Refused keys: the stable code (also the security event's kind) and the event's severity, as on the REST API. */
-const KEY_REFUSALS = {
-  INVALID: { code: "invalid_key", severity: "warning" },
-  REVOKED: { code: "key_revoked", severity: "warning" },
-  DISABLED: { code: "key_disabled", severity: "info" },
-  EXPIRED: { code: "key_expired", severity: "info" },
-} as const satisfies Record<string, { code: ErrorCode & SecurityEventKind; severity: Severity }>;
-
 /**
- * Builds the context: an API key from the headers wins over the session cookie. A key goes
- * through the same gates as on the REST API: failed-auth throttle, status, allowlist, batch cap
- * and rate limit (a batch of N calls consumes N).
+ * Builds the context. A batch over the cap is refused for every caller, before anything else. An
+ * API key from the headers wins over the session cookie, and goes through the same gates as on the
+ * REST API: the admission (failed-auth throttle guarding the lookup), status, rate limit (a batch
+ * of N calls consumes N, refusals below included), allowlist; the scope is checked per call.
  */
 export async function createContext({ keyward, request, clientIp, requestId, calls = 1, resHeaders }: ContextInput): Promise<TrpcContext> {
   const meta = requestMeta(request, clientIp, requestId);
+  const refuse = (authFailure: KeywardError, keyUse?: KeyUse): TrpcContext => ({ keyward, request, actor: null, viaCookie: false, authFailure, keyUse });
+  const maxBatch = keyward.config.rateLimits.maxTrpcBatch;
+  if (calls > maxBatch) return refuse(new KeywardError("batch_too_large", `A batch may hold at most ${maxBatch} calls; this one has ${calls}`));
+
   const presented = readPresentedKey(request);
   if (presented) {
-    const refuse = (authFailure: KeywardError, keyId?: string): TrpcContext => ({ keyward, request, actor: null, viaCookie: false, authFailure, keyId });
-    const admission = await keyward.authFailures?.admit(clientIp);
-    if (admission && !admission.allowed) {
-      resHeaders?.set("Retry-After", String(admission.retryAfterSeconds));
-      keyward.securityEvents.record({ kind: "too_many_failures", severity: "warning", clientIp, details: { retryAfterSeconds: admission.retryAfterSeconds } });
-      return refuse(new KeywardError("too_many_failures", "Too many failed authentications from your address; wait before trying again"));
-    }
-    let result: Awaited<ReturnType<typeof keyward.verifier.authenticate>>;
+    let admission: KeyAdmission;
     try {
-      result = await keyward.verifier.authenticate(presented);
+      admission = await keyward.verifier.admit(presented, { clientIp, failures: keyward.authFailures });
     } catch (error) {
       if (!isDatabaseUnavailable(error)) throw error;
       resHeaders?.set("Retry-After", "5");
       return refuse(new KeywardError("service_unavailable", "The database is not answering right now; retry after the time in Retry-After"));
     }
-    if (result.code !== "VALID") {
-      keyward.authFailures?.recordFailure(clientIp);
-      const refusal = KEY_REFUSALS[result.code];
-      const keyId = result.code === "INVALID" ? undefined : result.key.id;
-      keyward.securityEvents.record({ kind: refusal.code, severity: refusal.severity, keyId, clientIp });
-      return refuse(new KeywardError(refusal.code, "The API key is not valid"), keyId);
+    if (admission.code !== "VALID") {
+      const refusal = refuseAdmission(keyward, clientIp, admission);
+      if (refusal.retryAfterSeconds !== undefined) resHeaders?.set("Retry-After", String(refusal.retryAfterSeconds));
+      return refuse(new KeywardError(refusal.code, refusal.detail), refusal.keyId ? { keyId: refusal.keyId, admitted: false, calls, scopeRefusals: 0 } : undefined);
     }
-    if (!isAddressAllowed(clientIp, result.key.allowedIps)) {
-      keyward.securityEvents.record({ kind: "ip_not_allowed", severity: "warning", keyId: result.key.id, clientIp });
-      return refuse(new KeywardError("ip_not_allowed", "This key may not be used from your address"), result.key.id);
-    }
-    const maxBatch = keyward.config.rateLimits.maxTrpcBatch;
-    if (calls > maxBatch) {
-      return refuse(new KeywardError("batch_too_large", `A batch may hold at most ${maxBatch} calls; this one has ${calls}`), result.key.id);
-    }
-    const decision = await keyward.limiter?.consume(result.key.id, result.key.rateLimit, calls);
+    const { key } = admission;
+    const keyUse: KeyUse = { keyId: key.id, admitted: false, calls, scopeRefusals: 0 };
+    const decision = await keyward.limiter?.consume(key.id, key.rateLimit, calls);
     if (decision) {
       for (const [name, value] of Object.entries(rateLimitHeaders(decision))) resHeaders?.set(name, value);
       if (!decision.allowed) {
-        keyward.securityEvents.record({ kind: "rate_limited", severity: "info", keyId: result.key.id, clientIp });
-        return refuse(new KeywardError("rate_limited", "This key's rate limit is used up; retry after the time in Retry-After"), result.key.id);
+        keyward.securityEvents.record({ kind: "rate_limited", severity: "info", keyId: key.id, clientIp });
+        return refuse(new KeywardError("rate_limited", "This key's rate limit is used up; retry after the time in Retry-After"), keyUse);
       }
     }
-    return { keyward, request, viaCookie: false, authFailure: null, actor: keyActor(result.key, meta), keyId: result.key.id };
+    if (!isAddressAllowed(clientIp, key.allowedIps)) {
+      keyward.securityEvents.record({ kind: "ip_not_allowed", severity: "warning", keyId: key.id, clientIp });
+      return refuse(new KeywardError("ip_not_allowed", "This key may not be used from your address"), keyUse);
+    }
+    keyUse.admitted = true;
+    return { keyward, request, viaCookie: false, authFailure: null, actor: keyActor(key, meta), keyUse };
   }
   const session = await keyward.auth.fromRequest(request);
   return { keyward, request, viaCookie: Boolean(session), authFailure: null, actor: session ? sessionActor(session.user, meta) : null };
@@ -181,7 +178,10 @@ export const scopedProcedure = (scope: Scope) =>
   authedProcedure.use(({ ctx, next }) => {
     if (!grants(actorScopes(ctx.actor), scope)) {
       // A key asking beyond its scopes is recorded, as on the REST API; a dashboard user is simply refused.
-      if (ctx.keyId) ctx.keyward.securityEvents.record({ kind: "insufficient_scope", severity: "info", keyId: ctx.keyId, clientIp: ctx.actor.meta?.ip ?? null, details: { required: scope } });
+      if (ctx.keyUse) {
+        ctx.keyUse.scopeRefusals++;
+        ctx.keyward.securityEvents.record({ kind: "insufficient_scope", severity: "info", keyId: ctx.keyUse.keyId, clientIp: ctx.actor.meta?.ip ?? null, details: { required: scope } });
+      }
       throw new KeywardError("insufficient_scope", `This needs the "${scope}" scope`, { required: scope });
     }
     return next();

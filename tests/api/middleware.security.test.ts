@@ -119,11 +119,11 @@ describe("the API-key middleware", () => {
       },
     };
     f.app.keyward.authFailures = {
-      async admit(ip) {
-        return (failures.get(ip) ?? 0) >= 2 ? { allowed: false, retryAfterSeconds: 60 } : { allowed: true };
+      isBlocked(bucket) {
+        return (failures.get(bucket) ?? 0) >= 2 ? { blocked: true, retryAfterSeconds: 60 } : { blocked: false, retryAfterSeconds: 0 };
       },
-      recordFailure(ip) {
-        failures.set(ip, (failures.get(ip) ?? 0) + 1);
+      recordFailure(bucket) {
+        failures.set(bucket, (failures.get(bucket) ?? 0) + 1);
       },
     };
     try {
@@ -137,15 +137,23 @@ describe("the API-key middleware", () => {
       const limited = await call(f.app, "/api/v1/me", { key });
       expectProblem(limited, 429, "rate_limited");
       expect(limited.headers.get("retry-after")).toBe("30");
-      expect(usage.filter((u) => u.keyId === apiKey.id).map((u) => u.status)).toEqual([200, 200, 429]);
+      expect(usage.filter((u) => u.keyId === apiKey.id).map((u) => [u.status, u.accepted])).toEqual([
+        [200, true],
+        [200, true],
+        [429, false],
+      ]);
       expect(usage[0]).toMatchObject({ method: "GET", path: "/api/v1/me", clientIp: "127.0.0.1" });
 
-      // Two failures, then the address is refused before any lookup, even with a good key.
+      // Two failed lookups (a malformed key costs none, so counts none), then no lookup of a new key from this address…
       expectProblem(await call(f.app, "/api/v1/me", { key: generateKey() }), 401, "invalid_key");
       expectProblem(await call(f.app, "/api/v1/me", { key: "garbage" }), 401, "invalid_key");
-      const throttled = await call(f.app, "/api/v1/me", { key: f.memberKey });
+      expectProblem(await call(f.app, "/api/v1/me", { key: generateKey() }), 401, "invalid_key");
+      expect(failures.get("127.0.0.1")).toBe(2);
+      const throttled = await call(f.app, "/api/v1/me", { key: generateKey() });
       expectProblem(throttled, 429, "too_many_failures");
       expect(throttled.headers.get("retry-after")).toBe("60");
+      // …while a key that verifies still passes.
+      expect((await call(f.app, "/api/v1/me", { key: f.memberKey })).status).toBe(200);
     } finally {
       Object.assign(f.app.keyward, original);
     }

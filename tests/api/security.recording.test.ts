@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { securityEvents } from "../../db/schema";
+import { generateKey } from "../../app/lib/key-format";
 import { TEST_PASSWORD } from "../support/keyward";
 import { call, setup, type Fixture } from "./support";
 
@@ -36,9 +37,11 @@ describe("security events recorded by the REST API, tRPC and the dashboard login
 
   it("too_many_failures once the failed-auth throttle refuses, on REST and tRPC", async () => {
     const headers = from();
-    for (let i = 0; i < 3; i++) expect((await call(f.app, "/api/v1/me", { key: `kw_wrong${i}`, headers })).status).toBe(401);
-    expect((await call(f.app, "/api/v1/me", { key: f.memberKey, headers })).status).toBe(429);
-    expect((await trpc("me", f.memberKey, headers)).status).toBe(429);
+    const forged = Array.from({ length: 5 }, () => generateKey());
+    presented.push(...forged);
+    for (let i = 0; i < 3; i++) expect((await call(f.app, "/api/v1/me", { key: forged[i]!, headers })).status).toBe(401);
+    expect((await call(f.app, "/api/v1/me", { key: forged[3]!, headers })).status).toBe(429);
+    expect((await trpc("me", forged[4]!, headers)).status).toBe(429);
     expect(await events("invalid_key", headers["X-Forwarded-For"])).toMatchObject([{ count: 3, keyId: null }]);
     expect(await events("too_many_failures", headers["X-Forwarded-For"])).toMatchObject([{ count: 2, keyId: null, severity: "warning" }]);
   });

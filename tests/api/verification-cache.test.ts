@@ -31,7 +31,7 @@ describe("the verification cache", () => {
 
   const newKey = async (scopes: ("read" | "write" | "admin")[] = ["read"]) => keyward.keys.create(system, { name: "cached", scopes, ownerId });
 
-  it("serves a known key from memory after the first lookup; never caches an unknown one", async () => {
+  it("serves a known key from memory after the first lookup, and an unknown one from the negative cache", async () => {
     const { key } = await newKey();
     const { verifier: v, lookups } = verifier();
     expect((await v.authenticate(key)).code).toBe("VALID");
@@ -40,9 +40,47 @@ describe("the verification cache", () => {
     const unknown = generateKey();
     expect((await v.authenticate(unknown)).code).toBe("INVALID");
     expect((await v.authenticate(unknown)).code).toBe("INVALID");
-    expect(lookups.count).toBe(3);
+    expect(lookups.count).toBe(2);
     expect((await v.authenticate(key.slice(0, -1))).code).toBe("INVALID");
-    expect(lookups.count).toBe(3); // malformed: refused before any lookup
+    expect(lookups.count).toBe(2); // malformed: refused before any lookup
+  });
+
+  it("keeps unknown digests apart: a flood of made-up keys never pushes a real one out, and the negative cache is bounded", async () => {
+    const { key } = await newKey();
+    const cache = new VerificationCache({ maxEntries: 2, ttlMs: 30_000, unknown: { maxEntries: 3, ttlMs: 30_000 } });
+    let lookups = 0;
+    const keys: Pick<KeyService, "authenticate"> = {
+      authenticate: (presented) => {
+        lookups++;
+        return keyward.keys.authenticate(presented);
+      },
+    };
+    const v = new KeyVerifier({ keys, secrets: keyward.config.digestSecrets, clock: keyward.clock, cache });
+    await v.authenticate(key);
+    const forged = Array.from({ length: 10 }, () => generateKey());
+    for (const made of forged) expect((await v.authenticate(made)).code).toBe("INVALID");
+    expect(cache.size).toBe(1);
+    expect(cache.unknown.size).toBe(3);
+    lookups = 0;
+    expect((await v.authenticate(key)).code).toBe("VALID");
+    await v.authenticate(forged.at(-1)!); // among the 3 most recent: remembered
+    expect(lookups).toBe(0);
+    await v.authenticate(forged[0]!); // forgotten: looked up again
+    expect(lookups).toBe(1);
+  });
+
+  it("forgets an unknown digest after its TTL", async () => {
+    let now = 0;
+    const { verifier: v, cache, lookups } = verifier({ now: () => now });
+    const unknown = generateKey();
+    await v.authenticate(unknown);
+    now = 599_999;
+    await v.authenticate(unknown);
+    expect(lookups.count).toBe(1);
+    now = 600_000;
+    await v.authenticate(unknown);
+    expect(lookups.count).toBe(2);
+    expect(cache.unknown.size).toBe(1);
   });
 
   it("is bounded: the least recently used entry goes first", async () => {

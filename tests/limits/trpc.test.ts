@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { UsageRecorder } from "../../app/services/usage.server";
-import { createUser, system } from "../support/keyward";
-import { startApp, type RunningApp } from "../support/server";
+import { createUser, system, TEST_PASSWORD } from "../support/keyward";
+import { login, startApp, type RunningApp } from "../support/server";
 
 let app: RunningApp;
 
@@ -13,12 +13,16 @@ afterAll(async () => {
   await app?.close();
 });
 
-/** A batched tRPC GET of `calls` × `me`, the way httpBatchLink sends it. */
-function batch(key: string, calls: number) {
+/** A batched tRPC GET of `calls` × `me`, the way httpBatchLink sends it, with a key or a session cookie. */
+function batch(key: string, calls: number, credentials: "key" | "cookie" = "key") {
   const paths = Array.from({ length: calls }, () => "me").join(",");
   const input = encodeURIComponent(JSON.stringify(Object.fromEntries(Array.from({ length: calls }, (_, i) => [i, {}]))));
-  return fetch(`${app.url}/api/trpc/${paths}?batch=1&input=${input}`, { headers: { Authorization: `Bearer ${key}` } });
+  const headers: Record<string, string> = credentials === "key" ? { Authorization: `Bearer ${key}` } : { Cookie: key };
+  return fetch(`${app.url}/api/trpc/${paths}?batch=1&input=${input}`, { headers });
 }
+
+type TrpcError = { error: { data: { keywardCode: string; httpStatus: number } } };
+const keywardCodes = async (response: Response) => ((await response.json()) as TrpcError[]).map((entry) => entry.error.data.keywardCode);
 
 describe("tRPC calls made with a key", () => {
   it("consume N of the key's budget for a batch of N, send RateLimit headers, then refuse with 429 and Retry-After", async () => {
@@ -56,5 +60,64 @@ describe("tRPC calls made with a key", () => {
     const allowed = await batch(key, 5);
     expect(allowed.status).toBe(200);
     expect(allowed.headers.get("ratelimit-remaining")).toBe("95");
+  });
+});
+
+describe("tRPC limits for every caller, session or key", () => {
+  it("caps a session's batch like a key's", async () => {
+    const user = await createUser(app.keyward, "member");
+    const cookie = await login(app, user.email, TEST_PASSWORD);
+    const refused = await batch(cookie, 6, "cookie");
+    expect(refused.status).toBe(400);
+    expect(await keywardCodes(refused)).toEqual(Array(6).fill("batch_too_large"));
+    expect((await batch(cookie, 5, "cookie")).status).toBe(200);
+  });
+
+  it("refuses a body declared over 64 KiB with 413 payload_too_large, with a session or a key", async () => {
+    const user = await createUser(app.keyward, "member");
+    const cookie = await login(app, user.email, TEST_PASSWORD);
+    const { key } = await app.keyward.keys.create(system, { name: "sdk", scopes: ["read"], ownerId: user.id });
+    const big = JSON.stringify({ name: "x", scopes: ["read"], description: "d".repeat(70 * 1024) });
+    const asSession = await fetch(`${app.url}/api/trpc/keys.create`, {
+      method: "POST",
+      headers: { Cookie: cookie, Origin: app.url, "Content-Type": "application/json" },
+      body: big,
+    });
+    expect(asSession.status).toBe(413);
+    expect(((await asSession.json()) as TrpcError).error.data.keywardCode).toBe("payload_too_large");
+    const asKey = await fetch(`${app.url}/api/trpc/verify`, { method: "POST", headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json" }, body: big });
+    expect(asKey.status).toBe(413);
+    expect(((await asKey.json()) as TrpcError).error.data.keywardCode).toBe("payload_too_large");
+    // Just under the cap is read, and judged on its content.
+    const justUnder = JSON.stringify({ name: "x", scopes: ["read"], description: "d".repeat(60 * 1024) });
+    const read = await fetch(`${app.url}/api/trpc/keys.create`, { method: "POST", headers: { Cookie: cookie, Origin: app.url, "Content-Type": "application/json" }, body: justUnder });
+    expect(read.status).toBe(400);
+    expect(((await read.json()) as TrpcError).error.data.keywardCode).toBe("validation_failed");
+  });
+
+  it("stops reading a streamed 64 MB body at the cap instead of parsing it", async () => {
+    const user = await createUser(app.keyward, "member");
+    const cookie = await login(app, user.email, TEST_PASSWORD);
+    const total = 64 * 1024 * 1024;
+    const chunk = new TextEncoder().encode("[".repeat(64 * 1024));
+    let sent = 0;
+    // Pulled only as the connection takes it: what was sent bounds what the server read.
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent >= total) return controller.close();
+        sent += chunk.byteLength;
+        controller.enqueue(chunk);
+      },
+    });
+    const response = await fetch(`${app.url}/api/trpc/keys.create`, {
+      method: "POST",
+      headers: { Cookie: cookie, Origin: app.url, "Content-Type": "application/json" },
+      body,
+      duplex: "half",
+    } as RequestInit);
+    expect(response.status).toBe(413);
+    expect(response.headers.get("connection")).toBe("close");
+    expect(((await response.json()) as TrpcError).error.data.keywardCode).toBe("payload_too_large");
+    expect(sent).toBeLessThan(total / 4);
   });
 });

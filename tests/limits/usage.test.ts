@@ -36,6 +36,7 @@ let requestCounter = 0;
 function request(keyId: string, at: string | Date, status = 200, overrides: Partial<RecordedRequest> = {}): RecordedRequest {
   return {
     keyId,
+    accepted: true,
     at: new Date(at),
     method: "GET",
     path: "/api/v1/keys",
@@ -121,6 +122,19 @@ describe("recording and flushing", () => {
     expect(view).toMatchObject({ lastUsedAt: "2026-11-25T09:00:09.000Z", lastUsedIp: "198.51.100.9", requestCount: 4 });
     const series = await reports.series(member.actor, key, { from: "2026-11-25T08:00:00Z", to: "2026-11-25T10:00:00Z", granularity: "hour" });
     expect(series).toMatchObject({ lastUsedAt: "2026-11-25T09:00:09.000Z", lastUsedIp: "198.51.100.9" });
+  });
+
+  it("counts refused requests as refusals without moving last use or the request count, even when a flush holds nothing else", async () => {
+    const key = await newKey();
+    recorder.record(request(key, "2026-11-25T08:00:05Z", 200, { clientIp: "198.51.100.1" }));
+    await recorder.flush();
+    recorder.record(request(key, "2026-11-25T08:00:20Z", 403, { clientIp: "192.0.2.66", accepted: false }));
+    recorder.record(request(key, "2026-11-25T08:00:21Z", 429, { clientIp: "192.0.2.66", accepted: false }));
+    await recorder.flush();
+    expect(await kw.keys.get(member.actor, key)).toMatchObject({ lastUsedAt: "2026-11-25T08:00:05.000Z", lastUsedIp: "198.51.100.1", requestCount: 1 });
+    const series = await reports.series(member.actor, key, { from: "2026-11-25T08:00:00Z", to: "2026-11-25T08:01:00Z", granularity: "minute" });
+    expect(series.totals).toEqual({ requests: 3, success: 1, denied: 1, rateLimited: 1, errors: 0 });
+    expect(await logCount(key)).toBe(3);
   });
 
   it("keeps the data when a flush fails and writes it, once, on the next one", async () => {

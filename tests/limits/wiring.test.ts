@@ -81,7 +81,7 @@ describe("the service container", () => {
     const { apiKey } = await kw.keys.create(owner.actor, { name: "closing", scopes: ["read"] });
     const at = kw.clock.now();
     for (let i = 0; i < 5; i++) {
-      kw.usage!.record({ keyId: apiKey.id, at, method: "GET", path: "/api/v1/me", status: 200, clientIp: "192.0.2.7", durationMs: 1, userAgent: null, requestId: `close-${i}` });
+      kw.usage!.record({ keyId: apiKey.id, accepted: true, at, method: "GET", path: "/api/v1/me", status: 200, clientIp: "192.0.2.7", durationMs: 1, userAgent: null, requestId: `close-${i}` });
     }
     await kw.close();
     const series = await kw.usageReports.series(owner.actor, apiKey.id, { granularity: "minute", from: new Date(at.getTime() - 60_000).toISOString(), to: new Date(at.getTime() + 60_000).toISOString() });

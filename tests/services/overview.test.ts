@@ -95,7 +95,7 @@ describe("usage", () => {
     const theirs = (await kw.keys.create(other.actor, { name: "theirs", scopes: ["read"] })).apiKey.id;
     const now = clock.now().getTime();
     const record = (keyId: string, at: number, status = 200) =>
-      recorder.record({ keyId, at: new Date(at), method: "GET", path: "/api/v1/me", status, clientIp: "203.0.113.9", durationMs: 1, userAgent: null, requestId: "r" });
+      recorder.record({ keyId, accepted: true, at: new Date(at), method: "GET", path: "/api/v1/me", status, clientIp: "203.0.113.9", durationMs: 1, userAgent: null, requestId: "r" });
     // Mine: 5 now, 3 ten hours ago (one refused), 7 twenty days ago. Theirs: 4 two hours ago.
     for (let i = 0; i < 5; i++) record(mine, now - i * 1000);
     for (let i = 0; i < 3; i++) record(mine, now - 10 * HOUR, i === 0 ? 401 : 200);
