@@ -17,6 +17,7 @@ import {
   type Severity,
 } from "../../db/schema";
 import { decodeCursor, encodeCursor } from "../lib/cursor";
+import { boundedInstant } from "../lib/dates";
 import { newId } from "../lib/ids";
 import { keyIdSchema } from "../lib/key-schemas";
 import { actorUserId, requireScope, seesEveryone, type Actor } from "./actor.server";
@@ -29,7 +30,6 @@ import type { WebhookDispatcher } from "./webhooks.server";
 
 // Inputs (shared by tRPC and the REST routes) ------------------------------------------------
 
-const instant = z.iso.datetime({ offset: true });
 const pageLimit = z.number().int().min(1).max(200).default(50);
 const cursor = z.string().max(200).optional();
 
@@ -43,9 +43,9 @@ export const securityEventsInput = z.object({
   keyId: keyIdSchema.optional(),
   severity: z.enum(SEVERITIES).optional(),
   /** Inclusive. */
-  from: instant.optional(),
+  from: boundedInstant().optional(),
   /** Exclusive. */
-  to: instant.optional(),
+  to: boundedInstant().optional(),
 });
 export type SecurityEventsInput = z.input<typeof securityEventsInput>;
 
