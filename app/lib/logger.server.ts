@@ -42,8 +42,8 @@ const DECODED_KEY = /kw_[0-9A-Za-z]{16,}/;
  */
 const URL_PART = /[^\s"'\\<>/?&=#;,]+/g;
 const ESCAPE = /%[0-9A-Fa-f]{2}/;
-/** Only ASCII escapes: a key is ASCII, and decoding them alone cannot fail on malformed UTF-8. */
-const ASCII_ESCAPE = /%([0-7][0-9A-Fa-f])/g;
+/** Runs of ASCII escapes only: a key is ASCII, and decoding them alone cannot fail on malformed UTF-8. */
+const ASCII_ESCAPES = /(?:%[0-7][0-9A-Fa-f])+/g;
 /** Deeper than any client encodes by mistake: a part still changing after this many passes is redacted whole. */
 const MAX_DECODE_PASSES = 8;
 
@@ -55,7 +55,7 @@ const MAX_DECODE_PASSES = 8;
 export function percentDecoded(text: string): string | null {
   let current = text;
   for (let pass = 0; pass < MAX_DECODE_PASSES; pass++) {
-    const next = current.replace(ASCII_ESCAPE, (_escape, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+    const next = current.replace(ASCII_ESCAPES, decodeURIComponent);
     if (next === current) return current;
     current = next;
   }
