@@ -1,10 +1,10 @@
 import { z } from "zod";
 import { ACTOR_TYPES } from "../../db/schema/audit-events";
+import { boundedInstant } from "./dates";
 import { keyIdSchema } from "./key-schemas";
 
 /** Input and output schemas of the audit reads, shared by tRPC, the REST API and the dashboard. */
 
-const instant = z.iso.datetime({ offset: true });
 const identifier = z.string().trim().min(1).max(64).regex(/^[\w.:-]+$/, "Letters, digits and . _ : - only");
 
 export const auditFilterInput = z.object({
@@ -14,9 +14,9 @@ export const auditFilterInput = z.object({
   actorId: identifier.optional(),
   targetId: identifier.optional(),
   /** Inclusive. */
-  from: instant.optional(),
+  from: boundedInstant().optional(),
   /** Exclusive. */
-  to: instant.optional(),
+  to: boundedInstant().optional(),
 });
 export type AuditFilterInput = z.input<typeof auditFilterInput>;
 

@@ -1,9 +1,11 @@
 import { z } from "zod";
 import { KeywardError } from "../services/errors.server";
+import { isWithinDateRange } from "./dates";
 
 /**
  * Keyset cursors: the sort key of a page's last row, as opaque base64url JSON. A cursor that does not
- * decode is the caller's mistake (400 validation_failed), never a 500.
+ * decode, or whose date lies outside the accepted range (no row of ours can carry one, and the
+ * database cannot compare with some), is the caller's mistake (400 validation_failed), never a 500.
  */
 export function encodeCursor(at: Date, id: string | number): string {
   return Buffer.from(JSON.stringify([at.toISOString(), id])).toString("base64url");
@@ -14,7 +16,7 @@ export function decodeCursor<Id extends "string" | "number">(cursor: string, idT
     const [at, id] = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as [string, unknown];
     const date = new Date(at);
     const idValid = idType === "number" ? Number.isSafeInteger(id) : typeof id === "string";
-    if (!idValid || Number.isNaN(date.getTime())) throw new Error("bad cursor");
+    if (!idValid || !isWithinDateRange(date)) throw new Error("bad cursor");
     return { at: date, id: id as Id extends "string" ? string : number };
   } catch {
     throw new KeywardError("validation_failed", "The cursor is not one this API returned", { field: "cursor" });

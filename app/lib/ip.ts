@@ -78,10 +78,16 @@ export function parseCidr(entry: string): { ok: true; cidr: Cidr } | { ok: false
   if (!address) return { ok: false, error: `"${addressText}" is not an IPv4 or IPv6 address` };
   const bits = address.version === 4 ? 32 : 128;
   if (prefixText === undefined) return { ok: true, cidr: { ...address, prefix: bits } };
-  if (!/^\d{1,3}$/.test(prefixText) || Number(prefixText) > bits) {
-    return { ok: false, error: `"/${prefixText}" is not a prefix length for IPv${address.version} (0–${bits})` };
+  // IPv4-mapped IPv6 (`::ffff:10.0.0.0/104`): the prefix counts the 96 bits of `::ffff:0:0` too.
+  const mapped = address.version === 4 && addressText!.includes(":");
+  const written = mapped ? 128 : bits;
+  if (!/^\d{1,3}$/.test(prefixText) || Number(prefixText) > written) {
+    return { ok: false, error: `"/${prefixText}" is not a prefix length for IPv${mapped ? 6 : address.version} (0–${written})` };
   }
-  const prefix = Number(prefixText);
+  if (mapped && Number(prefixText) < 96) {
+    return { ok: false, error: `"${text}" reaches past the IPv4-mapped range ::ffff:0:0/96; use a prefix of 96–128, or the IPv4 form` };
+  }
+  const prefix = Number(prefixText) - (mapped ? 96 : 0);
   const hostBits = BigInt(bits - prefix);
   if ((address.value & ((1n << hostBits) - 1n)) !== 0n) {
     return { ok: false, error: `"${text}" has host bits set; the network is ${formatCidr({ ...address, value: (address.value >> hostBits) << hostBits, prefix })}` };

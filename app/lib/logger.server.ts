@@ -7,9 +7,9 @@ import pino, { type DestinationStream, type Level, type Logger } from "pino";
  * 1. fields named like a credential (headers, passwords, tokens, secrets, keys, session ids), in
  *    any case and at any depth, are replaced before serialisation;
  * 2. errors go through pino's serializer, then through the same field pass;
- * 3. every finished line is scanned once more for anything shaped like a Keyward key, a session
- *    cookie or lucia session id, a Bearer value or a URL's query values — so a key inside a
- *    message, a URL or a stack is caught too.
+ * 3. every finished line is scanned once more for anything shaped like a Keyward key (as written,
+ *    or percent-encoded any number of times), a session cookie or lucia session id, a Bearer value
+ *    or a URL's query values — so a key inside a message, a URL or a stack is caught too.
  *
  * Level from LOG_LEVEL (default info; `silent` turns logging off); lines go to stdout, or are
  * appended to the file named by KEYWARD_LOG_FILE. Writes are synchronous: lines from several
@@ -33,6 +33,43 @@ const SENSITIVE_CAMEL = /^[a-z][A-Za-z0-9]*(?:Key|Token|SessionId)$/;
  * or over-long key still gives away most of a real one.
  */
 const KEY_LIKE = /kw(?:_|%5[Ff])[0-9A-Za-z]{16,}/g;
+/** A key once every escape is decoded: `x%6Bw_…`, `%256B%77%5F…` and the like hold one. */
+const DECODED_KEY = /kw_[0-9A-Za-z]{16,}/;
+/**
+ * A run of text between the characters that end a URL part or a JSON string: where a key, encoded
+ * or not, sits in a logged path, query or quoted URL. Delimiters are matched raw, so an encoded
+ * one (`%2F`) stays inside its run and is decoded with it.
+ */
+const URL_PART = /[^\s"'\\<>/?&=#;,]+/g;
+const ESCAPE = /%[0-9A-Fa-f]{2}/;
+/** Runs of ASCII escapes only: a key is ASCII, and decoding them alone cannot fail on malformed UTF-8. */
+const ASCII_ESCAPES = /(?:%[0-7][0-9A-Fa-f])+/g;
+/** Deeper than any client encodes by mistake: a part still changing after this many passes is redacted whole. */
+const MAX_DECODE_PASSES = 8;
+
+/**
+ * `text` with its ASCII percent-escapes decoded pass after pass (`%256B` → `%6B` → `k`) until it
+ * stops changing; null when it still changes after MAX_DECODE_PASSES. Malformed escapes (`%zz`,
+ * a lone `%`) are left as they are.
+ */
+export function percentDecoded(text: string): string | null {
+  let current = text;
+  for (let pass = 0; pass < MAX_DECODE_PASSES; pass++) {
+    const next = current.replace(ASCII_ESCAPES, decodeURIComponent);
+    if (next === current) return current;
+    current = next;
+  }
+  return null;
+}
+
+/** A URL part that decodes to a key is replaced whole; one encoded past the bound is too, since it may hide one. */
+function redactEncodedKey(part: string): string {
+  if (!ESCAPE.test(part)) return part;
+  const decoded = percentDecoded(part);
+  if (decoded === null) return REDACTED;
+  return DECODED_KEY.test(decoded) ? "[REDACTED_KEY]" : part;
+}
+
 /** `keyward_session=…`, `__Host-keyward_session=…`, or any other `*session=` cookie value. */
 const SESSION_COOKIE = /((?:__Host-|__Secure-)?[\w-]*session=)(?!\[REDACTED\])[^;,\s"\\]+/gi;
 /** Whatever follows `Bearer ` in a header that made it into text. */
@@ -52,6 +89,7 @@ const LUCIA_SESSION_ID = /(?<![a-z2-7])[a-z2-7]{40,}/g;
 export function redactText(text: string): string {
   let out = text;
   if (out.includes("kw")) out = out.replace(KEY_LIKE, "[REDACTED_KEY]");
+  if (out.includes("%")) out = out.replace(URL_PART, redactEncodedKey);
   if (/session=/i.test(out)) out = out.replace(SESSION_COOKIE, `$1${REDACTED}`);
   if (/bearer/i.test(out)) out = out.replace(BEARER, `$1${REDACTED}`);
   if (out.includes("=")) out = out.replace(QUERY_VALUE, `$1${REDACTED}`);

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { boundedInstant } from "./dates";
 import { keyIdSchema } from "./key-schemas";
 
 /** Input schemas of the usage reads, shared by tRPC and the REST API (the REST routes turn numeric query parameters into numbers). */
@@ -6,13 +7,12 @@ import { keyIdSchema } from "./key-schemas";
 export const GRANULARITIES = ["minute", "hour", "day"] as const;
 export type Granularity = (typeof GRANULARITIES)[number];
 
-const instant = z.iso.datetime({ offset: true });
 
 export const usageRangeInput = z.object({
   /** Inclusive; defaults to 24 hours before `to`. */
-  from: instant.optional(),
+  from: boundedInstant().optional(),
   /** Exclusive; defaults to now. */
-  to: instant.optional(),
+  to: boundedInstant().optional(),
 });
 
 export const usageSeriesInput = usageRangeInput.extend({

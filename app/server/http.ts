@@ -34,6 +34,11 @@ export interface RequestState {
   url: URL | null;
   /** The path and query as received: the /build mount rewrites req.url meanwhile. */
   originalUrl: string;
+  /**
+   * The path Remix routes: `url`'s, with dot-segments (also `%2e`-encoded) resolved and backslashes
+   * read as slashes by the WHATWG parser. Every step that decides by path reads this one, so
+   * `/api/../login` is judged as the `/login` it reaches.
+   */
   path: string;
   /** What ended the request, for its log line. */
   error?: unknown;
@@ -127,13 +132,15 @@ function identifyRequests(trustProxy: number): Middleware {
     const requestId = inbound && REQUEST_ID.test(inbound) ? inbound : crypto.randomUUID();
     const originalUrl = req.url ?? "/";
     const query = originalUrl.indexOf("?");
+    const url = requestUrl(req, originalUrl, trustProxy);
     states.set(req, {
       requestId,
       clientIp: clientAddress(header(req, "x-forwarded-for"), req.socket.remoteAddress ?? "", trustProxy),
       cspNonce: crypto.randomBytes(16).toString("base64"),
-      url: requestUrl(req, originalUrl, trustProxy),
+      url,
       originalUrl,
-      path: query < 0 ? originalUrl : originalUrl.slice(0, query),
+      // Without a URL the request is refused (refuseMalformedHost) before any step decides by path.
+      path: url?.pathname ?? (query < 0 ? originalUrl : originalUrl.slice(0, query)),
     });
     res.setHeader("X-Request-Id", requestId);
     next();
@@ -204,13 +211,13 @@ function serveAssets(publicDir: string): Middleware {
   const assets = serveStatic(path.join(publicDir, "build"), { immutable: true, maxAge: "1y", index: false });
   const favicon = serveStatic(publicDir, { maxAge: "1h", index: false });
   return (req, res, next) => {
-    const { path: pathname, originalUrl } = requestState(req);
-    if (pathname === "/favicon.ico") return favicon(req, res, next);
-    if (pathname !== "/build" && !pathname.startsWith("/build/")) return next();
-    // Mounted: the file server sees the path below /build.
-    const below = originalUrl.slice("/build".length);
-    req.url = below.startsWith("/") ? below : `/${below}`;
-    assets(req, res, (error?: unknown) => {
+    const { path: pathname, url, originalUrl } = requestState(req);
+    const isFavicon = pathname === "/favicon.ico";
+    if (!isFavicon && pathname !== "/build" && !pathname.startsWith("/build/")) return next();
+    // The file servers see the normalised path (below /build for the mounted assets), never the raw one.
+    const search = url?.search ?? "";
+    req.url = isFavicon ? `${pathname}${search}` : `/${pathname.slice("/build".length).replace(/^\//, "")}${search}`;
+    (isFavicon ? favicon : assets)(req, res, (error?: unknown) => {
       req.url = originalUrl;
       next(error);
     });
@@ -218,14 +225,21 @@ function serveAssets(publicDir: string): Middleware {
 }
 
 /**
+ * The paths the API routes serve (their splats, and the three fixed ones). Anything else under
+ * /api/ is rendered by the pages (their 404), so it is a page here too.
+ */
+const API_ROUTE = /^\/api\/(?:(?:v1|trpc)(?:\/|$)|(?:events|health|ready)\/?$)/;
+
+/**
  * Remix aborts a cross-origin POST to a page (e.g. /login) with an empty 500 before any action
  * runs; answer it as the CSRF refusal it is, by the same rule (and on the same URL) the actions
- * apply. /api/* decides for itself (Bearer keys carry no ambient authority).
+ * apply. The API routes decide for themselves (Bearer keys carry no ambient authority). Judged on
+ * the normalised path, so `/api/../login` is the page it reaches.
  */
 function refuseCrossSitePagePosts(configuredOrigin: string | undefined): Middleware {
   return (req, res, next) => {
     const { path: pathname, url } = requestState(req);
-    if (req.method === "GET" || req.method === "HEAD" || pathname.startsWith("/api/")) return next();
+    if (req.method === "GET" || req.method === "HEAD" || API_ROUTE.test(pathname)) return next();
     const headers = new Headers();
     for (const name of ["origin", "sec-fetch-site"]) {
       const value = header(req, name);

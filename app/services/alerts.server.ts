@@ -17,7 +17,9 @@ import {
   type Severity,
 } from "../../db/schema";
 import { decodeCursor, encodeCursor } from "../lib/cursor";
+import { boundedInstant } from "../lib/dates";
 import { newId } from "../lib/ids";
+import { addressBucket } from "../lib/ip";
 import { keyIdSchema } from "../lib/key-schemas";
 import { actorUserId, requireScope, seesEveryone, type Actor } from "./actor.server";
 import { recordAudit } from "./audit.server";
@@ -29,7 +31,6 @@ import type { WebhookDispatcher } from "./webhooks.server";
 
 // Inputs (shared by tRPC and the REST routes) ------------------------------------------------
 
-const instant = z.iso.datetime({ offset: true });
 const pageLimit = z.number().int().min(1).max(200).default(50);
 const cursor = z.string().max(200).optional();
 
@@ -43,9 +44,9 @@ export const securityEventsInput = z.object({
   keyId: keyIdSchema.optional(),
   severity: z.enum(SEVERITIES).optional(),
   /** Inclusive. */
-  from: instant.optional(),
+  from: boundedInstant().optional(),
   /** Exclusive. */
-  to: instant.optional(),
+  to: boundedInstant().optional(),
 });
 export type SecurityEventsInput = z.input<typeof securityEventsInput>;
 
@@ -314,7 +315,7 @@ export class SecurityService {
     for (const rule of rules) {
       const subjects = new Set<string>();
       for (const group of touched) {
-        const subject = rule.groupBy === "ip" ? group.clientIp : group.keyId;
+        const subject = rule.groupBy === "ip" ? group.clientIp && addressBucket(group.clientIp) : group.keyId;
         if (subject && rule.kinds.includes(group.kind)) subjects.add(subject);
       }
       if (subjects.size === 0) continue;
@@ -327,9 +328,11 @@ export class SecurityService {
   /**
    * The rule's measure per subject over its window, at minute resolution: `events` sums the counts
    * of rows seen in the window; `minutes` counts the distinct minutes of the window that had one.
+   * An address subject is an address bucket: an IPv6 row's /64, else its address.
    */
   private async observe(rule: RuleRow, subjects: string[], now: Date): Promise<{ subject: string; observed: number }[]> {
-    const column = rule.groupBy === "ip" ? securityEvents.clientIp : securityEvents.keyId;
+    const column: SQL<string | null> =
+      rule.groupBy === "ip" ? sql`coalesce(${securityEvents.details}->>'clientNetwork', ${securityEvents.clientIp})` : sql`${securityEvents.keyId}`;
     const windowMs = rule.windowSeconds * 1000;
     const windowStart = new Date(now.getTime() - windowMs);
     const inWindow =

@@ -2,6 +2,7 @@ import { and, count, eq, sql } from "drizzle-orm";
 import type { Database } from "../../db/client.server";
 import { auditEvents, securityEvents, type Severity } from "../../db/schema";
 import { newId } from "../lib/ids";
+import { addressBucket } from "../lib/ip";
 import { logger } from "../lib/logger.server";
 import type { Clock } from "./clock.server";
 
@@ -46,7 +47,7 @@ export interface SecurityEventInput {
   clientIp?: string | null;
   /** Never a secret or a presented key. */
   details?: Record<string, unknown>;
-  /** High-volume kinds count into one row per minute per (kind, key, ip); one-off events get their own row. Default true. */
+  /** High-volume kinds count into one row per minute per (kind, key, address bucket); one-off events get their own row. Default true. */
   aggregate?: boolean;
 }
 
@@ -81,7 +82,10 @@ const MINUTE_MS = 60_000;
 /**
  * Records security events without a database write on the request path: events are counted in
  * memory and written in one batched upsert per interval, so a flood of refused requests costs one
- * row update per (kind, key, ip) per minute instead of one write per request.
+ * row update per (kind, key, address bucket) per minute instead of one write per request. The
+ * bucket is an IPv4 address or an IPv6 /64 (addressBucket): a client rotating through its /64
+ * still fills one row. A row keeps the first exact address it counted, and an IPv6 row names its
+ * /64 in `details.clientNetwork`, which the per-address alert rules group by.
  */
 export class SecurityEventService {
   private pending = new Map<string, Pending>();
@@ -101,8 +105,9 @@ export class SecurityEventService {
     const aggregate = event.aggregate ?? true;
     const keyId = event.keyId ?? null;
     const clientIp = event.clientIp ?? null;
+    const bucket = clientIp === null ? null : addressBucket(clientIp);
     const occurredAt = aggregate ? new Date(Math.floor(now.getTime() / MINUTE_MS) * MINUTE_MS) : now;
-    const aggregateKey = aggregate ? [event.kind, occurredAt.toISOString(), keyId ?? "", clientIp ?? ""].join("|") : null;
+    const aggregateKey = aggregate ? [event.kind, occurredAt.toISOString(), keyId ?? "", bucket ?? ""].join("|") : null;
     const slot = aggregateKey ?? `one-off:${++this.oneOff}`;
     const existing = this.pending.get(slot);
     if (existing) {
@@ -118,7 +123,7 @@ export class SecurityEventService {
       severity: event.severity,
       keyId,
       clientIp,
-      details: event.details ?? {},
+      details: bucket !== null && bucket !== clientIp ? { ...event.details, clientNetwork: bucket } : (event.details ?? {}),
       occurredAt,
       firstSeen: now,
       lastSeen: now,

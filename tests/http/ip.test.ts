@@ -89,8 +89,29 @@ describe("parseCidr / normalizeCidr", () => {
     expect(normalizeCidr("2001:DB8:0:0::/32")).toEqual({ ok: true, value: "2001:db8::/32" });
     expect(normalizeCidr("2001:db8::1/128")).toEqual({ ok: true, value: "2001:db8::1" });
     expect(normalizeCidr("::/0")).toEqual({ ok: true, value: "::/0" });
-    expect(normalizeCidr("::ffff:10.0.0.0/8")).toEqual({ ok: true, value: "10.0.0.0/8" });
     expect(parseCidr("10.0.0.0/8")).toEqual({ ok: true, cidr: { version: 4, value: 0x0a000000n, prefix: 8 } });
+  });
+
+  it("reads an IPv4-mapped IPv6 network as the IPv4 network it covers: a prefix of 96–128 counts ::ffff:0:0/96 too", () => {
+    expect(normalizeCidr("::ffff:127.0.0.1/128")).toEqual({ ok: true, value: "127.0.0.1" });
+    expect(normalizeCidr("::ffff:10.0.0.0/104")).toEqual({ ok: true, value: "10.0.0.0/8" });
+    expect(normalizeCidr("::FFFF:192.168.0.0/112")).toEqual({ ok: true, value: "192.168.0.0/16" });
+    expect(normalizeCidr("::ffff:c0a8:100/120")).toEqual({ ok: true, value: "192.168.1.0/24" });
+    expect(normalizeCidr("0:0:0:0:0:ffff:10.0.0.0/104")).toEqual({ ok: true, value: "10.0.0.0/8" });
+    expect(normalizeCidr("::ffff:0.0.0.0/96")).toEqual({ ok: true, value: "0.0.0.0/0" });
+    expect(parseCidr("::ffff:10.0.0.0/104")).toEqual({ ok: true, cidr: { version: 4, value: 0x0a000000n, prefix: 8 } });
+  });
+
+  it("refuses an IPv4-mapped network whose prefix reaches past ::ffff:0:0/96, or past 128", () => {
+    for (const entry of ["::ffff:10.0.0.0/8", "::ffff:10.0.0.0/95", "::ffff:0.0.0.0/0", "::ffff:1.2.3.4/32"]) {
+      const result = parseCidr(entry);
+      expect(result.ok, entry).toBe(false);
+      expect(!result.ok && result.error, entry).toMatch(/IPv4-mapped range ::ffff:0:0\/96; use a prefix of 96–128, or the IPv4 form/);
+    }
+    const tooLong = parseCidr("::ffff:10.0.0.0/129");
+    expect(!tooLong.ok && tooLong.error).toMatch(/not a prefix length for IPv6 \(0–128\)/);
+    const hostBits = parseCidr("::ffff:10.0.0.1/104");
+    expect(!hostBits.ok && hostBits.error).toMatch(/host bits set.*10\.0\.0\.0\/8/);
   });
 
   it("refuses host bits under the prefix, and names the network that was meant", () => {
@@ -140,7 +161,9 @@ describe("isAddressAllowed", () => {
   it("treats an IPv4-mapped client address as its IPv4 address, and never mixes families otherwise", () => {
     expect(isAddressAllowed("::ffff:10.1.2.3", ["10.0.0.0/8"])).toBe(true);
     expect(isAddressAllowed("::ffff:127.0.0.1", ["10.0.0.0/8"])).toBe(false);
-    expect(isAddressAllowed("10.1.2.3", ["::ffff:10.0.0.0/8"])).toBe(true);
+    expect(isAddressAllowed("10.1.2.3", ["::ffff:10.0.0.0/104"])).toBe(true);
+    expect(isAddressAllowed("127.0.0.1", ["::ffff:127.0.0.1/128"])).toBe(true);
+    expect(isAddressAllowed("11.1.2.3", ["::ffff:10.0.0.0/104"])).toBe(false);
     // ::/0 is all of IPv6, not IPv4.
     expect(isAddressAllowed("10.1.2.3", ["::/0"])).toBe(false);
     expect(isAddressAllowed("::a01:203", ["10.0.0.0/8"])).toBe(false);

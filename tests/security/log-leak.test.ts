@@ -31,6 +31,7 @@ const captureFile = path.join(captureDir, "capture.ndjson");
 let app: RunningApp;
 let restoreConsole: () => void;
 let password: string;
+let percentDecoded: (text: string) => string | null;
 const secrets: { what: string; value: string }[] = [];
 /** Request id → what the request was, for the "was it logged at all" check. */
 const sent = new Map<string, string>();
@@ -63,7 +64,9 @@ beforeAll(async () => {
   // The logger reads these when its module loads: set them before the app (and its build) is imported.
   process.env.KEYWARD_LOG_FILE = captureFile;
   process.env.LOG_LEVEL = "debug";
-  const { routeConsoleTo, logger } = await import("../../app/lib/logger.server");
+  const logging = await import("../../app/lib/logger.server");
+  const { routeConsoleTo, logger } = logging;
+  percentDecoded = logging.percentDecoded;
   const { startApp } = await import("../support/server");
   const keyward = await import("../support/keyward");
   restoreConsole = routeConsoleTo(logger);
@@ -115,6 +118,22 @@ beforeAll(async () => {
   await request("REST, key in the query", `/api/v1/me?api_key=${key}&page=2`);
   await request("REST, key in the path", `/api/v1/keys/${key}`, { headers: { Authorization: `Bearer ${key}` } });
   await request("REST, key URL-encoded in the path", `/api/v1/keys/kw%5F${key.slice(3)}`, { headers: { Authorization: `Bearer ${key}` } });
+  // The key percent-encoded, in the path and the query, as a client (or an attacker probing the log) may send it.
+  secret("the key's characters after kw_", key.slice(3));
+  const hex = (char: string) => char.charCodeAt(0).toString(16).padStart(2, "0");
+  const encodedForms: [string, string][] = [
+    ["the k encoded behind a prefix", `x%6Bw_${key.slice(3)}`],
+    ["the k encoded", `%6bw_${key.slice(3)}`],
+    ["every character encoded, mixed-case hex", [...key].map((c, i) => `%${i % 2 ? hex(c).toUpperCase() : hex(c)}`).join("")],
+    ["double-encoded", `%256Bw_${key.slice(3)}`],
+    ["double-encoded throughout", [...key].map((c) => `%25${hex(c)}`).join("")],
+  ];
+  for (const [what, encoded] of encodedForms) {
+    await request(`REST, key in the path, ${what}`, `/api/v1/keys/${encoded}`, { headers: { Authorization: `Bearer ${key}` } });
+    await request(`REST, key as a query name, ${what}`, `/api/v1/me?${encoded}=1`, { headers: { Authorization: `Bearer ${key}` } });
+    await request(`REST, key in a form-encoded query value, ${what}`, `/api/v1/me?q=a+${encoded}+b`);
+    await request(`a page URL holding the key, ${what}`, `/${encoded}`, { headers: { Cookie: cookie } });
+  }
   const wrong = secret("a well-formed unknown key", generateKey());
   await request("REST, an unknown key", "/api/v1/me", { headers: { Authorization: `Bearer ${wrong}` } });
   const mistyped = secret("the key with one character changed", `${key.slice(0, 20)}${key[20] === "A" ? "B" : "A"}${key.slice(21)}`);
@@ -182,6 +201,8 @@ describe("logs of a flow full of secrets", () => {
     expect(queryLine).toMatchObject({ path: "/api/v1/me", query: "api_key=[REDACTED]&page=[REDACTED]", status: 400 });
     const pathLine = lines.find((line) => sent.get(line.requestId ?? "") === "REST, key in the path" && line.msg === "request");
     expect(pathLine).toMatchObject({ path: "/api/v1/keys/[REDACTED_KEY]", status: 400 });
+    const encodedLine = lines.find((line) => sent.get(line.requestId ?? "") === "REST, key in the path, the k encoded behind a prefix" && line.msg === "request");
+    expect(encodedLine).toMatchObject({ path: "/api/v1/keys/[REDACTED_KEY]", status: 400 });
   });
 
   it("hold no key, password, session id or credential the flow sent", () => {
@@ -190,6 +211,11 @@ describe("logs of a flow full of secrets", () => {
     const leaked = secrets.filter(({ value }) => text.includes(value)).map(({ what }) => what);
     expect(leaked).toEqual([]);
     expect(text).not.toMatch(/kw_[0-9A-Za-z]{16,}/);
+    // Nor in any form: decoded as often as it takes, the capture still holds no key.
+    const decoded = percentDecoded(text);
+    expect(decoded).not.toBeNull();
+    expect(secrets.filter(({ value }) => decoded!.includes(value)).map(({ what }) => what)).toEqual([]);
+    expect(decoded).not.toMatch(/kw_[0-9A-Za-z]{16,}/);
     expect(text).not.toMatch(/keyward_session=(?!\[REDACTED\])[^;\s"]/);
   });
 });

@@ -5,7 +5,7 @@ import { Writable } from "node:stream";
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import { generateKey } from "../../app/lib/key-format";
-import { createLogger, isSensitiveField, logLevelFrom, redactFields, redactText, routeConsoleTo } from "../../app/lib/logger.server";
+import { createLogger, isSensitiveField, logLevelFrom, percentDecoded, redactFields, redactText, routeConsoleTo } from "../../app/lib/logger.server";
 
 const KEY = generateKey();
 const SESSION_ID = "abcdefghijklmnopqrstuvwxyz234567abcdefgh"; // lucia's shape: 40 × [a-z2-7]
@@ -102,6 +102,72 @@ describe("redaction in log lines", () => {
     for (const [input, expected] of cases) expect(redactText(input), input).toBe(expected);
     // The key display form (start and last 4) and public ids stay readable.
     expect(redactText("kw_AbCd…wxyz key_0123456789abcdefghij")).toBe("kw_AbCd…wxyz key_0123456789abcdefghij");
+  });
+
+  describe("a key percent-encoded in any way", () => {
+    const hex = (char: string) => char.charCodeAt(0).toString(16).padStart(2, "0");
+    const body = KEY.slice(3);
+    const variants: [string, string][] = [
+      ["the k encoded, behind a prefix (as reported)", `x%6Bw_${body}`],
+      ["the k encoded, lower-case hex", `%6bw_${body}`],
+      ["the prefix encoded", `%6B%77%5F${body}`],
+      ["every character, upper-case hex", [...KEY].map((c) => `%${hex(c).toUpperCase()}`).join("")],
+      ["every character, lower-case hex", [...KEY].map((c) => `%${hex(c)}`).join("")],
+      ["every character, mixed-case hex", [...KEY].map((c, i) => `%${i % 2 ? hex(c).toUpperCase() : hex(c)}`).join("")],
+      ["every other character", [...KEY].map((c, i) => (i % 2 ? `%${hex(c)}` : c)).join("")],
+      ["double-encoded", `%256Bw_${body}`],
+      ["double-encoded throughout", [...KEY].map((c) => `%25${hex(c)}`).join("")],
+      ["triple-encoded, mixed", `%25256b%2577%5F${body}`],
+      ["the percent itself encoded piecewise", `%25%36%42w_${body}`],
+      ["after a malformed escape", `%zz%%6Bw_${body}`],
+      ["after a non-ASCII escape", `%E2%82%AC%6Bw_${body}`],
+      ["behind a + in a form-encoded value", `a+%6Bw_${body}+b`],
+    ];
+
+    it.each(variants)("is redacted in a path, a query and a message: %s", (_what, encoded) => {
+      for (const text of [`/api/v1/keys/${encoded}`, `/api/v1/me?q=${encoded}&page=2`, `/api/v1/me?${encoded}=1`, `No route matches URL "/${encoded}"`]) {
+        const redacted = redactText(text);
+        expect(redacted, text).toContain("[REDACTED");
+        expect(percentDecoded(redacted) ?? "", text).not.toContain(body.slice(0, 16));
+        expect(redacted, text).not.toContain(body.slice(-16));
+      }
+      const log = capture();
+      log.logger.info({ path: `/api/v1/keys/${encoded}`, query: `${encoded}=[REDACTED]` }, `GET /${encoded}`);
+      expect(log.text()).not.toContain(body.slice(-16));
+      expect(log.lines()[0]).toMatchObject({ path: "/api/v1/keys/[REDACTED_KEY]" });
+    });
+
+    it("redacts a part still encoded after eight passes whole, since it may hide a key", () => {
+      let nested = `%6Bw_${body}`;
+      for (let level = 0; level < 9; level++) nested = nested.replaceAll("%", "%25");
+      expect(redactText(`/api/v1/keys/${nested}`)).toBe("/api/v1/keys/[REDACTED]");
+    });
+
+    it("leaves harmless escapes and malformed ones as they are", () => {
+      for (const text of ["/files/caf%C3%A9/a%20b/%zz/%", "/api/v1/keys/key_0123456789abcdefghij%2Fx", "100% of %6Bw_short"]) expect(redactText(text)).toBe(text);
+      expect(percentDecoded("%25%32%35")).toBe("%");
+      expect(percentDecoded("%E2%82%AC%zz%")).toBe("%E2%82%AC%zz%");
+    });
+
+    it("never lets a key through, however each character is written and whatever surrounds it", () => {
+      const spelled = fc
+        .array(fc.constantFrom("raw", "upper", "lower", "double", "triple"), { minLength: KEY.length, maxLength: KEY.length })
+        .map((ways) => [...KEY].map((c, i) => ({ raw: c, upper: `%${hex(c).toUpperCase()}`, lower: `%${hex(c)}`, double: `%25${hex(c)}`, triple: `%2525${hex(c)}` })[ways[i]!]).join(""));
+      const delimiter = fc.constantFrom("/", "?", "&", "=", " ", '"', "#", "+", "");
+      fc.assert(
+        fc.property(fc.string({ maxLength: 12 }), delimiter, spelled, delimiter, fc.string({ maxLength: 12 }), (before, open, key, close, after) => {
+          const log = capture();
+          log.logger.info({ path: `${before}${open}${key}${close}${after}` }, `${before}${open}${key}${close}${after}`);
+          const text = log.text();
+          expect(() => JSON.parse(text)).not.toThrow();
+          const decoded = percentDecoded(text);
+          expect(decoded).not.toBeNull();
+          expect(decoded).not.toContain(body.slice(-16));
+          expect(text).not.toContain(body.slice(-16));
+        }),
+        { numRuns: 300 },
+      );
+    });
   });
 
   it("keeps every line valid JSON, whatever the strings around the secrets", () => {

@@ -59,7 +59,31 @@ describe("default rules fire at their threshold and not one below", () => {
   it("seeds every default rule, enabled", async () => {
     const rules = await kw.security.listRules(admin.actor);
     expect(rules.map((rule) => rule.id).sort()).toEqual(DEFAULT_ALERT_RULES.map((rule) => rule.id).sort());
+    expect(rules).not.toHaveLength(0);
     expect(rules.every((rule) => rule.enabled)).toBe(true);
+  });
+
+  it("auth_failure_burst counts an IPv6 client by its /64: 20 failures from 20 addresses of one /64 open the alert", async () => {
+    const network = `2001:db8:${(++ipCounter).toString(16)}:1`;
+    const inNetwork = (host: number) => `${network}:${host.toString(16)}::${(host * 7).toString(16)}`;
+    for (let host = 1; host <= 19; host++) await record(1, { kind: "invalid_key", severity: "warning", clientIp: inNetwork(host) });
+    // The neighbouring /64 is another client.
+    await record(5, { kind: "invalid_key", severity: "warning", clientIp: `2001:db8:${ipCounter.toString(16)}:2::1` });
+    const subject = `2001:db8:${ipCounter.toString(16)}:1::/64`;
+    expect(await alertsFor("auth_failure_burst", subject)).toHaveLength(0);
+
+    await record(1, { kind: "login_failed", severity: "warning", clientIp: inNetwork(20) });
+    const opened = await alertsFor("auth_failure_burst", subject);
+    expect(opened).toHaveLength(1);
+    expect(opened[0]).toMatchObject({ status: "open", subjectType: "ip", keyId: null });
+    expect(opened[0]!.details).toMatchObject({ observed: 20, threshold: 20 });
+    // No alert names a single address of the network.
+    const perAddress = await Promise.all([1, 20].map((host) => alertsFor("auth_failure_burst", inNetwork(host))));
+    expect(perAddress.flat()).toHaveLength(0);
+    // The stored events still say which address each came from.
+    const events = (await kw.security.listEvents(admin.actor, { kind: "invalid_key", limit: 200 })).data.filter((event) => event.details.clientNetwork === subject);
+    expect(events).not.toHaveLength(0);
+    expect(events.every((event) => event.clientIp!.startsWith(`${network}:`))).toBe(true);
   });
 
   it("auth_failure_burst: 20 failures from one address within 5 minutes, across failure kinds", async () => {
@@ -236,6 +260,7 @@ describe("opening, bumping and closing alerts", () => {
 
     const audit = await kw.database.db.select().from(auditEvents).where(eq(auditEvents.targetId, row!.id));
     expect(audit.map((entry) => entry.action).sort()).toEqual(["alert.acknowledged", "alert.resolved"]);
+    expect(audit).not.toHaveLength(0);
     expect(audit.every((entry) => entry.actorId === admin.id && entry.targetType === "alert")).toBe(true);
     expect(audit.find((entry) => entry.action === "alert.resolved")!.details).toMatchObject({ before: { status: "acknowledged" }, after: { status: "resolved" } });
   });
@@ -278,6 +303,7 @@ describe("who sees and changes what", () => {
     expect(ids).not.toContain(otherAlert.id);
     expect(ids).not.toContain(ipAlertId);
     const owned = new Set((await kw.keys.list(member.actor, { limit: 100 })).data.map((key) => key.id));
+    expect(list.data).not.toHaveLength(0);
     expect(list.data.every((alert) => owned.has(alert.keyId!))).toBe(true);
     await expect(kw.security.getAlert(member.actor, otherAlert.id)).rejects.toMatchObject({ code: "not_found" });
     await expect(kw.security.getAlert(member.actor, ipAlertId)).rejects.toMatchObject({ code: "not_found" });
@@ -309,6 +335,7 @@ describe("who sees and changes what", () => {
     const owned = new Set((await kw.keys.list(member.actor, { limit: 100 })).data.map((key) => key.id));
     const seen = (await asMember.security.alerts({})).data;
     expect(seen.map((alert) => alert.id)).toContain(memberAlert.id);
+    expect(seen).not.toHaveLength(0);
     expect(seen.every((alert) => owned.has(alert.keyId!))).toBe(true);
     expect(await asMember.security.openAlertCount()).toBeGreaterThanOrEqual(1);
     await expect(asMember.security.ack({ id: memberAlert.id })).rejects.toMatchObject({ code: "FORBIDDEN" });
@@ -329,6 +356,7 @@ describe("rules and event reads", () => {
     expect(updated).toMatchObject({ threshold: 50, windowSeconds: 600, updatedBy: admin.id });
     const entries = await kw.database.db.select().from(auditEvents).where(eq(auditEvents.action, "settings.alert_rule_updated"));
     expect(entries.map((entry) => entry.details)).toContainEqual({ before: { threshold: 20, windowSeconds: 300 }, after: { threshold: 50, windowSeconds: 600 } });
+    expect(entries).not.toHaveLength(0);
     expect(entries.every((entry) => entry.actorId === admin.id && entry.targetType === "settings")).toBe(true);
     await kw.security.updateRule(admin.actor, "auth_failure_burst", { threshold: 20, windowSeconds: 300 });
 
@@ -356,10 +384,13 @@ describe("rules and event reads", () => {
     expect([...times].sort().reverse()).toEqual(times);
     expect(Object.keys(all[0]!).sort()).toEqual(["clientIp", "count", "details", "firstSeen", "id", "keyId", "kind", "lastSeen", "occurredAt", "severity"]);
 
-    const critical = await kw.security.listEvents(admin.actor, { severity: "critical" });
-    expect(critical.data.every((event) => event.severity === "critical")).toBe(true);
     const ranged = await kw.security.listEvents(admin.actor, { from: clock.now().toISOString() });
     expect(ranged.data).toHaveLength(0);
+    await record(1, { kind: "credentials_in_url", severity: "critical", clientIp: ip, aggregate: false });
+    await record(1, { kind: "credentials_in_url", severity: "warning", clientIp: ip, aggregate: false });
+    const critical = await kw.security.listEvents(admin.actor, { severity: "critical" });
+    expect(critical.data.filter((event) => event.kind === "credentials_in_url" && event.clientIp === ip)).toHaveLength(1);
+    expect(critical.data.every((event) => event.severity === "critical")).toBe(true);
     await expect(kw.security.listEvents(admin.actor, { cursor: "not-a-cursor" })).rejects.toMatchObject({ code: "validation_failed" });
   });
 });

@@ -16,7 +16,7 @@ afterAll(async () => {
   await kw?.dispose();
 });
 
-const rowsOf = (kind: "rate_limited" | "key_revealed" | "login_failed") => kw.database.db.select().from(securityEvents).where(eq(securityEvents.kind, kind));
+const rowsOf = (kind: "rate_limited" | "key_revealed" | "login_failed" | "invalid_key") => kw.database.db.select().from(securityEvents).where(eq(securityEvents.kind, kind));
 
 describe("SecurityEventService", () => {
   it("aggregates high-volume kinds per minute per (kind, key, ip); one-off kinds get a row each", async () => {
@@ -51,6 +51,27 @@ describe("SecurityEventService", () => {
     expect(evaluated[0]).toHaveLength(4);
     expect(evaluated[0]).toContainEqual({ kind: "rate_limited", keyId: "key_A", clientIp: "192.0.2.2" });
     expect(evaluated[1]).toEqual([{ kind: "rate_limited", keyId: "key_A", clientIp: "192.0.2.1" }]);
+  });
+
+  it("counts an IPv6 client by its /64: one row a minute for a client rotating its addresses, keeping the first exact address", async () => {
+    const evaluated: TouchedGroup[][] = [];
+    const service = new SecurityEventService({ db: kw.database.db, clock, evaluator: { evaluate: async (touched) => void evaluated.push(touched) } });
+    for (let host = 1; host <= 50; host++) service.record({ kind: "invalid_key", severity: "warning", clientIp: `2001:db8:77:1:${host.toString(16)}::1` });
+    service.record({ kind: "invalid_key", severity: "warning", clientIp: "2001:db8:77:2::1" });
+    // IPv4 addresses stay apart, each its own client.
+    service.record({ kind: "invalid_key", severity: "warning", clientIp: "192.0.2.61" });
+    service.record({ kind: "invalid_key", severity: "warning", clientIp: "192.0.2.62" });
+    await service.flush();
+
+    const rows = await rowsOf("invalid_key");
+    expect(rows.map((row) => [row.clientIp, row.count, row.details]).sort()).toEqual([
+      ["192.0.2.61", 1, {}],
+      ["192.0.2.62", 1, {}],
+      ["2001:db8:77:1:1::1", 50, { clientNetwork: "2001:db8:77:1::/64" }],
+      ["2001:db8:77:2::1", 1, { clientNetwork: "2001:db8:77:2::/64" }],
+    ]);
+    expect(evaluated).toHaveLength(1);
+    expect(evaluated[0]).toHaveLength(4);
   });
 
   it("a failing evaluation never loses the events, and a failed write is retried before it is evaluated", async () => {
