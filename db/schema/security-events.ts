@@ -24,7 +24,7 @@ export const securityEvents = pgTable(
     firstSeen: timestamp("first_seen", { withTimezone: true, mode: "date" }).notNull(),
     lastSeen: timestamp("last_seen", { withTimezone: true, mode: "date" }).notNull(),
     /**
-     * `kind|minute|key|ip` for an aggregated row, the upsert's conflict target; null for a one-off
+     * `kind|minute|key|address bucket (the IPv4 address, or the IPv6 /64)` for an aggregated row, the upsert's conflict target; null for a one-off
      * event (NULLs never conflict, so one-off rows are always inserted).
      */
     aggregateKey: text("aggregate_key").unique("security_events_aggregate_key_unique"),
