@@ -13,7 +13,7 @@ export interface FailedAuthThrottleOptions {
   limit?: number;
   /** @default 60_000 */
   windowMs?: number;
-  /** Most subjects tracked at once; the one that failed least recently is forgotten first. @default 50_000 */
+  /** Most subjects tracked at once; the one that failed least recently is forgotten first. @default 20_000 */
   maxTracked?: number;
   clock?: Clock;
 }
@@ -50,7 +50,7 @@ export class FailedAuthThrottle {
   constructor(options: FailedAuthThrottleOptions = {}) {
     this.limit = options.limit ?? 20;
     this.windowMs = options.windowMs ?? 60_000;
-    this.maxTracked = options.maxTracked ?? 50_000;
+    this.maxTracked = options.maxTracked ?? 20_000;
     this.clock = options.clock ?? systemClock;
   }
 
@@ -75,9 +75,8 @@ export class FailedAuthThrottle {
     const now = this.clock.now().getTime();
     this.sweep(now);
     const key = subjectKey(subject);
-    const times = this.recent(key, now);
-    times.push(now);
-    if (times.length > this.limit) times.shift();
+    // A fresh array of exactly the kept times: a grown one would carry spare capacity for every subject.
+    const times = [...this.recent(key, now), now].slice(-this.limit);
     // Re-inserted last: Map order is recency, so the first entry is the one to forget when full.
     this.failures.delete(key);
     this.failures.set(key, times);
