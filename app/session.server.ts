@@ -50,6 +50,7 @@ function hasUnsafeCharacter(text: string): boolean {
   }
   return false;
 }
+
 /** Longer than any page of the app's own. */
 const MAX_REDIRECT_LENGTH = 2048;
 
