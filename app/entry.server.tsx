@@ -34,6 +34,8 @@ export default function handleRequest(
   remixContext: EntryContext,
   loadContext: AppLoadContext,
 ) {
+  // A form refused as too large was left unread, so the connection cannot carry another request.
+  if (responseStatusCode === 413) responseHeaders.set("Connection", "close");
   const waitForAll = isbot(request.headers.get("user-agent") ?? "");
   const nonce = loadContext.cspNonce;
   return new Promise<Response>((resolve, reject) => {

@@ -42,8 +42,40 @@ export async function requireAdmin(request: Request, context: AppLoadContext): P
   return signedIn;
 }
 
-/** Only same-site relative paths, so the login page cannot be used as an open redirect. */
-export function safeRedirect(to: FormDataEntryValue | string | null | undefined, fallback = "/keys"): string {
-  if (typeof to !== "string" || !to.startsWith("/") || to.startsWith("//") || to.startsWith("/\\")) return fallback;
-  return to;
+/** A control character (tab, CR, LF and DEL among them) or a backslash: browsers strip or rewrite these, turning a path into another host. */
+function hasUnsafeCharacter(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f || code === 0x5c) return true;
+  }
+  return false;
+}
+
+/** Longer than any page of the app's own. */
+const MAX_REDIRECT_LENGTH = 2048;
+
+/** One leading "/", and no control character, backslash or second leading "/" as typed or once percent-decoded. */
+function isPlainPath(text: string): boolean {
+  if (text.length > MAX_REDIRECT_LENGTH || !text.startsWith("/") || text.startsWith("//") || hasUnsafeCharacter(text)) return false;
+  try {
+    const decoded = decodeURIComponent(text);
+    return !decoded.startsWith("//") && !hasUnsafeCharacter(decoded);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Where to send someone after signing in: `to` if it is a path on this app, else `fallback`.
+ * Only a plain path (see isPlainPath: `%09`, `%5C`, `/%2F` making `//` are refused) that the
+ * WHATWG URL parser resolves against `origin` to that same origin, and whose serialisation is a
+ * plain path too (`/.//host` parses to the path `//host`). The answer is that serialisation, so
+ * it is always a valid Location header (never a 500) and means the same to every browser.
+ */
+export function safeRedirect(to: unknown, origin: string, fallback = "/keys"): string {
+  if (typeof to !== "string" || !isPlainPath(to)) return fallback;
+  const base = new URL(origin);
+  const url = new URL(to, base);
+  const path = `${url.pathname}${url.search}${url.hash}`;
+  return url.origin === base.origin && isPlainPath(path) ? path : fallback;
 }

@@ -1,3 +1,4 @@
+import { MAX_BODY_BYTES } from "./http.server";
 import { parseAddress, formatAddress } from "./ip";
 import type { RequestMeta } from "../services/actor.server";
 
@@ -55,11 +56,51 @@ export function readPresentedKey(request: Request): string | null {
   return request.headers.get("x-api-key")?.trim() || null;
 }
 
-/** A form post's fields; a body that is not a readable form (malformed multipart, wrong encoding) is the client's 400, not a 500. */
+const plainText = { "Content-Type": "text/plain; charset=utf-8" };
+
+// The rest of the body is never read, so the connection cannot carry another request.
+const formTooLarge = () =>
+  new Response(`The form is larger than ${MAX_BODY_BYTES} bytes.`, { status: 413, headers: { ...plainText, Connection: "close" } });
+
+const unreadableForm = () => new Response("The form could not be read. Reload the page and try again.", { status: 400, headers: plainText });
+
+/**
+ * A form post's fields, for every dashboard and sign-in action: at most MAX_BODY_BYTES (the REST
+ * rule), counted as the body arrives and never buffered past it, so a huge anonymous form costs
+ * nothing. Too large is a thrown 413; a body that is not a readable form (malformed multipart,
+ * wrong encoding, a client gone midway) is the client's 400, not a 500.
+ */
 export async function readForm(request: Request): Promise<FormData> {
+  const body = await readBody(request, MAX_BODY_BYTES).catch(() => {
+    throw unreadableForm();
+  });
+  if (body === "too_large") throw formTooLarge();
   try {
-    return await request.formData();
+    return await new Response(body, { headers: { "Content-Type": request.headers.get("content-type") ?? "" } }).formData();
   } catch {
-    throw new Response("The form could not be read. Reload the page and try again.", { status: 400, headers: { "Content-Type": "text/plain; charset=utf-8" } });
+    throw unreadableForm();
   }
+}
+
+/** The body, or "too_large" as soon as Content-Length or the bytes that arrive pass `maxBytes`. */
+async function readBody(request: Request, maxBytes: number): Promise<Blob | "too_large"> {
+  const declared = Number(request.headers.get("content-length"));
+  if (Number.isFinite(declared) && declared > maxBytes) return "too_large";
+  if (!request.body) return new Blob();
+  // Content-Length may be absent (chunked) or wrong: count what actually arrives.
+  const reader = request.body.getReader();
+  const chunks: Uint8Array<ArrayBuffer>[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      // Not cancel(): that destroys the socket under the client before it can read the 413.
+      reader.releaseLock();
+      return "too_large";
+    }
+    chunks.push(value);
+  }
+  return new Blob(chunks);
 }

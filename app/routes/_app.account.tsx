@@ -40,7 +40,8 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 }
 
 const accountAction = z.discriminatedUnion("intent", [
-  z.object({ intent: z.literal("changePassword"), currentPassword: z.string().max(1000), newPassword: z.string().max(1000), confirmPassword: z.string().max(1000) }),
+  // Lengths are checked by the procedure, which answers them as field errors.
+  z.object({ intent: z.literal("changePassword"), currentPassword: z.string(), newPassword: z.string(), confirmPassword: z.string() }),
   z.object({ intent: z.literal("endSession"), handle: sessionHandleSchema }),
   z.object({ intent: z.literal("endOtherSessions") }),
 ]);

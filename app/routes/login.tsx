@@ -11,7 +11,9 @@ import { Card, CardContent, CardDescription, CardHeader } from "../components/ui
 import { Input } from "../components/ui/input";
 import { storable } from "../lib/key-schemas";
 import { isSameOrigin, readForm, requestMeta } from "../lib/request.server";
+import { MAX_EMAIL_LENGTH } from "../services/auth.server";
 import { isKeywardError } from "../services/errors.server";
+import { MAX_PASSWORD_LENGTH } from "../services/passwords.server";
 import { safeRedirect } from "../session.server";
 
 export const meta: MetaFunction = () => [{ title: "Sign in · Keyward" }];
@@ -24,8 +26,8 @@ export const headers: HeadersFunction = ({ actionHeaders }) => {
 
 const loginForm = z.object({
   // No stored email can hold U+0000, and Postgres cannot compare text that does.
-  email: z.string().trim().min(1, "Enter your email").refine(storable, "Enter a valid email address"),
-  password: z.string().min(1, "Enter your password"),
+  email: z.string().trim().min(1, "Enter your email").max(MAX_EMAIL_LENGTH, `An email has at most ${MAX_EMAIL_LENGTH} characters`).refine(storable, "Enter a valid email address"),
+  password: z.string().min(1, "Enter your password").max(MAX_PASSWORD_LENGTH, `A password has at most ${MAX_PASSWORD_LENGTH} characters`),
   redirectTo: z.string().optional(),
 });
 
@@ -39,11 +41,16 @@ export async function action({ request, context }: ActionFunctionArgs) {
   if (!isSameOrigin(request, keyward.config.origin)) throw new Response("Cross-site request refused", { status: 403 });
   const parsed = loginForm.safeParse(Object.fromEntries(await readForm(request)));
   if (!parsed.success) {
-    return json({ error: null, fieldErrors: z.flattenError(parsed.error).fieldErrors }, { status: 400 });
+    const fieldErrors = z.flattenError(parsed.error).fieldErrors;
+    // Too long is past what the fields may hold (422); empty or malformed is a form to fill in again (400).
+    const tooLong = parsed.error.issues.some((issue) => issue.code === "too_big");
+    return json({ error: null, fieldErrors }, { status: tooLong ? 422 : 400 });
   }
   const { email, password } = parsed.data;
-  // Per address and per account, checked before the password is even hashed.
-  const throttle = keyward.loginFailures.isBlocked(context.clientIp, email);
+  // Decided before anything is written: a hostile target goes to the default page, never to a 500 after the session exists.
+  const redirectTo = safeRedirect(parsed.data.redirectTo, keyward.config.origin ?? new URL(request.url).origin);
+  // Per address and per account from that address, checked before the password is even hashed.
+  const throttle = await keyward.loginFailures.check(context.clientIp, email);
   if (throttle.blocked) {
     keyward.securityEvents.record({ kind: "login_locked", severity: "warning", clientIp: context.clientIp, details: { retryAfterSeconds: throttle.retryAfterSeconds } });
     return json(
@@ -54,7 +61,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
   try {
     const { user, cookie } = await keyward.auth.login(email, password, requestMeta(request, context.clientIp, context.requestId));
     await keyward.securityEvents.noteSignIn(user, context.clientIp);
-    return redirect(safeRedirect(parsed.data.redirectTo), { headers: { "Set-Cookie": cookie } });
+    return redirect(redirectTo, { headers: { "Set-Cookie": cookie } });
   } catch (error) {
     if (isKeywardError(error) && error.code === "invalid_credentials") {
       keyward.loginFailures.recordFailure(context.clientIp, email);

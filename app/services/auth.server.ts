@@ -9,7 +9,10 @@ import { sessionActor, type Actor, type RequestMeta } from "./actor.server";
 import { recordAudit } from "./audit.server";
 import type { Clock } from "./clock.server";
 import { KeywardError, notFound } from "./errors.server";
-import { hashPassword, verifyPassword, type PasswordHashing } from "./passwords.server";
+import { hashPassword, MAX_PASSWORD_LENGTH, verifyPassword, type PasswordHashing } from "./passwords.server";
+
+/** The longest email address SMTP can carry (RFC 5321's 254-character path). */
+export const MAX_EMAIL_LENGTH = 254;
 
 export interface SessionUser {
   id: string;
@@ -68,6 +71,8 @@ export function requireSessionActor(actor: Actor): asserts actor is Extract<Acto
   }
 }
 
+const wrongCredentials = () => new KeywardError("invalid_credentials", "The email or password is not right, or the account is disabled");
+
 export interface AuthServiceDeps {
   db: Database;
   clock: Clock;
@@ -94,13 +99,13 @@ export class AuthService {
 
   /** Checks the password and opens a session; returns its Set-Cookie value. One message for every failure. */
   async login(email: string, password: string, meta: RequestMeta = {}): Promise<{ user: SessionUser; cookie: string }> {
+    // No account has such an email or password: refused before any lookup or hashing.
+    if (email.length > MAX_EMAIL_LENGTH || password.length > MAX_PASSWORD_LENGTH) throw wrongCredentials();
     const [row] = await this.deps.db.select().from(users).where(eq(users.email, email.trim().toLowerCase()));
     // Hash even for unknown emails, so timing does not tell which emails exist.
     this.dummyHash ??= hashPassword("keyward-timing-equaliser", this.deps.hashing);
     const ok = await verifyPassword(row?.passwordHash ?? (await this.dummyHash), password);
-    if (!row || !ok || row.disabledAt) {
-      throw new KeywardError("invalid_credentials", "The email or password is not right, or the account is disabled");
-    }
+    if (!row || !ok || row.disabledAt) throw wrongCredentials();
     const user: SessionUser = { id: row.id, email: row.email, role: row.role };
     const session = await this.lucia.createSession(row.id, { ipAddress: meta.ip ?? null, userAgent: meta.userAgent?.slice(0, 512) ?? null });
     await recordAudit(this.deps.db, sessionActor(user, meta), { action: "auth.login", targetType: "user", targetId: row.id }, this.deps.clock.now());

@@ -43,7 +43,7 @@ export interface Keyward {
   limiter?: Pick<RateLimiter, "consume">;
   authFailures?: FailureCounter;
   usage?: Pick<UsageRecorder, "record">;
-  /** Failed dashboard sign-ins per client address and per account. */
+  /** Failed dashboard sign-ins: refusals per address bucket and per account from a bucket; an account's failures from everywhere only slow it. */
   loginFailures: LoginThrottle;
   /** Usage series, summary and request log (what `usage` recorded). */
   usageReports: UsageService;

@@ -12,6 +12,8 @@ export interface PasswordHashing {
 export const DEFAULT_HASHING: PasswordHashing = { memoryCost: 19456, timeCost: 2 };
 
 export const MIN_PASSWORD_LENGTH = 10;
+/** Longer than any passphrase a person or a password manager uses; nothing longer is ever hashed. */
+export const MAX_PASSWORD_LENGTH = 1024;
 
 export function hashPassword(password: string, params: PasswordHashing = DEFAULT_HASHING): Promise<string> {
   return hash(password, { algorithm: ARGON2ID, memoryCost: params.memoryCost, timeCost: params.timeCost, parallelism: 1, outputLen: 32 });

@@ -8,11 +8,15 @@ import { recordAudit } from "./audit.server";
 import type { Clock } from "./clock.server";
 import { KeywardError, notFound } from "./errors.server";
 import type { EventBus } from "./events.server";
-import { requireSessionActor } from "./auth.server";
-import { hashPassword, MIN_PASSWORD_LENGTH, verifyPassword, type PasswordHashing } from "./passwords.server";
+import { MAX_EMAIL_LENGTH, requireSessionActor } from "./auth.server";
+import { hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, verifyPassword, type PasswordHashing } from "./passwords.server";
 
-export const emailSchema = z.string().trim().toLowerCase().pipe(z.email("Enter a valid email address")).pipe(z.string().max(254));
-export const passwordSchema = z.string().min(MIN_PASSWORD_LENGTH, `Use at least ${MIN_PASSWORD_LENGTH} characters`).max(256);
+// Length first: the address pattern never runs over an overlong string.
+export const emailSchema = z.string().trim().max(MAX_EMAIL_LENGTH).toLowerCase().pipe(z.email("Enter a valid email address"));
+export const passwordSchema = z
+  .string()
+  .min(MIN_PASSWORD_LENGTH, `Use at least ${MIN_PASSWORD_LENGTH} characters`)
+  .max(MAX_PASSWORD_LENGTH, `Use at most ${MAX_PASSWORD_LENGTH} characters`);
 export const roleSchema = z.enum(ROLES);
 
 export const createUserInput = z.object({ email: emailSchema, password: passwordSchema, role: roleSchema.default("member") });
@@ -20,7 +24,7 @@ export type CreateUserInput = z.input<typeof createUserInput>;
 
 export const changePasswordInput = z
   .object({
-    currentPassword: z.string().min(1, "Enter your current password").max(256),
+    currentPassword: z.string().min(1, "Enter your current password").max(MAX_PASSWORD_LENGTH),
     newPassword: passwordSchema,
   })
   .refine((input) => input.newPassword !== input.currentPassword, { message: "Choose a password different from the current one", path: ["newPassword"] });

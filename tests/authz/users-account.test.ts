@@ -166,7 +166,7 @@ describe("account.* procedures", () => {
 
     // An address of its own, so the other tests' wrong guesses do not count here.
     const caller = await sessionCaller(cookie, ORIGIN, "192.0.2.44");
-    const limit = kw.config.rateLimits.failedAuth.requests;
+    const limit = kw.loginFailures.accountFromAddressLimit;
     for (let i = 0; i < limit; i++) {
       await expectError(caller.account.changePassword({ currentPassword: `guess ${i}`, newPassword: NEW_PASSWORD }), "UNPROCESSABLE_CONTENT", "validation_failed");
     }

@@ -2,6 +2,8 @@ import fs from "node:fs";
 import fc from "fast-check";
 import { inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MAX_BODY_BYTES } from "../../app/lib/http.server";
+import { keyIdSchema } from "../../app/lib/key-schemas";
 import { sessionHandle } from "../../app/services/auth.server";
 import { LoginThrottle } from "../../app/services/failed-auth-throttle.server";
 import type { UsageRecorder } from "../../app/services/usage.server";
@@ -172,9 +174,47 @@ function errorsLoggedSince(offset: number): string[] {
 
 const logSize = () => fs.statSync(process.env.KEYWARD_LOG_FILE!).size;
 
-/** Each fuzz test's budget: shrinking a failure stops before the test's timeout, so the smallest counterexample found by then is reported. */
+/**
+ * Each fuzz test's budget: shrinking a failure stops before the test's timeout, so the smallest
+ * counterexample found by then is reported. A run cut short by the budget fails: fewer cases than
+ * asked for must never pass as a clean run.
+ */
 const FUZZ_TIMEOUT_MS = 60_000;
-const runs = (numRuns: number) => ({ numRuns, interruptAfterTimeLimit: FUZZ_TIMEOUT_MS - 15_000 });
+const runs = (numRuns: number) => ({ numRuns, interruptAfterTimeLimit: FUZZ_TIMEOUT_MS - 15_000, markInterruptAsFailure: true });
+
+/** The actions that read their form: past MAX_BODY_BYTES each answers 413, once the caller is past its guard. */
+const FORM_READERS = new Set(["routes/login", "routes/_app.keys._index", "routes/_app.keys.new", "routes/_app.keys.$id", "routes/_app.users", "routes/_app.account", "routes/_app.security"]);
+
+const OVERSIZE_SHAPES = ["declared", "chunked", "multipart-field", "multipart-file"] as const;
+type OversizeShape = (typeof OVERSIZE_SHAPES)[number];
+
+/** A form of about `bytes` bytes: its route's first field, then one huge field, as a declared body, a chunked stream, or multipart. */
+function oversizedBody(shape: OversizeShape, firstField: [string, string], bytes: number): { body: BodyInit; contentType?: string } {
+  const huge = "x".repeat(bytes);
+  switch (shape) {
+    case "declared":
+      return { body: new TextEncoder().encode(`${new URLSearchParams([firstField])}&name=${huge}`), contentType: "application/x-www-form-urlencoded" };
+    case "chunked": {
+      // A stream: fetch sends it without Content-Length, so only counting the bytes can stop it.
+      const text = new TextEncoder().encode(`${new URLSearchParams([firstField])}&name=${huge}`);
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          for (let at = 0; at < text.length; at += 16_384) controller.enqueue(text.subarray(at, at + 16_384));
+          controller.close();
+        },
+      });
+      return { body, contentType: "application/x-www-form-urlencoded" };
+    }
+    case "multipart-field":
+    case "multipart-file": {
+      const form = new FormData();
+      form.append(...firstField);
+      if (shape === "multipart-file") form.append("upload", new Blob([huge]), "upload.txt");
+      else form.append("name", huge);
+      return { body: form };
+    }
+  }
+}
 
 /**
  * Property-based fuzzing of every dashboard form action over HTTP, as anonymous, a member and an
@@ -423,6 +463,75 @@ describe("fuzzing the dashboard's form actions", () => {
     expect(response.status).toBeGreaterThanOrEqual(400);
     expect(response.status).toBeLessThan(500);
   });
+
+  /** A route, one of its paths and its first field with a value its page sends (so the action gets as far as reading the form). */
+  const formTarget = (candidates: FormRoute[]) =>
+    fc.constantFrom(...candidates).chain((route) => {
+      const [name, spec] = Object.entries(route.fields)[0] ?? ["intent", field(["create"])];
+      return fc.record({ route: fc.constant(route), path: route.paths, first: spec.valid.map((value): [string, string] => [name, value]) });
+    });
+
+  /** Whether `caller` gets past the action's guards to reading its form: a key page checks its id first. */
+  const readsForm = (route: FormRoute, path: string, caller: string) =>
+    FORM_READERS.has(route.routeId) &&
+    (caller === "admin" || route.routeId === "routes/login") &&
+    (route.routeId !== "routes/_app.keys.$id" || keyIdSchema.safeParse(path.slice("/keys/".length)).success);
+
+  it("oversized forms, declared or streamed, in fields or files: 413 from every action that reads one, never a 500", async () => {
+    const logOffset = logSize();
+    const cookies = { anonymous: null, member: await login(app, memberEmail, MEMBER_PASSWORD), admin: await login(app, admin.email, TEST_PASSWORD) };
+    const before = await outOfReach(null);
+    await fc.assert(
+      fc.asyncProperty(
+        // Not /logout: it reads no form, and would sign the callers out of the rest of the run.
+        formTarget(routes.filter((route) => route.routeId !== "routes/logout")),
+        fc.constantFrom(...(Object.keys(cookies) as (keyof typeof cookies)[])),
+        fc.constantFrom(...OVERSIZE_SHAPES),
+        fc.oneof(fc.integer({ min: MAX_BODY_BYTES + 1, max: MAX_BODY_BYTES + 4_096 }), fc.integer({ min: 100_000, max: 4_000_000 })),
+        fc.boolean(),
+        async ({ route, path, first }, caller, shape, bytes, data) => {
+          const { body, contentType } = oversizedBody(shape, first, bytes);
+          const headers: Record<string, string> = { Origin: app.url };
+          if (contentType) headers["Content-Type"] = contentType;
+          const cookie = cookies[caller];
+          if (cookie) headers.Cookie = cookie;
+          const separator = path.includes("?") ? "&" : "?";
+          const url = `${app.url}${path}${data ? `${separator}_data=${encodeURIComponent(route.routeId)}` : ""}`;
+          const response = await fetch(url, { method: "POST", redirect: "manual", headers, body, duplex: "half" } as RequestInit);
+          const text = await response.text();
+          const what = `${caller} ${shape} ${bytes} B POST ${url} → ${response.status} ${text.slice(0, 200)}`;
+          expect(response.status, what).toBeLessThan(500);
+          if (readsForm(route, path, caller)) {
+            expect(response.status, what).toBe(413);
+            expect(response.headers.get("connection"), what).toBe("close");
+          }
+        },
+      ),
+      runs(60),
+    );
+    expect(await outOfReach(null)).toEqual(before);
+    expect(errorsLoggedSince(logOffset)).toEqual([]);
+  }, FUZZ_TIMEOUT_MS);
+
+  it("a form just under 64 KiB is read and judged on its fields: never a 413 or a 500", async () => {
+    const cookie = await login(app, admin.email, TEST_PASSWORD);
+    await fc.assert(
+      fc.asyncProperty(formTarget(routes.filter((route) => FORM_READERS.has(route.routeId))), async ({ path, first }) => {
+        const prefix = `${new URLSearchParams([first])}&name=`;
+        const body = `${prefix}${"x".repeat(MAX_BODY_BYTES - Buffer.byteLength(prefix))}`;
+        const response = await fetch(`${app.url}${path}`, {
+          method: "POST",
+          redirect: "manual",
+          headers: { Origin: app.url, "Content-Type": "application/x-www-form-urlencoded", Cookie: cookie },
+          body,
+        });
+        await response.arrayBuffer();
+        expect(response.status, `${path} with ${Buffer.byteLength(body)} bytes`).not.toBe(413);
+        expect(response.status, `${path} with ${Buffer.byteLength(body)} bytes`).toBeLessThan(500);
+      }),
+      runs(20),
+    );
+  }, FUZZ_TIMEOUT_MS);
 
   it("anonymous: never a 500, and nothing stored changes", async () => {
     const logOffset = logSize();

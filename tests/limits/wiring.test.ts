@@ -64,16 +64,17 @@ describe("the service container", () => {
     expect(codes).toEqual(["VALID", "VALID", "RATE_LIMITED"]);
   });
 
-  it("throttles failed authentication per address, and the login per address and account", async () => {
+  it("throttles failed authentication per address, and the login per address and per account from an address", async () => {
     const throttle = kw.authFailures;
     if (!(throttle instanceof FailedAuthThrottle)) throw new Error("the container should provide a FailedAuthThrottle");
     throttle.recordFailure("192.0.2.50");
     expect(throttle.isBlocked("192.0.2.50").blocked).toBe(false);
     throttle.recordFailure("192.0.2.50");
     await expect(throttle.admit("192.0.2.50")).resolves.toEqual({ allowed: false, retryAfterSeconds: 60 });
+    // Half the limit of 2 on one account from one address; another address is not refused.
     kw.loginFailures.recordFailure("192.0.2.60", "someone@example.test");
-    kw.loginFailures.recordFailure("192.0.2.61", "someone@example.test");
-    expect(kw.loginFailures.isBlocked("192.0.2.62", "someone@example.test").blocked).toBe(true);
+    await expect(kw.loginFailures.check("192.0.2.60", "someone@example.test")).resolves.toMatchObject({ blocked: true });
+    await expect(kw.loginFailures.check("192.0.2.61", "someone@example.test")).resolves.toMatchObject({ blocked: false });
   });
 
   it("writes recorded usage when it closes, readable through usageReports", async () => {

@@ -22,7 +22,7 @@ export const accountRouter = router({
     const { email } = await keyward.users.get(actor, actor.userId);
     const clientIp = actor.meta?.ip ?? "unknown";
     // A wrong current password counts as a failed sign-in, so a stolen session cannot guess at it freely.
-    const throttle = keyward.loginFailures.isBlocked(clientIp, email);
+    const throttle = await keyward.loginFailures.check(clientIp, email);
     if (throttle.blocked) {
       throw new KeywardError("too_many_failures", `Too many wrong passwords. Wait ${throttle.retryAfterSeconds} seconds, then try again.`, { retryAfterSeconds: throttle.retryAfterSeconds });
     }
