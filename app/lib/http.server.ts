@@ -227,27 +227,41 @@ function nestingDepth(text: string): number {
 // The rest of the body is never read, so the connection cannot carry another request.
 const tooLarge = () => new HttpProblem("payload_too_large", `The body is larger than ${MAX_BODY_BYTES} bytes`, { headers: { Connection: "close" } });
 
-async function readBodyText(request: Request): Promise<string> {
+/** What `readCappedBody` returns for a body past the cap. */
+export const BODY_TOO_LARGE = Symbol("body too large");
+
+/**
+ * The body's bytes, read as they arrive and given up as soon as Content-Length or the bytes that
+ * actually came pass `maxBytes`, so no caller ever holds more: the one capped reader of REST bodies,
+ * tRPC bodies and dashboard forms. Null when there is no body.
+ */
+export async function readCappedBody(request: Request, maxBytes = MAX_BODY_BYTES): Promise<Uint8Array | null | typeof BODY_TOO_LARGE> {
   const declared = Number(request.headers.get("content-length"));
-  if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) throw tooLarge();
-  if (!request.body) return "";
+  if (Number.isFinite(declared) && declared > maxBytes) return BODY_TOO_LARGE;
+  if (!request.body) return null;
   // Content-Length may be absent (chunked) or wrong: count what actually arrives.
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
     const { done, value } = await reader.read();
-    if (done) break;
+    if (done) return Buffer.concat(chunks);
     size += value.byteLength;
-    if (size > MAX_BODY_BYTES) {
+    if (size > maxBytes) {
       // Not cancel(): that destroys the socket under the client before it can read the 413.
       reader.releaseLock();
-      throw tooLarge();
+      return BODY_TOO_LARGE;
     }
     chunks.push(value);
   }
+}
+
+async function readBodyText(request: Request): Promise<string> {
+  const body = await readCappedBody(request);
+  if (body === BODY_TOO_LARGE) throw tooLarge();
+  if (body === null) return "";
   try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(Buffer.concat(chunks));
+    return new TextDecoder("utf-8", { fatal: true }).decode(body);
   } catch {
     throw new HttpProblem("invalid_json", "The body is not valid UTF-8");
   }

@@ -1,4 +1,4 @@
-import { MAX_BODY_BYTES } from "./http.server";
+import { BODY_TOO_LARGE, MAX_BODY_BYTES, readCappedBody } from "./http.server";
 import { parseAddress, formatAddress } from "./ip";
 import type { RequestMeta } from "../services/actor.server";
 
@@ -71,36 +71,13 @@ const unreadableForm = () => new Response("The form could not be read. Reload th
  * wrong encoding, a client gone midway) is the client's 400, not a 500.
  */
 export async function readForm(request: Request): Promise<FormData> {
-  const body = await readBody(request, MAX_BODY_BYTES).catch(() => {
+  const body = await readCappedBody(request).catch(() => {
     throw unreadableForm();
   });
-  if (body === "too_large") throw formTooLarge();
+  if (body === BODY_TOO_LARGE) throw formTooLarge();
   try {
-    return await new Response(body, { headers: { "Content-Type": request.headers.get("content-type") ?? "" } }).formData();
+    return await new Response(body as BodyInit | null, { headers: { "Content-Type": request.headers.get("content-type") ?? "" } }).formData();
   } catch {
     throw unreadableForm();
   }
-}
-
-/** The body, or "too_large" as soon as Content-Length or the bytes that arrive pass `maxBytes`. */
-async function readBody(request: Request, maxBytes: number): Promise<Blob | "too_large"> {
-  const declared = Number(request.headers.get("content-length"));
-  if (Number.isFinite(declared) && declared > maxBytes) return "too_large";
-  if (!request.body) return new Blob();
-  // Content-Length may be absent (chunked) or wrong: count what actually arrives.
-  const reader = request.body.getReader();
-  const chunks: Uint8Array<ArrayBuffer>[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      // Not cancel(): that destroys the socket under the client before it can read the 413.
-      reader.releaseLock();
-      return "too_large";
-    }
-    chunks.push(value);
-  }
-  return new Blob(chunks);
 }
