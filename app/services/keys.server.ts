@@ -343,6 +343,7 @@ export class KeyService {
       if (!old) throw notFound("Key");
       if (old.revokedAt) throw new KeywardError("invalid_state", "The key was revoked while it was being rotated");
       this.assertScopesGrantable(actor, owner.role, old.scopes);
+      this.assertRateLimitAllowed(old.rateLimit);
       this.assertMayTouch(actor, old);
       // A successor has the same owner and is created after its predecessor: the owner index finds it.
       const [successor] = await tx
@@ -361,7 +362,6 @@ export class KeyService {
       // A successor never outlives the accepted date range, nor the key that rotated it in.
       const inRange = lifetimeEnd && lifetimeEnd > LATEST_INSTANT ? LATEST_INSTANT : lifetimeEnd;
       const newExpiry = earliest(inRange, actor.kind === "user" ? (actor.restrictions?.expiresAt ?? null) : null);
-      this.assertRateLimitAllowed(old.rateLimit);
 
       const [previous] = await tx
         .update(apiKeys)
