@@ -3,7 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import type { RateLimit } from "../db/schema";
-import { rateLimitSchema } from "./lib/key-schemas";
+import { rateLimitSchema, rateLimitWithin } from "./lib/key-schemas";
 
 const base64Key = (name: string) =>
   z
@@ -15,20 +15,26 @@ const base64Key = (name: string) =>
 
 const positiveInt = z.coerce.number().int().positive();
 
-/** `requests/windowSeconds` (e.g. `1000/60`); a bare number is per minute. */
-const rateLimitText = (name: string, fallback: string) =>
-  z
-    .string()
-    .default(fallback)
-    .transform((value, ctx): RateLimit => {
-      const match = /^\s*(\d+)\s*(?:\/\s*(\d+)\s*)?$/.exec(value);
-      const parsed = rateLimitSchema.safeParse(match ? { requests: Number(match[1]), windowSeconds: Number(match[2] ?? 60) } : null);
-      if (!parsed.success) {
-        ctx.addIssue({ code: "custom", message: `${name} must look like \`requests/windowSeconds\` (e.g. ${fallback}), window 1–86400 s` });
-        return z.NEVER;
-      }
-      return parsed.data;
-    });
+/** Reads `requests/windowSeconds` (e.g. `1000/60`); a bare number is per minute. */
+const toRateLimit =
+  (name: string, example: string) =>
+  (value: string, ctx: z.RefinementCtx): RateLimit => {
+    const match = /^\s*(\d+)\s*(?:\/\s*(\d+)\s*)?$/.exec(value);
+    const parsed = rateLimitSchema.safeParse(match ? { requests: Number(match[1]), windowSeconds: Number(match[2] ?? 60) } : null);
+    if (!parsed.success) {
+      ctx.addIssue({ code: "custom", message: `${name} must look like \`requests/windowSeconds\` (e.g. ${example}), window 1–86400 s` });
+      return z.NEVER;
+    }
+    return parsed.data;
+  };
+
+const rateLimitText = (name: string, fallback: string) => z.string().default(fallback).transform(toRateLimit(name, fallback));
+
+/** The bound on every key's rate limit: unset = only the schema's own bounds. */
+const maxRateLimitText = z
+  .string()
+  .optional()
+  .transform((value, ctx) => (value === undefined ? undefined : toRateLimit("KEYWARD_MAX_RATE_LIMIT", "100000/60")(value, ctx)));
 
 const envSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
@@ -78,6 +84,8 @@ const envSchema = z.object({
   REDIS_URL: z.string().regex(/^rediss?:\/\//, "REDIS_URL must be a redis:// or rediss:// URL").optional(),
   /** The rate limit of keys that have none of their own. */
   KEYWARD_DEFAULT_RATE_LIMIT: rateLimitText("KEYWARD_DEFAULT_RATE_LIMIT", "1000/60"),
+  /** Set: the loosest rate limit any key may be given, by anyone (`requests/windowSeconds`); KEYWARD_DEFAULT_RATE_LIMIT must lie within it. */
+  KEYWARD_MAX_RATE_LIMIT: maxRateLimitText,
   /** Failed authentications allowed per client address (and per account on the dashboard login) before further attempts get 429. */
   KEYWARD_FAILED_AUTH_LIMIT: rateLimitText("KEYWARD_FAILED_AUTH_LIMIT", "20/60"),
   /** How often usage counters and the request log are written, in ms; a crash loses at most this much. */
@@ -120,6 +128,8 @@ export interface Config {
   benchKeyId?: string;
   redisUrl?: string;
   rateLimits: { defaultLimit: RateLimit; failedAuth: RateLimit; maxTrpcBatch: number; redisTimeoutMs: number };
+  /** The loosest rate limit a key may be given (see rateLimitWithin); unset = no bound beyond the schema's. */
+  maxRateLimit?: RateLimit;
   usage: { flushIntervalMs: number; requestLogRetentionDays: number };
   /** Live event streams, counted per instance: most open at once per key or user, and the age at which each is ended. */
   eventStreams: { maxOpen: number; maxAgeSeconds: number };
@@ -146,6 +156,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".") || "environment"}: ${issue.message}`));
   }
   const env = parsed.data;
+  if (env.KEYWARD_MAX_RATE_LIMIT && !rateLimitWithin(env.KEYWARD_DEFAULT_RATE_LIMIT, env.KEYWARD_MAX_RATE_LIMIT)) {
+    throw new ConfigError(["KEYWARD_DEFAULT_RATE_LIMIT must not be looser than KEYWARD_MAX_RATE_LIMIT (no more requests per window, nor per second)"]);
+  }
   const production = env.NODE_ENV === "production";
   const dataDir = path.resolve(env.KEYWARD_DATA_DIR);
 
@@ -186,6 +199,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     benchKeyId: env.KEYWARD_BENCH_KEY_ID,
     redisUrl: env.REDIS_URL,
     rateLimits: { defaultLimit: env.KEYWARD_DEFAULT_RATE_LIMIT, failedAuth: env.KEYWARD_FAILED_AUTH_LIMIT, maxTrpcBatch: env.KEYWARD_MAX_TRPC_BATCH, redisTimeoutMs: env.KEYWARD_REDIS_TIMEOUT_MS },
+    maxRateLimit: env.KEYWARD_MAX_RATE_LIMIT,
     usage: { flushIntervalMs: env.KEYWARD_USAGE_FLUSH_MS, requestLogRetentionDays: env.KEYWARD_REQUEST_LOG_RETENTION_DAYS },
     eventStreams: { maxOpen: env.KEYWARD_MAX_EVENT_STREAMS, maxAgeSeconds: env.KEYWARD_EVENT_STREAM_MAX_AGE_SECONDS },
     auditRetentionDays: env.KEYWARD_AUDIT_RETENTION_DAYS,

@@ -127,6 +127,7 @@ async function seedKeys(keyward: Keyward, config: Config, owners: { admin: strin
     secrets: config.digestSecrets,
     encryptionKey: config.encryptionKey,
     maxTtlDays: config.maxKeyTtlDays,
+    defaultRateLimit: config.rateLimits.defaultLimit,
     events: keyward.events,
   });
   const old = await pastKeys.create(actor, spec({ ownerId: owners.member, name: "Old integration", scopes: ["read"], days: 30 }));

@@ -40,6 +40,7 @@ export const PROBLEM_TITLES: Record<ProblemCode, string> = {
   ip_not_allowed: "Address not allowed",
   forbidden: "Forbidden",
   insufficient_scope: "Insufficient scope",
+  self_modification_forbidden: "A key cannot change its own restrictions",
   csrf_rejected: "Cross-site request refused",
   not_found: "Not found",
   conflict: "Conflict",

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { SCOPES } from "./scopes";
+import { boundedInstant, LONGEST_GRACE_MS } from "./dates";
 import { normalizeCidr } from "./ip";
 
 /** Input schemas shared by tRPC, the REST API and its OpenAPI document: one definition per rule. */
@@ -9,7 +10,7 @@ export const KEY_STATUSES = ["active", "disabled", "expired", "revoked"] as cons
 export type KeyStatus = (typeof KEY_STATUSES)[number];
 export const keyStatusFilterSchema = z.enum([...KEY_STATUSES, "all"]);
 
-export const MAX_GRACE_SECONDS = 7 * 24 * 3600;
+export const MAX_GRACE_SECONDS = LONGEST_GRACE_MS / 1000;
 export const EXPIRY_PRESET_DAYS = [7, 30, 90, 365] as const;
 
 export const keyIdSchema = z.string().regex(/^key_[0-9A-Za-z]{20}$/, "Not a key id (key_…)");
@@ -19,6 +20,15 @@ export const rateLimitSchema = z.object({
   requests: z.number().int().min(1).max(1_000_000),
   windowSeconds: z.number().int().min(1).max(86_400),
 });
+
+/**
+ * Whether `limit` is no looser than `bound`: it allows no more requests in one of its windows and
+ * no more requests per second on average (compared exactly, by cross-multiplying). Both matter:
+ * 1000/3600 has a lower rate than 5/1 but a far larger burst.
+ */
+export function rateLimitWithin(limit: z.infer<typeof rateLimitSchema>, bound: z.infer<typeof rateLimitSchema>): boolean {
+  return limit.requests <= bound.requests && limit.requests * bound.windowSeconds <= bound.requests * limit.windowSeconds;
+}
 
 export const allowedIpsSchema = z
   .array(z.string().max(64))
@@ -69,7 +79,7 @@ export const storable = (text: string) => !text.includes("\u0000");
 const NUL_MESSAGE = "Must not contain NUL (U+0000) characters";
 const nameSchema = z.string().trim().min(1, "Name is required").max(100).refine(storable, NUL_MESSAGE);
 const descriptionSchema = z.string().trim().max(500).refine(storable, NUL_MESSAGE);
-const expiresAtSchema = z.iso.datetime({ offset: true });
+const expiresAtSchema = boundedInstant();
 
 export const createKeyInput = z
   .object({

@@ -155,7 +155,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     const failure = describeFailure(error);
     const errors: FieldErrorMap = {};
     for (const [field, messages] of Object.entries(failure.fieldErrors)) {
-      errors[field === "expiresAt" || field === "expiresInDays" ? expiryField : field] = messages;
+      errors[field === "expiresAt" || field === "expiresInDays" ? expiryField : field === "rateLimit" ? "rateLimitRequests" : field] = messages;
     }
     // A message that belongs to a field is shown there; anything else heads the form.
     const formError = Object.keys(errors).length > 0 ? null : failure.error;

@@ -22,7 +22,7 @@ function benchPrincipal(keyward: Keyward, keyId: string) {
       const owner = await keyward.users.get(system, key.ownerId);
       const scopes = effectiveScopes(key.scopes, owner.role);
       const principal = { keyId, keyName: key.name, owner: { id: owner.id, email: owner.email, role: owner.role }, scopes };
-      return { principal, actor: keyActor({ id: keyId, ownerId: owner.id, ownerRole: owner.role, scopes }) };
+      return { principal, actor: keyActor({ id: keyId, ownerId: owner.id, ownerRole: owner.role, scopes, allowedIps: key.allowedIps, rateLimit: key.rateLimit, expiresAt: key.expiresAt }) };
     })();
     principals.set(keyId, found);
   }

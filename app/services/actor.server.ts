@@ -1,3 +1,4 @@
+import type { RateLimit } from "../../db/schema";
 import type { Role, Scope } from "../lib/scopes";
 import { grants, ROLE_SCOPES } from "../lib/scopes";
 import { KeywardError } from "./errors.server";
@@ -9,12 +10,23 @@ export interface RequestMeta {
   requestId?: string | null;
 }
 
+/** What the key an actor acts through is limited to; every key it creates or changes must stay within these. */
+export interface KeyRestrictions {
+  allowedIps: readonly string[];
+  /** null = the operator's default rate limit. */
+  rateLimit: RateLimit | null;
+  expiresAt: Date | null;
+}
+
 /**
  * Who is acting. A user acts through a session (all of their role's scopes) or through
- * one of their API keys (that key's effective scopes); the system actor is the CLI and seed.
+ * one of their API keys (that key's effective scopes and restrictions); the system actor is the CLI and seed.
  */
 export type Actor =
-  | { kind: "user"; userId: string; role: Role; scopes: readonly Scope[]; keyId?: string; meta?: RequestMeta }
+  | ({ kind: "user"; userId: string; role: Role; scopes: readonly Scope[]; meta?: RequestMeta } & (
+      | { keyId?: undefined; restrictions?: undefined }
+      | { keyId: string; restrictions: KeyRestrictions }
+    ))
   | { kind: "system"; label: string; meta?: RequestMeta };
 
 export const systemActor = (label = "cli"): Actor => ({ kind: "system", label });
@@ -23,12 +35,13 @@ export function sessionActor(user: { id: string; role: Role }, meta?: RequestMet
   return { kind: "user", userId: user.id, role: user.role, scopes: ROLE_SCOPES[user.role], meta };
 }
 
-/** A user acting through one of their keys: the key's effective scopes (key ∩ owner's role today). */
+/** A user acting through one of their keys: the key's effective scopes (key ∩ owner's role today) and its restrictions. */
 export function keyActor(
-  key: { id: string; ownerId: string; ownerRole: Role; scopes: readonly Scope[] },
+  key: { id: string; ownerId: string; ownerRole: Role; scopes: readonly Scope[]; allowedIps: readonly string[]; rateLimit: RateLimit | null; expiresAt: string | null },
   meta?: RequestMeta,
 ): Actor {
-  return { kind: "user", userId: key.ownerId, role: key.ownerRole, scopes: key.scopes, keyId: key.id, meta };
+  const restrictions = { allowedIps: key.allowedIps, rateLimit: key.rateLimit, expiresAt: key.expiresAt === null ? null : new Date(key.expiresAt) };
+  return { kind: "user", userId: key.ownerId, role: key.ownerRole, scopes: key.scopes, keyId: key.id, restrictions, meta };
 }
 
 export function actorScopes(actor: Actor): readonly Scope[] {

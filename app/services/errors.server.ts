@@ -16,6 +16,7 @@ export const ERROR_STATUS = {
   ip_not_allowed: 403,
   forbidden: 403,
   insufficient_scope: 403,
+  self_modification_forbidden: 403,
   csrf_rejected: 403,
   not_found: 404,
   conflict: 409,

@@ -1,13 +1,15 @@
-import { and, arrayContains, asc, desc, eq, ilike, isNotNull, isNull, lt, lte, gt, or, sql, type SQL } from "drizzle-orm";
+import { and, arrayContains, asc, desc, eq, gte, ilike, isNotNull, isNull, lt, lte, gt, or, sql, type SQL } from "drizzle-orm";
 import type { Database } from "../../db/client.server";
 import { apiKeys, users, type RateLimit } from "../../db/schema";
 import { decodeCursor, encodeCursor } from "../lib/cursor";
 import { newId } from "../lib/ids";
 import { displayParts, generateKey, isWellFormedKey } from "../lib/key-format";
+import { DATE_RANGE_MESSAGE, isWithinDateRange, LATEST_INSTANT } from "../lib/dates";
+import { cidrContains, parseCidr } from "../lib/ip";
 import type { CreateKeyInput, KeyStatus, ListKeysInput, UpdateKeyInput } from "../lib/key-schemas";
-import { listKeysInput, MAX_GRACE_SECONDS } from "../lib/key-schemas";
+import { listKeysInput, MAX_GRACE_SECONDS, rateLimitWithin } from "../lib/key-schemas";
 import { effectiveScopes, grants, ROLE_SCOPES, type Role, type Scope } from "../lib/scopes";
-import { actorScopes, actorUserId, seesEveryone, type Actor } from "./actor.server";
+import { actorScopes, actorUserId, seesEveryone, type Actor, type KeyRestrictions } from "./actor.server";
 import { recordAudit } from "./audit.server";
 import type { Clock } from "./clock.server";
 import { KeywardError, notFound } from "./errors.server";
@@ -129,6 +131,9 @@ export interface AuthenticatedKey {
 /** Fields whose before/after an update records (never secrets). */
 const AUDITED_FIELDS = ["name", "description", "scopes", "allowedIps", "rateLimit", "expiresAt", "metadata", "disabledAt"] as const;
 
+/** What limits a key: a key acting on keys may not change these on itself. */
+const RESTRICTION_FIELDS = ["scopes", "allowedIps", "rateLimit", "expiresAt"] as const;
+
 /**
  * The query behind every verification-cache miss, prepared once: building and planning it were
  * most of its cost (p50 0.67 → 0.22 ms on Postgres, scripts/bench/verify.ts).
@@ -166,6 +171,10 @@ export interface KeyServiceDeps {
   encryptionKey: Buffer;
   /** Longest lifetime a key may have, in days; undefined = "never expires" allowed. */
   maxTtlDays?: number;
+  /** The limit of a key whose rateLimit is null (KEYWARD_DEFAULT_RATE_LIMIT). */
+  defaultRateLimit: RateLimit;
+  /** The loosest rate limit any key may be given (KEYWARD_MAX_RATE_LIMIT); undefined = the schema's bounds only. */
+  maxRateLimit?: RateLimit;
   events?: Pick<EventBus, "publish">;
   /** Told about every reveal of a recoverable key (alerts can fire on it). */
   securityEvents?: Pick<SecurityEventService, "record">;
@@ -187,6 +196,8 @@ export class KeyService {
     const owner = await this.findOwner(ownerId);
     this.assertScopesGrantable(actor, owner.role, input.scopes);
     const expiresAt = this.resolveExpiry(now, input.expiresAt, input.expiresInDays);
+    this.assertRateLimitAllowed(input.rateLimit);
+    this.assertWithinActingKey(actor, { allowedIps: input.allowedIps ?? [], rateLimit: input.rateLimit ?? null, expiresAt });
 
     const id = newId("key");
     const key = generateKey();
@@ -270,6 +281,15 @@ export class KeyService {
       if (patch.metadata !== undefined) values.metadata = patch.metadata;
       if (patch.expiresAt !== undefined) values.expiresAt = this.resolveExpiry(now, patch.expiresAt, undefined);
       if (patch.disabled !== undefined) values.disabledAt = patch.disabled ? (current.disabledAt ?? now) : null;
+      this.assertRateLimitAllowed(patch.rateLimit);
+      const after = { ...current, ...values } as KeyRow;
+      if (actor.kind === "user" && actor.keyId === id) {
+        if (RESTRICTION_FIELDS.some((field) => JSON.stringify(after[field]) !== JSON.stringify(current[field]))) {
+          throw selfModification("change its own scopes, allowlist, rate limit or expiry");
+        }
+      } else {
+        this.assertWithinActingKey(actor, after);
+      }
       return values;
     });
   }
@@ -297,7 +317,8 @@ export class KeyService {
 
   /**
    * Issues a new key with the same settings (and the same lifetime length, if it had one);
-   * the old key keeps working until now + grace period.
+   * the old key keeps working until now + grace period. A key is rotated once: rotations of one key
+   * queue on its row lock, and every one after the first finds the successor and is refused.
    */
   async rotate(
     actor: Actor,
@@ -308,26 +329,45 @@ export class KeyService {
       throw new KeywardError("validation_failed", `gracePeriodSeconds must be 0–${MAX_GRACE_SECONDS}`, { field: "gracePeriodSeconds" });
     }
     const now = this.deps.clock.now();
-    const old = await this.findVisible(actor, id);
-    if (old.revokedAt) throw new KeywardError("invalid_state", "A revoked key cannot be rotated");
-    const owner = await this.findOwner(old.ownerId);
-    this.assertScopesGrantable(actor, owner.role, old.scopes);
-
-    const graceEnd = new Date(now.getTime() + gracePeriodSeconds * 1000);
-    const previousExpiry = old.expiresAt && old.expiresAt < graceEnd ? old.expiresAt : graceEnd;
-    const lifetimeMs = old.expiresAt ? Math.max(old.expiresAt.getTime() - old.createdAt.getTime(), 0) : null;
-    const newExpiry = lifetimeMs === null ? this.resolveExpiry(now, null, undefined) : this.capToPolicy(now, new Date(now.getTime() + lifetimeMs));
+    const visible = await this.findVisible(actor, id);
+    if (visible.revokedAt) throw new KeywardError("invalid_state", "A revoked key cannot be rotated");
+    if (actor.kind === "user" && actor.keyId === id) throw selfModification("rotate itself");
+    const owner = await this.findOwner(visible.ownerId);
 
     const newId_ = newId("key");
     const key = generateKey();
     const [{ digest, version }] = candidateDigests(key, this.deps.secrets) as [{ digest: string; version: number }];
     const { created, previous } = await this.deps.db.transaction(async (tx) => {
+      // Decided on the locked row: a rotation that waited here sees what the one before it wrote.
+      const [old] = await tx.select(publicColumns).from(apiKeys).where(eq(apiKeys.id, id)).for("update");
+      if (!old) throw notFound("Key");
+      if (old.revokedAt) throw new KeywardError("invalid_state", "The key was revoked while it was being rotated");
+      this.assertScopesGrantable(actor, owner.role, old.scopes);
+      this.assertRateLimitAllowed(old.rateLimit);
+      this.assertMayTouch(actor, old);
+      // A successor has the same owner and is created after its predecessor: the owner index finds it.
+      const [successor] = await tx
+        .select({ id: apiKeys.id })
+        .from(apiKeys)
+        .where(and(eq(apiKeys.ownerId, old.ownerId), gte(apiKeys.createdAt, old.createdAt), eq(apiKeys.rotatedFrom, id)))
+        .limit(1);
+      if (successor) {
+        throw new KeywardError("conflict", `This key was already rotated (to ${successor.id}); rotate the new key instead`, { successorId: successor.id });
+      }
+
+      const graceEnd = new Date(now.getTime() + gracePeriodSeconds * 1000);
+      const previousExpiry = old.expiresAt && old.expiresAt < graceEnd ? old.expiresAt : graceEnd;
+      const lifetimeMs = old.expiresAt ? Math.max(old.expiresAt.getTime() - old.createdAt.getTime(), 0) : null;
+      const lifetimeEnd = lifetimeMs === null ? this.resolveExpiry(now, null, undefined) : this.capToPolicy(now, new Date(now.getTime() + lifetimeMs));
+      // A successor never outlives the accepted date range, nor the key that rotated it in.
+      const inRange = lifetimeEnd && lifetimeEnd > LATEST_INSTANT ? LATEST_INSTANT : lifetimeEnd;
+      const newExpiry = earliest(inRange, actor.kind === "user" ? (actor.restrictions?.expiresAt ?? null) : null);
+
       const [previous] = await tx
         .update(apiKeys)
         .set({ expiresAt: previousExpiry, updatedAt: now })
-        .where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
+        .where(eq(apiKeys.id, id))
         .returning(publicColumns);
-      if (!previous) throw new KeywardError("invalid_state", "The key was revoked while it was being rotated");
       const [created] = await tx
         .insert(apiKeys)
         .values({
@@ -352,7 +392,7 @@ export class KeyService {
         })
         .returning(publicColumns);
       await recordAudit(tx, actor, { action: "key.rotated", targetType: "api_key", targetId: id, details: { newKeyId: newId_, gracePeriodSeconds, previousExpiresAt: previousExpiry.toISOString() } }, now);
-      return { created: created!, previous };
+      return { created: created!, previous: previous! };
     });
     await this.publishChange(id);
     return { key, apiKey: toView(created, now), previous: toView(previous, now) };
@@ -364,6 +404,8 @@ export class KeyService {
     const now = this.deps.clock.now();
     const row = await this.findVisible(actor, id);
     if (row.revokedAt) throw new KeywardError("invalid_state", "A revoked key cannot be revealed");
+    // A plaintext is the key itself: revealing a less restricted one would hand its restrictions out.
+    this.assertMayTouch(actor, row);
     const [stored] = await this.deps.db.select({ ciphertext: apiKeys.ciphertext }).from(apiKeys).where(eq(apiKeys.id, id));
     if (!stored?.ciphertext) throw new KeywardError("not_recoverable", "This key was not created as recoverable; its plaintext was never kept");
     const key = decryptKey(stored.ciphertext, id, this.deps.encryptionKey);
@@ -419,6 +461,7 @@ export class KeyService {
     const current = await this.findVisible(actor, id);
     // Nobody edits, disables or revokes a key that holds more than they do (a write key cannot touch an admin key).
     this.assertScopesGrantable(actor, null, current.scopes);
+    this.assertMayTouch(actor, current);
     const values = await decide(current);
     const now = this.deps.clock.now();
     if (!values) return toView(current, now);
@@ -471,10 +514,33 @@ export class KeyService {
     }
   }
 
+  /**
+   * The rule for a key acting on keys: every key it creates or changes ends no less restricted than
+   * itself (scopes are assertScopesGrantable's). Sessions and the system are bound by policy only.
+   */
+  private assertWithinActingKey(actor: Actor, key: KeyRestrictions): void {
+    if (actor.kind !== "user" || !actor.restrictions) return;
+    const wider = lessRestricted(key, actor.restrictions, this.deps.defaultRateLimit);
+    if (wider) throw new KeywardError("forbidden", `${wider.message}: a key cannot give a key more than its own restrictions allow`, { field: wider.field });
+  }
+
+  /** A key acts only on keys already within its restrictions (itself included), as it acts only on keys within its scopes. */
+  private assertMayTouch(actor: Actor, current: KeyRow): void {
+    if (actor.kind === "user" && actor.keyId !== current.id) this.assertWithinActingKey(actor, current);
+  }
+
+  private assertRateLimitAllowed(rateLimit: RateLimit | null | undefined): void {
+    const max = this.deps.maxRateLimit;
+    if (rateLimit && max && !rateLimitWithin(rateLimit, max)) {
+      throw new KeywardError("policy_violation", `rateLimit may be at most ${formatRateLimit(max)} on this instance (KEYWARD_MAX_RATE_LIMIT)`, { field: "rateLimit" });
+    }
+  }
+
   private resolveExpiry(now: Date, expiresAt: string | null | undefined, expiresInDays: number | undefined): Date | null {
     if (expiresInDays !== undefined) return this.capToPolicy(now, new Date(now.getTime() + expiresInDays * 86_400_000));
     if (expiresAt) {
       const date = new Date(expiresAt);
+      if (!isWithinDateRange(date)) throw new KeywardError("validation_failed", `expiresAt: ${DATE_RANGE_MESSAGE}`, { field: "expiresAt" });
       if (date.getTime() <= now.getTime()) throw new KeywardError("validation_failed", "expiresAt must be in the future", { field: "expiresAt" });
       return this.capToPolicy(now, date);
     }
@@ -491,6 +557,44 @@ export class KeyService {
     }
     return expiry;
   }
+}
+
+const selfModification = (what: string) =>
+  new KeywardError("self_modification_forbidden", `A key cannot ${what}; use a dashboard session or another key at least as restricted as this one`);
+
+/** The earlier of two expiries, null meaning never. */
+const earliest = (a: Date | null, b: Date | null): Date | null => (a === null ? b : b === null || a <= b ? a : b);
+
+const formatRateLimit = (limit: RateLimit) => `${limit.requests} requests per ${limit.windowSeconds} s`;
+
+/** Whether `inner` (a CIDR) lies wholly inside `outer`. */
+function cidrWithin(inner: string, outer: string): boolean {
+  const a = parseCidr(inner);
+  const b = parseCidr(outer);
+  return a.ok && b.ok && a.cidr.version === b.cidr.version && a.cidr.prefix >= b.cidr.prefix && cidrContains(b.cidr, a.cidr);
+}
+
+/**
+ * The first way `key` is less restricted than `limit`, or null when it is within it: each of its
+ * allowlist entries inside one of limit's (any address only when limit allows any), an effective
+ * rate limit no looser (rateLimitWithin; null = the default), an expiry no later (never only when
+ * limit never expires).
+ */
+function lessRestricted(key: KeyRestrictions, limit: KeyRestrictions, defaultRateLimit: RateLimit): { field: string; message: string } | null {
+  if (limit.allowedIps.length > 0) {
+    if (key.allowedIps.length === 0) return { field: "allowedIps", message: `allowedIps must not be empty (any address) for a key restricted to ${limit.allowedIps.join(", ")}` };
+    const outside = key.allowedIps.find((entry) => !limit.allowedIps.some((allowed) => cidrWithin(entry, allowed)));
+    if (outside) return { field: "allowedIps", message: `allowedIps entry ${outside} is not inside ${limit.allowedIps.join(", ")}` };
+  }
+  const keyLimit = key.rateLimit ?? defaultRateLimit;
+  const ownLimit = limit.rateLimit ?? defaultRateLimit;
+  if (!rateLimitWithin(keyLimit, ownLimit)) {
+    return { field: "rateLimit", message: `rateLimit ${formatRateLimit(keyLimit)}${key.rateLimit ? "" : " (the default)"} is looser than ${formatRateLimit(ownLimit)}` };
+  }
+  if (limit.expiresAt && (!key.expiresAt || key.expiresAt > limit.expiresAt)) {
+    return { field: "expiresAt", message: `expiresAt must be no later than ${limit.expiresAt.toISOString()}` };
+  }
+  return null;
 }
 
 function normalizeScopes(scopes: readonly Scope[]): Scope[] {

@@ -83,7 +83,7 @@ export async function createKeyward({ config, database, clock = systemClock, has
     await security.ensureDefaultRules();
     const securityEvents = new SecurityEventService({ db, clock, evaluator: security });
     securityEvents.start();
-    const keys = new KeyService({ db, clock, secrets: config.digestSecrets, encryptionKey: config.encryptionKey, maxTtlDays: config.maxKeyTtlDays, events: publisher, securityEvents });
+    const keys = new KeyService({ db, clock, secrets: config.digestSecrets, encryptionKey: config.encryptionKey, maxTtlDays: config.maxKeyTtlDays, defaultRateLimit: config.rateLimits.defaultLimit, maxRateLimit: config.maxRateLimit, events: publisher, securityEvents });
     const limiter = new RateLimiter({
       defaultLimit: config.rateLimits.defaultLimit,
       redisUrl: config.redisUrl,

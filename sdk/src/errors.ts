@@ -19,6 +19,7 @@ export const SERVER_ERROR_CODES = {
   ip_not_allowed: 403,
   forbidden: 403,
   insufficient_scope: 403,
+  self_modification_forbidden: 403,
   csrf_rejected: 403,
   not_found: 404,
   method_not_allowed: 405,

@@ -25,8 +25,9 @@ describe("/api/v1/keys errors", () => {
     expectProblem(name, 422, "validation_failed");
     expect(name.body.errors.map((e) => e.field)).toEqual(["name"]);
     expect((await post({ name: "ok", description: "x\u0000", scopes: ["read"], expiresInDays: 30 })).body.errors.map((e) => e.field)).toEqual(["description"]);
-    // Metadata is free-form JSON: the database refuses it, and the API says why.
-    const metadata = await call<{ detail: string }>(f.app, "/api/v1/keys", { key: f.memberKey, method: "POST", body: { name: "ok", scopes: ["read"], expiresInDays: 30, metadata: { "a\u0000": "b\u0000" } } });
+    // Metadata is free-form JSON: the database refuses it, and the API says why. (29 days: a key
+    // may not mint a key that outlives it, and the calling key was given 30 days before this one.)
+    const metadata = await call<{ detail: string }>(f.app, "/api/v1/keys", { key: f.memberKey, method: "POST", body: { name: "ok", scopes: ["read"], expiresInDays: 29, metadata: { "a\u0000": "b\u0000" } } });
     expectProblem(metadata, 422, "validation_failed");
     expect(metadata.body.detail).toMatch(/NUL/);
     const search = await call<FieldErrors>(f.app, "/api/v1/keys?q=%00", { key: f.memberKey });

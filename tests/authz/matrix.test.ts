@@ -258,3 +258,40 @@ describe("CSRF and input errors through the caller", () => {
     await expectError(caller.keys.rotate({ id: "key_00000000000000000000", gracePeriodSeconds: 7 * 86_400 + 1 }), "BAD_REQUEST");
   });
 });
+
+describe("a key never leaves a key less restricted than itself (tRPC)", () => {
+  it("cannot lift its own restrictions, rotate itself, or mint a looser key; a session can change it", async () => {
+    const { key, apiKey } = await kw.keys.create(member.actor, { name: "restricted", scopes: ["read", "write"], allowedIps: ["127.0.0.1"], rateLimit: { requests: 50, windowSeconds: 60 }, expiresInDays: 1 });
+    const caller = await keyCaller(key);
+    const id = apiKey.id;
+    await expectError(caller.keys.update({ id, allowedIps: [], rateLimit: { requests: 1_000_000, windowSeconds: 1 }, expiresAt: null }), "FORBIDDEN", "self_modification_forbidden");
+    await expectError(caller.keys.rotate({ id, gracePeriodSeconds: 0 }), "FORBIDDEN", "self_modification_forbidden");
+    const earlier = new Date(Date.parse(apiKey.expiresAt!) - 3_600_000).toISOString();
+    await expectError(caller.keys.create({ name: "open", scopes: ["read"] }), "FORBIDDEN", "forbidden");
+    await expectError(caller.keys.create({ name: "fast", scopes: ["read"], allowedIps: ["127.0.0.1"], rateLimit: { requests: 1000, windowSeconds: 1 }, expiresAt: earlier }), "FORBIDDEN", "forbidden");
+    await expectError(caller.keys.create({ name: "lasting", scopes: ["read"], allowedIps: ["127.0.0.1"], rateLimit: { requests: 5, windowSeconds: 60 }, expiresAt: null }), "FORBIDDEN", "forbidden");
+    expect((await caller.keys.update({ id, name: "renamed" })).name).toBe("renamed");
+    expect((await caller.keys.create({ name: "within", scopes: ["read"], allowedIps: ["127.0.0.1"], rateLimit: { requests: 5, windowSeconds: 60 }, expiresAt: earlier })).apiKey.allowedIps).toEqual(["127.0.0.1"]);
+    expect(await kw.keys.get(system, id)).toMatchObject({ allowedIps: ["127.0.0.1"], rateLimit: { requests: 50, windowSeconds: 60 }, expiresAt: apiKey.expiresAt });
+
+    const session = await sessionCaller(await signIn(member));
+    expect(await session.keys.update({ id, allowedIps: [], expiresAt: null })).toMatchObject({ allowedIps: [], expiresAt: null });
+  });
+
+  it("rotates a key once: a second rotation is CONFLICT", async () => {
+    const { apiKey } = await kw.keys.create(member.actor, { name: "once", scopes: ["read"] });
+    const session = await sessionCaller(await signIn(member));
+    await session.keys.rotate({ id: apiKey.id, gracePeriodSeconds: 3600 });
+    await expectError(session.keys.rotate({ id: apiKey.id, gracePeriodSeconds: 0 }), "CONFLICT", "conflict");
+  });
+
+  it("refuses an expiry outside the accepted date range as BAD_REQUEST with zod's error", async () => {
+    const { apiKey } = await kw.keys.create(member.actor, { name: "dated", scopes: ["read"] });
+    const session = await sessionCaller(await signIn(member));
+    for (const expiresAt of ["9999-12-31T00:00:00Z", "0000-01-01T00:00:00Z"]) {
+      expect((await expectError(session.keys.create({ name: "far", scopes: ["read"], expiresAt }), "BAD_REQUEST")).cause).toBeInstanceOf(ZodError);
+      expect((await expectError(session.keys.update({ id: apiKey.id, expiresAt }), "BAD_REQUEST")).cause).toBeInstanceOf(ZodError);
+    }
+    expect((await kw.keys.get(system, apiKey.id)).expiresAt).toBeNull();
+  });
+});

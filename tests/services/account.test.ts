@@ -84,7 +84,7 @@ describe("users.changePassword", () => {
     const user = await createUser(kw);
     const session = await signIn(user.email);
     const { apiKey } = await kw.keys.create(user.actor, { name: "ci", scopes: ["read", "write"] });
-    const viaKey = keyActor({ id: apiKey.id, ownerId: user.id, ownerRole: "member", scopes: ["read", "write"] });
+    const viaKey = keyActor({ id: apiKey.id, ownerId: user.id, ownerRole: "member", scopes: ["read", "write"], allowedIps: [], rateLimit: null, expiresAt: null });
     await expect(kw.users.changePassword(viaKey, { currentPassword: TEST_PASSWORD, newPassword: NEW_PASSWORD }, null)).rejects.toMatchObject({ code: "forbidden" });
     expect(await isSignedIn(session)).toBe(true);
     await expect(kw.auth.login(user.email, TEST_PASSWORD)).resolves.toBeTruthy();
@@ -158,7 +158,7 @@ describe("auth sessions", () => {
   it("refuses an API key actor ending sessions", async () => {
     const user = await createUser(kw);
     const session = await signIn(user.email);
-    const viaKey = keyActor({ id: "key_00000000000000000000", ownerId: user.id, ownerRole: "member", scopes: ["read", "write"] });
+    const viaKey = keyActor({ id: "key_00000000000000000000", ownerId: user.id, ownerRole: "member", scopes: ["read", "write"], allowedIps: [], rateLimit: null, expiresAt: null });
     await expect(kw.auth.endSession(viaKey, sessionHandle(session))).rejects.toMatchObject({ code: "forbidden" });
     await expect(kw.auth.endOtherSessions(viaKey, "none")).rejects.toMatchObject({ code: "forbidden" });
     expect(await isSignedIn(session)).toBe(true);

@@ -92,7 +92,7 @@ describe("audit entries for key actions", () => {
   it("names the key that acted when a user acts through an API key", async () => {
     const { key, apiKey: acting } = await kw.keys.create(member.actor, { name: "automation", scopes: ["write"] });
     plaintexts.push(key);
-    const keyActor: Actor = { kind: "user", userId: member.id, role: "member", scopes: ["read", "write"], keyId: acting.id, meta };
+    const keyActor: Actor = { kind: "user", userId: member.id, role: "member", scopes: ["read", "write"], keyId: acting.id, restrictions: { allowedIps: [], rateLimit: null, expiresAt: null }, meta };
     clock.advance(1000);
     const { key: minted, apiKey } = await kw.keys.create(keyActor, { name: "minted by a key", scopes: ["read"] });
     plaintexts.push(minted);

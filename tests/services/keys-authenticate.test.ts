@@ -115,6 +115,7 @@ describe("secret rotation", () => {
       clock,
       secrets: rotatedConfig.digestSecrets,
       encryptionKey: kw.config.encryptionKey,
+      defaultRateLimit: kw.config.rateLimits.defaultLimit,
     });
     const result = await rotated.authenticate(oldKey);
     expect(result.code).toBe("VALID");
@@ -134,6 +135,7 @@ describe("secret rotation", () => {
       clock,
       secrets: testConfig({ KEYWARD_SECRET: rotatedConfig.digestSecrets.current.secret.toString("base64"), KEYWARD_SECRET_VERSION: "2" }).digestSecrets,
       encryptionKey: kw.config.encryptionKey,
+      defaultRateLimit: kw.config.rateLimits.defaultLimit,
     });
     expect((await forgotten.authenticate(oldKey)).code).toBe("INVALID");
     expect((await forgotten.authenticate(newKey)).code).toBe("VALID");
@@ -148,6 +150,7 @@ describe("secret rotation", () => {
       clock,
       secrets: { current: { version: 7, secret: kw.config.digestSecrets.current.secret }, previous: [] },
       encryptionKey: kw.config.encryptionKey,
+      defaultRateLimit: kw.config.rateLimits.defaultLimit,
     });
     expect((await mislabelled.authenticate(key)).code).toBe("INVALID");
   });
