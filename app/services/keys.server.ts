@@ -1,4 +1,4 @@
-import { and, arrayContains, asc, desc, eq, gte, ilike, isNotNull, isNull, lt, lte, gt, or, sql, type SQL } from "drizzle-orm";
+import { and, arrayContains, asc, desc, eq, ilike, isNotNull, isNull, lt, lte, gt, or, sql, type SQL } from "drizzle-orm";
 import type { Database } from "../../db/client.server";
 import { apiKeys, users, type RateLimit } from "../../db/schema";
 import { decodeCursor, encodeCursor } from "../lib/cursor";
@@ -345,12 +345,7 @@ export class KeyService {
       this.assertScopesGrantable(actor, owner.role, old.scopes);
       this.assertRateLimitAllowed(old.rateLimit);
       this.assertMayTouch(actor, old);
-      // A successor has the same owner and is created after its predecessor: the owner index finds it.
-      const [successor] = await tx
-        .select({ id: apiKeys.id })
-        .from(apiKeys)
-        .where(and(eq(apiKeys.ownerId, old.ownerId), gte(apiKeys.createdAt, old.createdAt), eq(apiKeys.rotatedFrom, id)))
-        .limit(1);
+      const [successor] = await tx.select({ id: apiKeys.id }).from(apiKeys).where(eq(apiKeys.rotatedFrom, id)).limit(1);
       if (successor) {
         throw new KeywardError("conflict", `This key was already rotated (to ${successor.id}); rotate the new key instead`, { successorId: successor.id });
       }

@@ -49,6 +49,8 @@ export const apiKeys = pgTable(
     index("api_keys_owner_created_idx").on(t.ownerId, t.createdAt.desc().nullsFirst(), t.id.desc().nullsFirst()),
     index("api_keys_created_idx").on(t.createdAt.desc().nullsFirst(), t.id.desc().nullsFirst()),
     index("api_keys_expires_at_idx").on(t.expiresAt),
+    // A key's successor, looked up by every rotation under the key's row lock (a key is rotated once).
+    index("api_keys_rotated_from_idx").on(t.rotatedFrom).where(sql`${t.rotatedFrom} is not null`),
     // Name search is a substring match (ilike '%q%'): trigrams serve it at a million keys (pg_trgm, created by migration 0005).
     index("api_keys_name_trgm_idx").using("gin", sql`${t.name} gin_trgm_ops`),
   ],

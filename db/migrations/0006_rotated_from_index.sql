@@ -1,0 +1,1 @@
+CREATE INDEX "api_keys_rotated_from_idx" ON "api_keys" USING btree ("rotated_from") WHERE "api_keys"."rotated_from" is not null;
