@@ -43,8 +43,9 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   return json({ users, currentUserId: user.id, minPasswordLength: MIN_PASSWORD_LENGTH, now: context.keyward.clock.now().toISOString() });
 }
 
+// Lengths and formats are the users service's rules, answered as field errors; the form itself is capped at 64 KiB.
 const userAction = z.discriminatedUnion("intent", [
-  z.object({ intent: z.literal("create"), email: z.string().max(1000), password: z.string().max(1000), role: z.enum(["admin", "member"]).catch("member") }),
+  z.object({ intent: z.literal("create"), email: z.string(), password: z.string(), role: z.enum(["admin", "member"]).catch("member") }),
   z.object({ intent: z.literal("setRole"), id: userIdSchema, role: z.enum(["admin", "member"]) }),
   z.object({ intent: z.literal("disable"), id: userIdSchema }),
   z.object({ intent: z.literal("enable"), id: userIdSchema }),
