@@ -55,7 +55,13 @@ describe("key counts", () => {
             clock.advance(op.hours * HOUR);
             continue;
           }
-          const candidates = await kw.database.db.select({ id: apiKeys.id }).from(apiKeys).where(sql`${apiKeys.revokedAt} is null`).orderBy(apiKeys.id);
+          // A key is rotated once: a rotation picks among keys without a successor.
+          const unrotated = sql`not exists (select 1 from api_keys successor where successor.rotated_from = ${apiKeys.id})`;
+          const candidates = await kw.database.db
+            .select({ id: apiKeys.id })
+            .from(apiKeys)
+            .where(op.kind === "rotate" ? sql`${apiKeys.revokedAt} is null and ${unrotated}` : sql`${apiKeys.revokedAt} is null`)
+            .orderBy(apiKeys.id);
           if (candidates.length === 0) continue;
           const id = candidates[op.pick % candidates.length]!.id;
           if (op.kind === "disable") await kw.keys.update(admin.actor, id, { disabled: true });
