@@ -395,22 +395,7 @@ export class SecurityService {
   /** Newest first. Admins see every event; others only events about their own keys. */
   async listEvents(actor: Actor, rawInput: SecurityEventsInput = {}): Promise<{ data: SecurityEventView[]; nextCursor: string | null }> {
     const input = parse(securityEventsInput, rawInput);
-    const conditions: (SQL | undefined)[] = [this.ownKeysOnly(actor, securityEvents.keyId)];
-    if (input.kind) conditions.push(eq(securityEvents.kind, input.kind));
-    if (input.keyId) conditions.push(eq(securityEvents.keyId, input.keyId));
-    if (input.severity) conditions.push(eq(securityEvents.severity, input.severity));
-    if (input.from) conditions.push(gte(securityEvents.occurredAt, new Date(input.from)));
-    if (input.to) conditions.push(lt(securityEvents.occurredAt, new Date(input.to)));
-    if (input.cursor) {
-      const after = decodeCursor(input.cursor, "string");
-      conditions.push(or(lt(securityEvents.occurredAt, after.at), and(eq(securityEvents.occurredAt, after.at), lt(securityEvents.id, after.id))));
-    }
-    const rows = await this.deps.db
-      .select(eventColumns)
-      .from(securityEvents)
-      .where(and(...conditions))
-      .orderBy(desc(securityEvents.occurredAt), desc(securityEvents.id))
-      .limit(input.limit + 1);
+    const rows = await securityEventsPageQuery(this.deps.db, actor, input);
     const page = rows.slice(0, input.limit);
     const last = page[page.length - 1];
     return {
@@ -440,7 +425,7 @@ export class SecurityService {
     const [row] = await this.deps.db
       .select({ open: count() })
       .from(alerts)
-      .where(and(eq(alerts.status, "open"), this.ownKeysOnly(actor, alerts.keyId)));
+      .where(and(eq(alerts.status, "open"), ownKeysOnly(this.deps.db, actor, alerts.keyId)));
     return row?.open ?? 0;
   }
 
@@ -553,24 +538,48 @@ export class SecurityService {
   }
 
   private selectAlerts(where: SQL | undefined, actor?: Actor, limit = 1): Promise<AlertView[]> {
-    return this.deps.db
-      .select(alertColumns)
-      .from(alerts)
-      .innerJoin(alertRules, eq(alertRules.id, alerts.ruleId))
-      .where(and(where, actor ? this.ownKeysOnly(actor, alerts.keyId) : undefined))
-      .orderBy(desc(alerts.firstFiredAt), desc(alerts.id))
-      .limit(limit)
-      .then((rows) => rows.map(alertView));
-  }
-
-  /** For an actor without the admin scope: only rows about keys they own. */
-  private ownKeysOnly(actor: Actor, keyColumn: typeof securityEvents.keyId | typeof alerts.keyId): SQL | undefined {
-    if (seesEveryone(actor)) return undefined;
-    const owned = this.deps.db.select({ id: apiKeys.id }).from(apiKeys).where(eq(apiKeys.ownerId, actorUserId(actor)!));
-    return inArray(keyColumn, owned);
+    return alertsQuery(this.deps.db, where, actor, limit).then((rows) => rows.map(alertView));
   }
 
   private async publish(alertId: string): Promise<void> {
     await this.deps.events?.publish({ type: "alert.changed", alertId });
   }
+}
+
+/** The query behind one page of security events, newest first (one row more than the page); exported so a test can check its plan. */
+export function securityEventsPageQuery(db: Database, actor: Actor, input: z.output<typeof securityEventsInput>) {
+  const conditions: (SQL | undefined)[] = [ownKeysOnly(db, actor, securityEvents.keyId)];
+  if (input.kind) conditions.push(eq(securityEvents.kind, input.kind));
+  if (input.keyId) conditions.push(eq(securityEvents.keyId, input.keyId));
+  if (input.severity) conditions.push(eq(securityEvents.severity, input.severity));
+  if (input.from) conditions.push(gte(securityEvents.occurredAt, new Date(input.from)));
+  if (input.to) conditions.push(lt(securityEvents.occurredAt, new Date(input.to)));
+  if (input.cursor) {
+    const after = decodeCursor(input.cursor, "string");
+    conditions.push(or(lt(securityEvents.occurredAt, after.at), and(eq(securityEvents.occurredAt, after.at), lt(securityEvents.id, after.id))));
+  }
+  return db
+    .select(eventColumns)
+    .from(securityEvents)
+    .where(and(...conditions))
+    .orderBy(desc(securityEvents.occurredAt), desc(securityEvents.id))
+    .limit(input.limit + 1);
+}
+
+/** The query behind every read of alerts, newest first by first firing; exported so a test can check its plan. */
+export function alertsQuery(db: Database, where: SQL | undefined, actor: Actor | undefined, limit: number) {
+  return db
+    .select(alertColumns)
+    .from(alerts)
+    .innerJoin(alertRules, eq(alertRules.id, alerts.ruleId))
+    .where(and(where, actor ? ownKeysOnly(db, actor, alerts.keyId) : undefined))
+    .orderBy(desc(alerts.firstFiredAt), desc(alerts.id))
+    .limit(limit);
+}
+
+/** For an actor without the admin scope: only rows about keys they own. */
+function ownKeysOnly(db: Database, actor: Actor, keyColumn: typeof securityEvents.keyId | typeof alerts.keyId): SQL | undefined {
+  if (seesEveryone(actor)) return undefined;
+  const owned = db.select({ id: apiKeys.id }).from(apiKeys).where(eq(apiKeys.ownerId, actorUserId(actor)!));
+  return inArray(keyColumn, owned);
 }

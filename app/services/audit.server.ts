@@ -90,14 +90,14 @@ export class AuditService {
   async list(actor: Actor, rawInput: AuditListInput = {}): Promise<{ data: AuditEntryView[]; nextCursor: string | null }> {
     requireScope(actor, "admin");
     const input = auditListInput.parse(rawInput);
-    return this.page(filterConditions(input), input.limit, input.cursor);
+    return this.page(input, input.limit, input.cursor);
   }
 
   /** The entries about one key, for anyone who can see the key (another owner's key is not found). */
   async forKey(actor: Actor, rawInput: { keyId: string; limit?: number; cursor?: string }): Promise<{ data: AuditEntryView[]; nextCursor: string | null }> {
     const input = keyAuditInput.parse(rawInput);
     await this.deps.keys.get(actor, input.keyId);
-    return this.page([eq(auditEvents.targetId, input.keyId)], input.limit, input.cursor);
+    return this.page({ targetId: input.keyId }, input.limit, input.cursor);
   }
 
   /**
@@ -107,43 +107,17 @@ export class AuditService {
   async *export(actor: Actor, rawInput: AuditFilterInput & { format?: AuditExportFormat }): AsyncGenerator<string> {
     requireScope(actor, "admin");
     const { format, ...filter } = auditExportInput.parse(rawInput);
-    const conditions = filterConditions(filter);
     if (format === "csv") yield `${CSV_COLUMNS.join(",")}\r\n`;
     let cursor: string | undefined;
     do {
-      const { data, nextCursor } = await this.page(conditions, EXPORT_PAGE, cursor);
+      const { data, nextCursor } = await this.page(filter, EXPORT_PAGE, cursor);
       yield data.map(format === "csv" ? csvLine : (entry) => `${JSON.stringify(entry)}\n`).join("");
       cursor = nextCursor ?? undefined;
     } while (cursor);
   }
 
-  private async page(conditions: SQL[], limit: number, cursor: string | undefined): Promise<{ data: AuditEntryView[]; nextCursor: string | null }> {
-    const where = [...conditions];
-    if (cursor) {
-      const after = decodeCursor(cursor, "string");
-      where.push(or(lt(auditEvents.occurredAt, after.at), and(eq(auditEvents.occurredAt, after.at), lt(auditEvents.id, after.id)))!);
-    }
-    const rows = await this.deps.db
-      .select({
-        id: auditEvents.id,
-        occurredAt: auditEvents.occurredAt,
-        actorType: auditEvents.actorType,
-        actorId: auditEvents.actorId,
-        actorEmail: users.email,
-        actorKeyId: auditEvents.actorKeyId,
-        action: auditEvents.action,
-        targetType: auditEvents.targetType,
-        targetId: auditEvents.targetId,
-        clientIp: auditEvents.clientIp,
-        userAgent: auditEvents.userAgent,
-        requestId: auditEvents.requestId,
-        details: auditEvents.details,
-      })
-      .from(auditEvents)
-      .leftJoin(users, eq(users.id, auditEvents.actorId))
-      .where(and(...where))
-      .orderBy(desc(auditEvents.occurredAt), desc(auditEvents.id))
-      .limit(limit + 1);
+  private async page(filter: AuditFilterInput, limit: number, cursor: string | undefined): Promise<{ data: AuditEntryView[]; nextCursor: string | null }> {
+    const rows = await auditPageQuery(this.deps.db, filter, limit, cursor);
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return {
@@ -151,6 +125,36 @@ export class AuditService {
       nextCursor: rows.length > limit && last ? encodeCursor(last.occurredAt, last.id) : null,
     };
   }
+}
+
+/** The query behind one page of entries matching a filter, newest first (one row more than the page); exported so a test can check its plan. */
+export function auditPageQuery(db: Database, filter: AuditFilterInput, limit: number, cursor: string | undefined) {
+  const where = filterConditions(filter);
+  if (cursor) {
+    const after = decodeCursor(cursor, "string");
+    where.push(or(lt(auditEvents.occurredAt, after.at), and(eq(auditEvents.occurredAt, after.at), lt(auditEvents.id, after.id)))!);
+  }
+  return db
+    .select({
+      id: auditEvents.id,
+      occurredAt: auditEvents.occurredAt,
+      actorType: auditEvents.actorType,
+      actorId: auditEvents.actorId,
+      actorEmail: users.email,
+      actorKeyId: auditEvents.actorKeyId,
+      action: auditEvents.action,
+      targetType: auditEvents.targetType,
+      targetId: auditEvents.targetId,
+      clientIp: auditEvents.clientIp,
+      userAgent: auditEvents.userAgent,
+      requestId: auditEvents.requestId,
+      details: auditEvents.details,
+    })
+    .from(auditEvents)
+    .leftJoin(users, eq(users.id, auditEvents.actorId))
+    .where(and(...where))
+    .orderBy(desc(auditEvents.occurredAt), desc(auditEvents.id))
+    .limit(limit + 1);
 }
 
 function filterConditions(filter: AuditFilterInput): SQL[] {

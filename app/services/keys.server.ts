@@ -1,3 +1,4 @@
+import type { z } from "zod";
 import { and, arrayContains, asc, desc, eq, ilike, isNotNull, isNull, lt, lte, gt, or, sql, type SQL } from "drizzle-orm";
 import type { Database } from "../../db/client.server";
 import { apiKeys, users, type RateLimit } from "../../db/schema";
@@ -180,6 +181,29 @@ export interface KeyServiceDeps {
   securityEvents?: Pick<SecurityEventService, "record">;
 }
 
+/** The query behind one page of the keys list (one row more than the page, to tell whether another follows); exported so a test can check its plan. */
+export function listKeysQuery(db: Database, actor: Actor, input: z.output<typeof listKeysInput>, now: Date) {
+  const conditions: SQL[] = [];
+  if (!seesEveryone(actor)) conditions.push(eq(apiKeys.ownerId, actorUserId(actor)!));
+  if (input.ownerId) conditions.push(eq(apiKeys.ownerId, input.ownerId));
+  if (input.status !== "all") conditions.push(statusCondition(input.status, now));
+  if (input.q) conditions.push(ilike(apiKeys.name, `%${input.q.replace(/[\\%_]/g, "\\$&")}%`));
+  if (input.scope) conditions.push(arrayContains(apiKeys.scopes, [input.scope]));
+  const newest = input.order === "newest";
+  if (input.cursor) {
+    const after = decodeCursor(input.cursor, "string");
+    const beyond = newest ? lt : gt;
+    conditions.push(or(beyond(apiKeys.createdAt, after.at), and(eq(apiKeys.createdAt, after.at), beyond(apiKeys.id, after.id)))!);
+  }
+  const direction = newest ? desc : asc;
+  return db
+    .select(publicColumns)
+    .from(apiKeys)
+    .where(and(...conditions))
+    .orderBy(direction(apiKeys.createdAt), direction(apiKeys.id))
+    .limit(input.limit + 1);
+}
+
 export class KeyService {
   private digestLookup?: ReturnType<typeof prepareDigestLookup>;
 
@@ -233,25 +257,7 @@ export class KeyService {
   async list(actor: Actor, rawInput: ListKeysInput = {}): Promise<{ data: ApiKeyView[]; nextCursor: string | null }> {
     const input = listKeysInput.parse(rawInput);
     const now = this.deps.clock.now();
-    const conditions: SQL[] = [];
-    if (!seesEveryone(actor)) conditions.push(eq(apiKeys.ownerId, actorUserId(actor)!));
-    if (input.ownerId) conditions.push(eq(apiKeys.ownerId, input.ownerId));
-    if (input.status !== "all") conditions.push(statusCondition(input.status, now));
-    if (input.q) conditions.push(ilike(apiKeys.name, `%${input.q.replace(/[\\%_]/g, "\\$&")}%`));
-    if (input.scope) conditions.push(arrayContains(apiKeys.scopes, [input.scope]));
-    const newest = input.order === "newest";
-    if (input.cursor) {
-      const after = decodeCursor(input.cursor, "string");
-      const beyond = newest ? lt : gt;
-      conditions.push(or(beyond(apiKeys.createdAt, after.at), and(eq(apiKeys.createdAt, after.at), beyond(apiKeys.id, after.id)))!);
-    }
-    const direction = newest ? desc : asc;
-    const rows = await this.deps.db
-      .select(publicColumns)
-      .from(apiKeys)
-      .where(and(...conditions))
-      .orderBy(direction(apiKeys.createdAt), direction(apiKeys.id))
-      .limit(input.limit + 1);
+    const rows = await listKeysQuery(this.deps.db, actor, input, now);
     const page = rows.slice(0, input.limit);
     return {
       data: page.map((row) => toView(row, now)),

@@ -467,17 +467,7 @@ export class UsageService {
   async requests(actor: Actor, keyId: string, rawInput: RequestLogInput = {}): Promise<{ data: RequestLogEntry[]; nextCursor: string | null }> {
     const input = requestLogInput.parse(rawInput);
     await this.deps.keys.get(actor, keyId);
-    const conditions = [eq(requestLog.keyId, keyId)];
-    if (input.cursor) {
-      const after = decodeCursor(input.cursor, "number");
-      conditions.push(or(lt(requestLog.occurredAt, after.at), and(eq(requestLog.occurredAt, after.at), lt(requestLog.id, after.id)))!);
-    }
-    const rows = await this.deps.db
-      .select()
-      .from(requestLog)
-      .where(and(...conditions))
-      .orderBy(desc(requestLog.occurredAt), desc(requestLog.id))
-      .limit(input.limit + 1);
+    const rows = await requestLogPageQuery(this.deps.db, keyId, input.limit, input.cursor);
     const page = rows.slice(0, input.limit);
     return {
       data: page.map(({ keyId: _keyId, occurredAt, ...row }) => ({ ...row, occurredAt: occurredAt.toISOString() })),
@@ -509,3 +499,17 @@ export class UsageService {
   }
 }
 
+/** The query behind one page of a key's request log, newest first (one row more than the page); exported so a test can check its plan. */
+export function requestLogPageQuery(db: Database, keyId: string, limit: number, cursor: string | undefined) {
+  const conditions = [eq(requestLog.keyId, keyId)];
+  if (cursor) {
+    const after = decodeCursor(cursor, "number");
+    conditions.push(or(lt(requestLog.occurredAt, after.at), and(eq(requestLog.occurredAt, after.at), lt(requestLog.id, after.id)))!);
+  }
+  return db
+    .select()
+    .from(requestLog)
+    .where(and(...conditions))
+    .orderBy(desc(requestLog.occurredAt), desc(requestLog.id))
+    .limit(limit + 1);
+}

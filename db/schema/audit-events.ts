@@ -24,7 +24,7 @@ export const auditEvents = pgTable(
   },
   (t) => [
     index("audit_events_occurred_idx").on(t.occurredAt.desc().nullsFirst(), t.id.desc().nullsFirst()),
-    index("audit_events_target_idx").on(t.targetId, t.occurredAt.desc().nullsFirst()),
+    index("audit_events_target_idx").on(t.targetId, t.occurredAt.desc().nullsFirst(), t.id.desc().nullsFirst()),
     index("audit_events_actor_idx").on(t.actorId, t.occurredAt.desc().nullsFirst()),
   ],
 );

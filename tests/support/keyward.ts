@@ -54,3 +54,35 @@ export async function createUser(keyward: Keyward, role: Role = "member", email?
   const user = await keyward.users.create(system, { email: email ?? `${role}${++counter}-${crypto.randomBytes(3).toString("hex")}@example.test`, password: TEST_PASSWORD, role });
   return { ...user, actor: sessionActor(user) };
 }
+
+/**
+ * Every password the suites and scripts set or type — the helpers', the seed's, other fixed ones and
+ * deliberate wrong guesses — which the run-wide log-leak scan looks for. A password literal of
+ * MIN_SCANNED_PASSWORD characters or more that is missing here, or an entry no longer used, fails
+ * tests/security/test-passwords.test.ts, so the list cannot fall behind the tests.
+ */
+export const TEST_PASSWORDS: readonly string[] = [
+  TEST_PASSWORD,
+  // scripts/seed.ts, run by the CLI tests and the page benchmark.
+  "admin-dev-password",
+  "member-dev-password",
+  "a long admin password",
+  "a long member password",
+  "a long enough password",
+  "long enough password",
+  "another long password",
+  "another long passphrase",
+  "a much longer new passphrase",
+  "a brand new passphrase",
+  "a new long password",
+  "the member's own passphrase",
+  "load-test-password",
+  "Winter2026!",
+  "wrong password",
+  "not my password",
+  "not the password at all",
+  "correct%20horse",
+];
+
+/** Shorter literals ("x", "short") are refusals of too-short input, and too common in logs to scan for. */
+export const MIN_SCANNED_PASSWORD = 8;

@@ -1,7 +1,7 @@
 /**
  * Vitest globalSetup: every log line of the run (workers and the `node build/server.js` children
  * they spawn inherit the environment) goes to one fresh file, and the run fails if that file holds
- * a credential — a Keyward key, the test password, or a session cookie or id. What tests print
+ * a credential — a Keyward key, a password the tests use, or a session cookie or id. What tests print
  * joins the same file through onConsoleLog in vitest.config.ts.
  */
 import fs from "node:fs";
@@ -16,12 +16,12 @@ export interface Leak {
   masked: string;
 }
 
-/** What must never be logged: any Keyward key, the password (as typed, URL- or form-encoded), session cookies and ids. */
-function secretPatterns(password: string): { what: string; pattern: RegExp }[] {
-  const passwordForms = [password, encodeURIComponent(password), new URLSearchParams({ p: password }).toString().slice(2)];
+/** What must never be logged: any Keyward key, the tests' passwords (as typed, URL- or form-encoded), session cookies and ids. */
+function secretPatterns(passwords: readonly string[]): { what: string; pattern: RegExp }[] {
+  const passwordForms = passwords.flatMap((password) => [password, encodeURIComponent(password), new URLSearchParams({ p: password }).toString().slice(2)]);
   return [
     { what: "a Keyward key", pattern: new RegExp(KEY_PATTERN.source, "g") },
-    { what: "the test password", pattern: new RegExp(passwordForms.map(escape).join("|"), "g") },
+    { what: "a test password", pattern: new RegExp([...new Set(passwordForms)].sort((a, b) => b.length - a.length).map(escape).join("|"), "g") },
     { what: "a session cookie", pattern: /(?:__Host-)?keyward_session=(?!\[REDACTED\])[^;\s",\\]+/g },
     { what: "a session id", pattern: /(?<![0-9A-Za-z])[a-z2-7]{40}(?![0-9A-Za-z])/g },
   ];
@@ -32,8 +32,8 @@ function escape(text: string): string {
 }
 
 /** Every line of `text` that holds a secret, with what it holds; the secrets themselves masked. */
-export function findLeaks(text: string, password: string): Leak[] {
-  const secrets = secretPatterns(password);
+export function findLeaks(text: string, passwords: readonly string[]): Leak[] {
+  const secrets = secretPatterns(passwords);
   const leaks: Leak[] = [];
   text.split("\n").forEach((content, index) => {
     const found = secrets.filter(({ pattern }) => content.match(pattern) !== null);
@@ -45,6 +45,13 @@ export function findLeaks(text: string, password: string): Leak[] {
   return leaks;
 }
 
+/** The leaks in a run's log: what the teardown reports. */
+export async function runLeaks(text: string): Promise<Leak[]> {
+  // Imported only now: the service layer it pulls in is not needed to start the run.
+  const { TEST_PASSWORDS } = await import("./keyward");
+  return findLeaks(text, TEST_PASSWORDS);
+}
+
 export default function setup(): () => Promise<void> {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "keyward-test-log-")), "run.ndjson");
   fs.writeFileSync(file, "");
@@ -53,10 +60,7 @@ export default function setup(): () => Promise<void> {
   process.env.LOG_LEVEL = "debug";
 
   return async () => {
-    // Imported only now: the service layer it pulls in is not needed to start the run.
-    const { TEST_PASSWORD } = await import("./keyward");
-    const text = fs.readFileSync(file, "utf8");
-    const leaks = findLeaks(text, TEST_PASSWORD);
+    const leaks = await runLeaks(fs.readFileSync(file, "utf8"));
     if (leaks.length === 0) {
       fs.rmSync(path.dirname(file), { recursive: true, force: true });
       return;
