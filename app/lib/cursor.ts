@@ -1,3 +1,4 @@
+import { and, eq, gt, lt, or, type AnyColumn, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import { KeywardError } from "../services/errors.server";
 import { isWithinDateRange } from "./dates";
@@ -21,6 +22,16 @@ export function decodeCursor<Id extends "string" | "number">(cursor: string, idT
   } catch {
     throw new KeywardError("validation_failed", "The cursor is not one this API returned", { field: "cursor" });
   }
+}
+
+/**
+ * The keyset condition every paged list shares: the rows after the cursor's row in (time, id)
+ * order, newest first unless `order` is "asc". A cursor that does not decode is refused as above.
+ */
+export function afterCursor(cursor: string, idType: "string" | "number", time: AnyColumn, id: AnyColumn, order: "asc" | "desc" = "desc"): SQL {
+  const after = decodeCursor(cursor, idType);
+  const beyond = order === "desc" ? lt : gt;
+  return or(beyond(time, after.at), and(eq(time, after.at), beyond(id, after.id)))!;
 }
 
 /**

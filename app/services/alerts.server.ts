@@ -1,4 +1,4 @@
-import { and, count, desc, eq, gt, gte, inArray, lt, ne, or, sql, type SQL } from "drizzle-orm";
+import { and, count, desc, eq, gt, gte, inArray, lt, ne, sql, type SQL } from "drizzle-orm";
 import { z, type ZodType } from "zod";
 import type { Database } from "../../db/client.server";
 import {
@@ -16,7 +16,7 @@ import {
   type AlertStatus,
   type Severity,
 } from "../../db/schema";
-import { decodeCursor, encodeCursor } from "../lib/cursor";
+import { afterCursor, encodeCursor } from "../lib/cursor";
 import { boundedInstant } from "../lib/dates";
 import { newId } from "../lib/ids";
 import { addressBucket } from "../lib/ip";
@@ -410,10 +410,7 @@ export class SecurityService {
     const conditions: (SQL | undefined)[] = [];
     if (input.status === "unresolved") conditions.push(ne(alerts.status, "resolved"));
     else if (input.status) conditions.push(eq(alerts.status, input.status));
-    if (input.cursor) {
-      const after = decodeCursor(input.cursor, "string");
-      conditions.push(or(lt(alerts.firstFiredAt, after.at), and(eq(alerts.firstFiredAt, after.at), lt(alerts.id, after.id))));
-    }
+    if (input.cursor) conditions.push(afterCursor(input.cursor, "string", alerts.firstFiredAt, alerts.id));
     const rows = await this.selectAlerts(and(...conditions), actor, input.limit + 1);
     const page = rows.slice(0, input.limit);
     const last = page[page.length - 1];
@@ -554,10 +551,7 @@ export function securityEventsPageQuery(db: Database, actor: Actor, input: z.out
   if (input.severity) conditions.push(eq(securityEvents.severity, input.severity));
   if (input.from) conditions.push(gte(securityEvents.occurredAt, new Date(input.from)));
   if (input.to) conditions.push(lt(securityEvents.occurredAt, new Date(input.to)));
-  if (input.cursor) {
-    const after = decodeCursor(input.cursor, "string");
-    conditions.push(or(lt(securityEvents.occurredAt, after.at), and(eq(securityEvents.occurredAt, after.at), lt(securityEvents.id, after.id))));
-  }
+  if (input.cursor) conditions.push(afterCursor(input.cursor, "string", securityEvents.occurredAt, securityEvents.id));
   return db
     .select(eventColumns)
     .from(securityEvents)

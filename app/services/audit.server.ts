@@ -10,7 +10,7 @@ import {
   type AuditFilterInput,
   type AuditListInput,
 } from "../lib/audit-schemas";
-import { decodeCursor, encodeCursor } from "../lib/cursor";
+import { afterCursor, encodeCursor } from "../lib/cursor";
 import { newId } from "../lib/ids";
 import { requireScope, type Actor } from "./actor.server";
 import type { Clock } from "./clock.server";
@@ -130,10 +130,7 @@ export class AuditService {
 /** The query behind one page of entries matching a filter, newest first (one row more than the page); exported so a test can check its plan. */
 export function auditPageQuery(db: Database, filter: AuditFilterInput, limit: number, cursor: string | undefined) {
   const where = filterConditions(filter);
-  if (cursor) {
-    const after = decodeCursor(cursor, "string");
-    where.push(or(lt(auditEvents.occurredAt, after.at), and(eq(auditEvents.occurredAt, after.at), lt(auditEvents.id, after.id)))!);
-  }
+  if (cursor) where.push(afterCursor(cursor, "string", auditEvents.occurredAt, auditEvents.id));
   return db
     .select({
       id: auditEvents.id,

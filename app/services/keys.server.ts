@@ -1,8 +1,8 @@
 import type { z } from "zod";
-import { and, arrayContains, asc, desc, eq, ilike, isNotNull, isNull, lt, lte, gt, or, sql, type SQL } from "drizzle-orm";
+import { and, arrayContains, asc, desc, eq, ilike, isNotNull, isNull, lte, gt, or, sql, type SQL } from "drizzle-orm";
 import type { Database } from "../../db/client.server";
 import { apiKeys, users, type RateLimit } from "../../db/schema";
-import { decodeCursor, encodeCursor } from "../lib/cursor";
+import { afterCursor, encodeCursor } from "../lib/cursor";
 import { newId } from "../lib/ids";
 import { displayParts, generateKey, isWellFormedKey } from "../lib/key-format";
 import { DATE_RANGE_MESSAGE, isWithinDateRange, LATEST_INSTANT } from "../lib/dates";
@@ -190,11 +190,7 @@ export function listKeysQuery(db: Database, actor: Actor, input: z.output<typeof
   if (input.q) conditions.push(ilike(apiKeys.name, `%${input.q.replace(/[\\%_]/g, "\\$&")}%`));
   if (input.scope) conditions.push(arrayContains(apiKeys.scopes, [input.scope]));
   const newest = input.order === "newest";
-  if (input.cursor) {
-    const after = decodeCursor(input.cursor, "string");
-    const beyond = newest ? lt : gt;
-    conditions.push(or(beyond(apiKeys.createdAt, after.at), and(eq(apiKeys.createdAt, after.at), beyond(apiKeys.id, after.id)))!);
-  }
+  if (input.cursor) conditions.push(afterCursor(input.cursor, "string", apiKeys.createdAt, apiKeys.id, newest ? "desc" : "asc"));
   const direction = newest ? desc : asc;
   return db
     .select(publicColumns)

@@ -1,7 +1,7 @@
-import { and, desc, eq, inArray, lt, or, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, inArray, lt, sql, type SQL } from "drizzle-orm";
 import type { Database } from "../../db/client.server";
 import { apiKeys, requestLog, usageDays, usageHours, usageMinutes } from "../../db/schema";
-import { decodeCursor, encodeCursor } from "../lib/cursor";
+import { afterCursor, encodeCursor } from "../lib/cursor";
 import { logger } from "../lib/logger.server";
 import {
   requestLogInput,
@@ -502,10 +502,7 @@ export class UsageService {
 /** The query behind one page of a key's request log, newest first (one row more than the page); exported so a test can check its plan. */
 export function requestLogPageQuery(db: Database, keyId: string, limit: number, cursor: string | undefined) {
   const conditions = [eq(requestLog.keyId, keyId)];
-  if (cursor) {
-    const after = decodeCursor(cursor, "number");
-    conditions.push(or(lt(requestLog.occurredAt, after.at), and(eq(requestLog.occurredAt, after.at), lt(requestLog.id, after.id)))!);
-  }
+  if (cursor) conditions.push(afterCursor(cursor, "number", requestLog.occurredAt, requestLog.id));
   return db
     .select()
     .from(requestLog)
