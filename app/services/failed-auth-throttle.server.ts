@@ -84,12 +84,6 @@ export class FailedAuthThrottle {
     this.keepSweeping();
   }
 
-  /** The API-key middleware's seam: `isBlocked` for a client address, in its result shape. */
-  async admit(clientIp: string): Promise<{ allowed: true } | { allowed: false; retryAfterSeconds: number }> {
-    const verdict = this.isBlocked(clientIp);
-    return verdict.blocked ? { allowed: false, retryAfterSeconds: verdict.retryAfterSeconds } : { allowed: true };
-  }
-
   /** The subject's failures still inside the window (older ones are dropped). */
   private recent(key: string, now: number): number[] {
     const times = this.failures.get(key);

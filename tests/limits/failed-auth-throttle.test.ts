@@ -37,11 +37,11 @@ describe("failed-auth throttle per client address", () => {
     expect(throttle.isBlocked("10.0.0.1").blocked).toBe(false);
   });
 
-  it("answers the middleware's admit seam in its shape", async () => {
+  it("says how long a blocked subject waits", () => {
     const throttle = new FailedAuthThrottle({ clock: new ManualClock(), limit: 1 });
-    await expect(throttle.admit("::1")).resolves.toEqual({ allowed: true });
+    expect(throttle.isBlocked("::1")).toEqual({ blocked: false, retryAfterSeconds: 0 });
     throttle.recordFailure("::1");
-    await expect(throttle.admit("::1")).resolves.toEqual({ allowed: false, retryAfterSeconds: 60 });
+    expect(throttle.isBlocked("::1")).toEqual({ blocked: true, retryAfterSeconds: 60 });
   });
 
   it("stays bounded: forgets the least recently failing address beyond maxTracked, and addresses whose failures aged out", () => {

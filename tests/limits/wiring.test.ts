@@ -70,7 +70,7 @@ describe("the service container", () => {
     throttle.recordFailure("192.0.2.50");
     expect(throttle.isBlocked("192.0.2.50").blocked).toBe(false);
     throttle.recordFailure("192.0.2.50");
-    await expect(throttle.admit("192.0.2.50")).resolves.toEqual({ allowed: false, retryAfterSeconds: 60 });
+    expect(throttle.isBlocked("192.0.2.50")).toEqual({ blocked: true, retryAfterSeconds: 60 });
     // Half the limit of 2 on one account from one address; another address is not refused.
     kw.loginFailures.recordFailure("192.0.2.60", "someone@example.test");
     await expect(kw.loginFailures.check("192.0.2.60", "someone@example.test")).resolves.toMatchObject({ blocked: true });
