@@ -31,10 +31,7 @@ const toRateLimit =
 const rateLimitText = (name: string, fallback: string) => z.string().default(fallback).transform(toRateLimit(name, fallback));
 
 /** The bound on every key's rate limit: unset = only the schema's own bounds. */
-const maxRateLimitText = z
-  .string()
-  .optional()
-  .transform((value, ctx) => (value === undefined ? undefined : toRateLimit("KEYWARD_MAX_RATE_LIMIT", "100000/60")(value, ctx)));
+const maxRateLimitText = z.string().transform(toRateLimit("KEYWARD_MAX_RATE_LIMIT", "100000/60")).optional();
 
 const envSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),

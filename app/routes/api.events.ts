@@ -22,7 +22,7 @@ function unauthorizedInsteadOfRedirect(thrown: unknown): never {
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const { user, actor } = await requireUser(request, context).catch(unauthorizedInsteadOfRedirect);
   const { keyward } = context;
-    const stream = keyward.live.open(user.id, request, {
+  const stream = keyward.live.open(user.id, request, {
     audience: { userId: user.id, admin: seesEveryone(actor) },
     stillAllowed: async () => {
       const session = await keyward.auth.fromRequest(request);

@@ -15,7 +15,7 @@ const route = apiRoute({
     const { keyward } = context;
     const presented = readPresentedKey(request)!;
     const stillValid = async () => (await keyward.verifier.authenticate(presented)).code === "VALID";
-        const stream = keyward.live.open(principal.keyId, request, {
+    const stream = keyward.live.open(principal.keyId, request, {
       audience: { userId: principal.owner.id, admin: seesEveryone(actor) },
       stillAllowed: stillValid,
       endsAfter: async (event) =>
