@@ -9,7 +9,7 @@ import { logger } from "../lib/logger.server";
  * on one budget per key. Each key's limiter is a reservoir of `requests` tokens refilled to full
  * every `windowSeconds` (a fixed window that starts when the previous one has run out).
  *
- * Measured bottleneck defects this module works around (docs/performance-limits.md, STACK-NOTES 6–8):
+ * Measured bottleneck defects this module works around (docs/performance-limits.md, ADR 0007):
  * - Over Redis, `schedule()` with `highWater: 0` sometimes queues a race's loser until the next
  *   refill instead of rejecting it: tokens are taken with `incrementReservoir(-cost)` instead.
  * - Its Redis scripts raise `SETTINGS_KEY_NOT_FOUND` / `UNKNOWN_CLIENT`, which it recovers from by
