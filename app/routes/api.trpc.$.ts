@@ -15,7 +15,8 @@ async function handle(args: LoaderFunctionArgs | ActionFunctionArgs) {
   let trpcContext: TrpcContext | undefined;
   const response = await fetchRequestHandler({
     endpoint: "/api/trpc",
-    req: body === BODY_TOO_LARGE ? request : new Request(request, { body, duplex: "half" } as RequestInit),
+    // A query (GET) has no body to hand on: the request goes as it came, with no copy made.
+    req: body === BODY_TOO_LARGE || body === null ? request : new Request(request, { body, duplex: "half" } as RequestInit),
     router: appRouter,
     createContext: async ({ info, resHeaders }) => {
       // Thrown from here, the refusal answers every call in tRPC's shape, before any input is parsed.
