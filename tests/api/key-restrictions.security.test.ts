@@ -16,6 +16,9 @@ const HOUR = 3_600_000;
 /** The settings a test compares before and after a refused request. */
 const restrictionsOf = ({ scopes, allowedIps, rateLimit, expiresAt }: ApiKeyView) => ({ scopes, allowedIps, rateLimit, expiresAt });
 
+/** A key's state without its usage: a refused request still counts as a use of the key that made it, recorded a moment later. */
+const withoutUsage = ({ lastUsedAt: _at, lastUsedIp: _ip, requestCount: _count, ...state }: ApiKeyView) => state;
+
 function expectRefusedField(response: ApiResponse<FieldErrors>, field: string, label: string): void {
   expectProblem(response as unknown as ApiResponse, 403, "forbidden");
   expect(response.body.errors.map((error) => error.field), label).toEqual([field]);
@@ -121,7 +124,7 @@ describe("a key acting on keys never ends less restricted than itself (REST)", (
     expectRefusedField(await call<FieldErrors>(f.app, `/api/v1/keys/${successor.id}`, { key: leaked, method: "DELETE" }), "expiresAt", "revoke the successor");
     expectRefusedField(await call<FieldErrors>(f.app, `/api/v1/keys/${successor.id}`, { key: leaked, method: "PATCH", body: { disabled: true } }), "expiresAt", "disable the successor");
     expectRefusedField(await call<FieldErrors>(f.app, `/api/v1/keys/${successor.id}/rotate`, { key: leaked, method: "POST" }), "expiresAt", "rotate the successor");
-    expect(await keyState(f.app, original.id)).toEqual(inGrace);
+    expect(withoutUsage(await keyState(f.app, original.id))).toEqual(withoutUsage(inGrace));
     expect((await keyState(f.app, successor.id)).status).toBe("active");
     expect((await call(f.app, "/api/v1/me", { key: rotated.body.key })).status).toBe(200);
     // Nobody rotates a key under rotation again: the owner rotates the successor instead.
