@@ -1,0 +1,127 @@
+import { Badge } from "~/components/ui/badge";
+import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "~/components/ui/card";
+import { Checkbox } from "~/components/ui/checkbox";
+import { Input } from "~/components/ui/input";
+import { Label } from "~/components/ui/label";
+import { Textarea } from "~/components/ui/textarea";
+import { RelativeTime } from "~/components/relative-time";
+import type { Scope } from "~/lib/scopes";
+import { numberFormat } from "./format";
+import type { KeyView } from "./route";
+import { Setting } from "./setting";
+import { AllowlistEditor, ExpiryEditor } from "./setting-editors";
+
+/** The key's settings, each edited and saved on its own. */
+export function SettingsPanel({ apiKey, grantableScopes, maxTtlDays, now }: { apiKey: KeyView; grantableScopes: Scope[]; maxTtlDays: number | null; now: string }) {
+  const locked = apiKey.status === "revoked";
+  return (
+    <Card>
+      <CardHeader className="pb-3">
+        <CardTitle>Settings</CardTitle>
+        <CardDescription>{locked ? "A revoked key cannot be changed." : "Changes apply to the next request, on every instance."}</CardDescription>
+      </CardHeader>
+      <CardContent className="divide-y">
+        <Setting
+          field="name"
+          label="Name"
+          disabled={locked}
+          view={<span className="text-foreground">{apiKey.name}</span>}
+          editor={(errorId, hasError) => (
+            <>
+              <Label htmlFor="edit-name" className="sr-only">
+                Name
+              </Label>
+              <Input id="edit-name" name="name" defaultValue={apiKey.name} maxLength={100} required autoFocus aria-invalid={hasError || undefined} aria-describedby={hasError ? errorId : undefined} />
+            </>
+          )}
+        />
+        <Setting
+          field="description"
+          label="Description"
+          disabled={locked}
+          view={apiKey.description || "No description"}
+          editor={() => (
+            <>
+              <Label htmlFor="edit-description" className="sr-only">
+                Description
+              </Label>
+              <Textarea id="edit-description" name="description" defaultValue={apiKey.description} rows={2} maxLength={500} autoFocus />
+            </>
+          )}
+        />
+        <Setting
+          field="scopes"
+          label="Scopes"
+          disabled={locked}
+          view={
+            <span className="flex flex-wrap gap-1">
+              {apiKey.scopes.map((scope) => (
+                <Badge key={scope} variant={scope === "admin" ? "warning" : "outline"} className="font-mono font-medium">
+                  {scope}
+                </Badge>
+              ))}
+            </span>
+          }
+          editor={() => (
+            <fieldset className="flex flex-wrap gap-4">
+              <legend className="sr-only">Scopes</legend>
+              {grantableScopes.map((scope) => (
+                <div key={scope} className="flex items-center gap-2">
+                  <Checkbox id={`edit-scope-${scope}`} name="scopes" value={scope} defaultChecked={apiKey.scopes.includes(scope)} />
+                  <Label htmlFor={`edit-scope-${scope}`} className="font-mono font-normal">
+                    {scope}
+                  </Label>
+                </div>
+              ))}
+            </fieldset>
+          )}
+        />
+        <Setting
+          field="rateLimit"
+          label="Rate limit"
+          disabled={locked}
+          view={apiKey.rateLimit ? `${numberFormat.format(apiKey.rateLimit.requests)} requests per ${numberFormat.format(apiKey.rateLimit.windowSeconds)} s` : "Server default"}
+          editor={(errorId, hasError) => (
+            <div className="grid grid-cols-[1fr_auto_1fr] items-center gap-2">
+              <Label htmlFor="edit-requests" className="sr-only">
+                Requests
+              </Label>
+              <Input id="edit-requests" name="requests" inputMode="numeric" defaultValue={apiKey.rateLimit?.requests} placeholder="1000" autoFocus aria-invalid={hasError || undefined} aria-describedby={hasError ? errorId : undefined} />
+              <span className="text-xs text-muted-foreground">per</span>
+              <Label htmlFor="edit-window" className="sr-only">
+                Window in seconds
+              </Label>
+              <Input id="edit-window" name="windowSeconds" inputMode="numeric" defaultValue={apiKey.rateLimit?.windowSeconds} placeholder="60 s" aria-invalid={hasError || undefined} />
+            </div>
+          )}
+        />
+        <Setting
+          field="allowedIps"
+          label="Allowed IP addresses"
+          disabled={locked}
+          view={
+            apiKey.allowedIps.length === 0 ? (
+              "Any address"
+            ) : (
+              <span className="flex flex-wrap gap-1">
+                {apiKey.allowedIps.map((entry) => (
+                  <code key={entry} className="rounded bg-muted px-1.5 py-0.5 font-mono text-xs text-foreground">
+                    {entry}
+                  </code>
+                ))}
+              </span>
+            )
+          }
+          editor={(errorId, hasError) => <AllowlistEditor initial={apiKey.allowedIps} errorId={errorId} hasError={hasError} />}
+        />
+        <Setting
+          field="expiresAt"
+          label="Expiry"
+          disabled={locked}
+          view={<RelativeTime iso={apiKey.expiresAt} now={now} fallback="Never" />}
+          editor={() => <ExpiryEditor apiKey={apiKey} maxTtlDays={maxTtlDays} now={now} />}
+        />
+      </CardContent>
+    </Card>
+  );
+}
