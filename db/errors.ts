@@ -41,3 +41,9 @@ const DRIVER_CODES = new Set([
   "EHOSTUNREACH",
   "ENOTFOUND",
 ]);
+
+/** Whether the database refused a row for a unique constraint (SQLSTATE 23505), e.g. a taken prefix. */
+export function isUniqueViolation(error: unknown): boolean {
+  for (const code of codesOf(error)) if (code === "23505") return true;
+  return false;
+}

@@ -1,14 +1,11 @@
 import type { AppLoadContext } from "@remix-run/node";
 import type { Role } from "../../db/schema";
 import { keyActor, type Actor } from "../services/actor.server";
-import type { ErrorCode } from "../services/errors.server";
+import { admitRootKey } from "../services/admission.server";
+import { ERROR_STATUS } from "../services/errors.server";
 import type { AuthenticatedKey } from "../services/keys.server";
-import type { Keyward } from "../services/keyward.server";
 import { rateLimitHeaders } from "../services/rate-limiter.server";
-import type { SecurityEventKind, Severity } from "../services/security-events.server";
-import type { KeyAdmission } from "../services/verification-cache.server";
 import { HttpProblem, problem, toProblem, type ApiArgs, type ApiHandler } from "./http.server";
-import { isAddressAllowed } from "./ip";
 import { KEY_PATTERN } from "./key-format";
 import { readPresentedKey, requestMeta } from "./request.server";
 import { grants, type Scope } from "./scopes";
@@ -33,36 +30,6 @@ const CREDENTIAL_PARAMETERS = new Set(["api_key", "apikey", "api-key", "key", "a
 
 /** The same 401 headers for every refused key, so a response never hints at whether a digest exists. */
 const INVALID_TOKEN_CHALLENGE = { "WWW-Authenticate": 'Bearer realm="keyward", error="invalid_token"' };
-
-/** Refused keys: the stable code (also the security event's kind), what the client is told, the event's severity. */
-const KEY_REFUSALS = {
-  INVALID: { code: "invalid_key", detail: "The API key is not valid", severity: "warning" },
-  REVOKED: { code: "key_revoked", detail: "The API key has been revoked", severity: "warning" },
-  DISABLED: { code: "key_disabled", detail: "The API key is disabled", severity: "info" },
-  EXPIRED: { code: "key_expired", detail: "The API key has expired", severity: "info" },
-} as const satisfies Record<string, { code: ErrorCode & SecurityEventKind; detail: string; severity: Severity }>;
-
-export interface KeyRefusal {
-  code: ErrorCode & SecurityEventKind;
-  detail: string;
-  /** The presented key's id when it was identified (revoked, disabled, expired): usage counts the refusal. */
-  keyId: string | null;
-  /** Set when the caller's address must wait (too_many_failures). */
-  retryAfterSeconds?: number;
-}
-
-/** A refused admission, recorded as a security event, as REST and tRPC both answer it (each in its own shape). */
-export function refuseAdmission(keyward: Keyward, clientIp: string, admission: Exclude<KeyAdmission, { code: "VALID" }>): KeyRefusal {
-  if (admission.code === "THROTTLED") {
-    const { retryAfterSeconds } = admission;
-    keyward.securityEvents.record({ kind: "too_many_failures", severity: "warning", clientIp, details: { retryAfterSeconds } });
-    return { code: "too_many_failures", detail: "Too many failed authentications from your address; wait before trying again", keyId: null, retryAfterSeconds };
-  }
-  const refusal = KEY_REFUSALS[admission.code];
-  const keyId = admission.code === "INVALID" ? null : admission.key.id;
-  keyward.securityEvents.record({ kind: refusal.code, severity: refusal.severity, keyId, clientIp });
-  return { code: refusal.code, detail: refusal.detail, keyId };
-}
 
 /**
  * A key anywhere in the URL is refused, and recorded: URLs end up in logs, proxies and browser
@@ -132,28 +99,17 @@ export function withApiKey(options: { scope: Scope }, handler: (args: KeyHandler
       });
     }
 
-    const admission = await keyward.verifier.admit(presented, { clientIp, failures: keyward.authFailures });
-    if (admission.code !== "VALID") {
-      const refusal = refuseAdmission(keyward, clientIp, admission);
-      const headers = refusal.retryAfterSeconds === undefined ? INVALID_TOKEN_CHALLENGE : { "Retry-After": String(refusal.retryAfterSeconds) };
-      const response = problem(refusal.code, refusal.detail, requestId, { headers });
+    const admission = await admitRootKey(keyward, presented, { clientIp });
+    const limitHeaders = admission.limit ? rateLimitHeaders(admission.limit) : {};
+    if (!admission.admitted) {
+      const { refusal } = admission;
+      const status = ERROR_STATUS[refusal.code];
+      const headers = refusal.retryAfterSeconds !== undefined ? { "Retry-After": String(refusal.retryAfterSeconds) } : status === 401 ? INVALID_TOKEN_CHALLENGE : undefined;
+      const response = withHeaders(problem(refusal.code, refusal.detail, requestId, { headers }), limitHeaders);
       return refusal.keyId ? recordUsage(args, url, refusal.keyId, response, started, false) : response;
     }
     const { key } = admission;
-
-    // Taken before the allowlist and scope checks: refused requests are limited like any others.
-    const limit = await keyward.limiter?.consume(key.id, key.rateLimit);
-    const limitHeaders = limit ? rateLimitHeaders(limit) : {};
     const refused = (response: Response) => recordUsage(args, url, key.id, withHeaders(response, limitHeaders), started, false);
-    if (limit && !limit.allowed) {
-      keyward.securityEvents.record({ kind: "rate_limited", severity: "info", keyId: key.id, clientIp });
-      return refused(problem("rate_limited", "This key has used up its request budget for now", requestId));
-    }
-
-    if (!isAddressAllowed(clientIp, key.allowedIps)) {
-      keyward.securityEvents.record({ kind: "ip_not_allowed", severity: "warning", keyId: key.id, clientIp });
-      return refused(problem("ip_not_allowed", `This key may not be used from your address (${clientIp})`, requestId));
-    }
 
     if (!grants(key.scopes, options.scope)) {
       keyward.securityEvents.record({ kind: "insufficient_scope", severity: "info", keyId: key.id, clientIp, details: { required: options.scope } });

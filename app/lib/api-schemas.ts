@@ -3,7 +3,8 @@ import { z } from "zod";
 import { ROLES } from "../../db/schema";
 import { notFound } from "../services/errors.server";
 import { parseAddress } from "./ip";
-import { createKeyInput, KEY_STATUSES, keyIdSchema, listKeysInput, rateLimitSchema, rotateKeyInput, scopeSchema, updateKeyInput, userIdSchema } from "./key-schemas";
+import { MAX_GRANTS, MAX_PERMISSION_LENGTH, PERMISSION_NAME } from "./permissions";
+import { apiIdSchema, createKeyInput, KEY_STATUSES, keyIdSchema, listKeysInput, rateLimitSchema, rotateKeyInput, scopeSchema, updateKeyInput, userIdSchema } from "./key-schemas";
 
 /**
  * The REST API's schemas: request bodies the handlers validate with, and the responses they send.
@@ -18,10 +19,16 @@ export const updateKeyBody = updateKeyInput.strict();
 export const rotateKeyBody = rotateKeyInput.strict();
 export const listKeysQuery = listKeysInput;
 
+const permissionNames = z.array(z.string().min(1).max(MAX_PERMISSION_LENGTH).regex(PERMISSION_NAME, "A permission is a name like orders.read")).min(1).max(MAX_GRANTS);
+
 export const verifyKeyInput = z
   .object({
     key: z.string().max(256).describe("The key your caller presented, exactly as received. Never put it in a URL."),
-    scope: scopeSchema.optional().describe("The scope your endpoint needs; hierarchical (admin ⊇ write ⊇ read)."),
+    apiId: apiIdSchema.optional().describe("The API your service is: a key of any other API is refused (WRONG_API)."),
+    permissions: z
+      .union([permissionNames, z.object({ anyOf: permissionNames }).strict()])
+      .optional()
+      .describe("What the request needs: a list whose every permission must be held, or { anyOf: [...] }. Wildcard grants (orders.*) and the API's implications count."),
     ip: z
       .string()
       .max(64)

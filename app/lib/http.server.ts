@@ -38,6 +38,7 @@ export const PROBLEM_TITLES: Record<ProblemCode, string> = {
   key_expired: "API key expired",
   invalid_credentials: "Invalid credentials",
   ip_not_allowed: "Address not allowed",
+  not_a_root_key: "Not a root key",
   forbidden: "Forbidden",
   insufficient_scope: "Insufficient scope",
   self_modification_forbidden: "A key cannot change its own restrictions",

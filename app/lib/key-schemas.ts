@@ -2,6 +2,7 @@ import { z } from "zod";
 import { SCOPES } from "./scopes";
 import { boundedInstant, LONGEST_GRACE_MS } from "./dates";
 import { normalizeCidr } from "./ip";
+import { GRANT, MAX_GRANTS, MAX_PERMISSION_LENGTH } from "./permissions";
 
 /** Input schemas shared by tRPC, the REST API and its OpenAPI document: one definition per rule. */
 
@@ -76,9 +77,19 @@ export const metadataSchema = z.record(z.string().max(100), z.unknown()).superRe
 
 /** Postgres cannot store or compare U+0000 in text: refused at the edge with a field error rather than by the database. */
 export const storable = (text: string) => !text.includes("\u0000");
-const NUL_MESSAGE = "Must not contain NUL (U+0000) characters";
-const nameSchema = z.string().trim().min(1, "Name is required").max(100).refine(storable, NUL_MESSAGE);
-const descriptionSchema = z.string().trim().max(500).refine(storable, NUL_MESSAGE);
+export const NUL_MESSAGE = "Must not contain NUL (U+0000) characters";
+export const nameSchema = z.string().trim().min(1, "Name is required").max(100).refine(storable, NUL_MESSAGE);
+export const descriptionSchema = z.string().trim().max(500).refine(storable, NUL_MESSAGE);
+
+export const apiIdSchema = z.string().regex(/^api_[0-9A-Za-z]{20}$/, "Not an API id (api_…)");
+export const identityIdSchema = z.string().regex(/^idt_[0-9A-Za-z]{20}$/, "Not an identity id (idt_…)");
+/** Your own id for a customer, kept exactly as given (no trimming: it must match what your systems hold). */
+export const externalIdSchema = z.string().min(1, "externalId is required").max(255).refine(storable, NUL_MESSAGE);
+/** Permissions granted to an issued key: names of its API's vocabulary, or wildcards over it (`orders.*`, `*`). */
+export const grantsSchema = z
+  .array(z.string().max(MAX_PERMISSION_LENGTH).regex(GRANT, "A permission is a name like orders.read, or a wildcard like orders.* or *"))
+  .max(MAX_GRANTS)
+  .transform((grants) => [...new Set(grants)]);
 const expiresAtSchema = boundedInstant();
 
 export const createKeyInput = z
@@ -97,12 +108,40 @@ export const createKeyInput = z
     ownerId: userIdSchema.optional(),
     /** Keep an encrypted copy so an admin can reveal it later. */
     recoverable: z.boolean().optional(),
+    /** Restrict this root key to these APIs (their keys, identities and verifications); omitted = every API its owner may see. */
+    apiIds: z.array(apiIdSchema).min(1).max(100).optional(),
   })
   .refine((input) => !(input.expiresAt !== undefined && input.expiresInDays !== undefined), {
     message: "Give expiresAt or expiresInDays, not both",
     path: ["expiresInDays"],
   });
 export type CreateKeyInput = z.infer<typeof createKeyInput>;
+
+/** A key issued for an API (to one of your customers); its settings start from the API's defaults. */
+export const createIssuedKeyInput = z
+  .object({
+    name: nameSchema.optional(),
+    description: descriptionSchema.optional(),
+    /** The customer, by your own id: their identity is created on first use. */
+    externalId: externalIdSchema.optional(),
+    identityId: identityIdSchema.optional(),
+    permissions: grantsSchema.optional(),
+    expiresAt: expiresAtSchema.nullable().optional(),
+    expiresInDays: z.number().int().min(1).max(3650).optional(),
+    allowedIps: allowedIpsSchema.optional(),
+    rateLimit: rateLimitSchema.nullable().optional(),
+    meta: metadataSchema.optional(),
+    recoverable: z.boolean().optional(),
+  })
+  .refine((input) => !(input.expiresAt !== undefined && input.expiresInDays !== undefined), {
+    message: "Give expiresAt or expiresInDays, not both",
+    path: ["expiresInDays"],
+  })
+  .refine((input) => !(input.externalId !== undefined && input.identityId !== undefined), {
+    message: "Give externalId or identityId, not both",
+    path: ["identityId"],
+  });
+export type CreateIssuedKeyInput = z.infer<typeof createIssuedKeyInput>;
 
 export const updateKeyInput = z.object({
   name: nameSchema.optional(),
@@ -113,10 +152,14 @@ export const updateKeyInput = z.object({
   expiresAt: expiresAtSchema.nullable().optional(),
   metadata: metadataSchema.optional(),
   disabled: z.boolean().optional(),
+  /** An issued key's permissions (root keys have scopes instead). */
+  permissions: grantsSchema.optional(),
 });
 export type UpdateKeyInput = z.infer<typeof updateKeyInput>;
 
 export const KEY_LIST_ORDERS = ["newest", "oldest"] as const;
+export const KEY_KINDS = ["root", "issued"] as const;
+export type KeyKind = (typeof KEY_KINDS)[number];
 
 export const listKeysInput = z.object({
   limit: z.number().int().min(1).max(100).default(20),
@@ -128,6 +171,12 @@ export const listKeysInput = z.object({
   scope: scopeSchema.optional(),
   /** By creation time; both orders page by cursor from the same index. */
   order: z.enum(KEY_LIST_ORDERS).default("newest"),
+  /** Root keys (Keyward's own credentials) or keys issued for APIs. */
+  kind: z.enum(KEY_KINDS).optional(),
+  apiId: apiIdSchema.optional(),
+  identityId: identityIdSchema.optional(),
+  /** An identity's keys by your own id for it (with apiId, or across the APIs you see). */
+  externalId: externalIdSchema.optional(),
 });
 export type ListKeysInput = z.input<typeof listKeysInput>;
 

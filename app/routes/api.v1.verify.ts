@@ -2,11 +2,11 @@ import { withApiKey } from "~/lib/api-key-middleware.server";
 import { verifyKeyInput } from "~/lib/api-schemas";
 import { apiRoute, json, readJson } from "~/lib/http.server";
 
-/** For services protecting their own APIs with Keyward keys: always 200 for a well-formed request, the verdict in the body. */
+/** For services protecting their own APIs with keys Keyward issued for them: always 200 for a well-formed request, the verdict in the body. */
 const route = apiRoute({
-  POST: withApiKey({ scope: "read" }, async ({ request, context }) => {
-    const { key, scope, ip } = await readJson(request, verifyKeyInput);
-    return json(await context.keyward.verifier.verify(key, { scope, ip }));
+  POST: withApiKey({ scope: "read" }, async ({ request, context, actor }) => {
+    const { key, ...options } = await readJson(request, verifyKeyInput);
+    return json(await context.keyward.verifier.verify(key, { ...options, caller: actor }));
   }),
 });
 export const loader = route.loader;

@@ -16,6 +16,8 @@ export interface KeyRestrictions {
   /** null = the operator's default rate limit. */
   rateLimit: RateLimit | null;
   expiresAt: Date | null;
+  /** The APIs a restricted root key may act on; null (or absent) = every API its owner may see. */
+  apiIds?: readonly string[] | null;
 }
 
 /**
@@ -37,10 +39,19 @@ export function sessionActor(user: { id: string; role: Role }, meta?: RequestMet
 
 /** A user acting through one of their keys: the key's effective scopes (key ∩ owner's role today) and its restrictions. */
 export function keyActor(
-  key: { id: string; ownerId: string; ownerRole: Role; scopes: readonly Scope[]; allowedIps: readonly string[]; rateLimit: RateLimit | null; expiresAt: string | null },
+  key: {
+    id: string;
+    ownerId: string;
+    ownerRole: Role;
+    scopes: readonly Scope[];
+    allowedIps: readonly string[];
+    rateLimit: RateLimit | null;
+    expiresAt: string | null;
+    rootApiIds?: readonly string[] | null;
+  },
   meta?: RequestMeta,
 ): Actor {
-  const restrictions = { allowedIps: key.allowedIps, rateLimit: key.rateLimit, expiresAt: key.expiresAt === null ? null : new Date(key.expiresAt) };
+  const restrictions = { allowedIps: key.allowedIps, rateLimit: key.rateLimit, expiresAt: key.expiresAt === null ? null : new Date(key.expiresAt), apiIds: key.rootApiIds ?? null };
   return { kind: "user", userId: key.ownerId, role: key.ownerRole, scopes: key.scopes, keyId: key.id, restrictions, meta };
 }
 
@@ -61,4 +72,16 @@ export function requireScope(actor: Actor, scope: Scope): void {
   if (!grants(actorScopes(actor), scope)) {
     throw new KeywardError("insufficient_scope", `This action needs the "${scope}" scope`, { required: scope });
   }
+}
+
+/** The APIs the actor is restricted to (a root key restricted to some APIs); null = not restricted. */
+export function actorApiIds(actor: Actor): readonly string[] | null {
+  return actor.kind === "user" ? (actor.restrictions?.apiIds ?? null) : null;
+}
+
+/** Whether the actor may see something of `ownerId`'s within API `apiId` (null for what belongs to no API). */
+export function mayAccess(actor: Actor, ownerId: string, apiId: string | null): boolean {
+  if (!seesEveryone(actor) && actorUserId(actor) !== ownerId) return false;
+  const apiIds = actorApiIds(actor);
+  return apiIds === null || (apiId !== null && apiIds.includes(apiId));
 }

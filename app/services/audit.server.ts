@@ -21,7 +21,7 @@ export type Executor = Pick<Database, "insert">;
 
 export interface AuditEntry {
   action: string;
-  targetType: "api_key" | "user" | "session" | "settings" | "alert";
+  targetType: "api_key" | "api" | "identity" | "user" | "session" | "settings" | "alert";
   targetId: string;
   details?: Record<string, unknown>;
 }

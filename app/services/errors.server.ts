@@ -17,6 +17,7 @@ export const ERROR_STATUS = {
   forbidden: 403,
   insufficient_scope: 403,
   self_modification_forbidden: 403,
+  not_a_root_key: 403,
   csrf_rejected: 403,
   not_found: 404,
   conflict: 409,

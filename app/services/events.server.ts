@@ -6,6 +6,10 @@ export const EVENTS_CHANNEL = "keyward_events";
 export type KeywardEvent =
   | { type: "key.changed"; keyId: string }
   | { type: "user.changed"; userId: string }
+  /** An API's vocabulary, implications or archival changed: what its keys verify as may differ. */
+  | { type: "api.changed"; apiId: string }
+  /** An identity changed (its metadata, or its keys in bulk). */
+  | { type: "identity.changed"; identityId: string }
   | { type: "usage.flushed"; keyIds: string[] }
   | { type: "alert.changed"; alertId: string };
 

@@ -1,16 +1,18 @@
 import type { z } from "zod";
-import { and, arrayContains, asc, desc, eq, ilike, isNotNull, isNull, lte, gt, or, sql, type SQL } from "drizzle-orm";
+import { and, arrayContains, asc, desc, eq, ilike, inArray, isNotNull, isNull, lte, gt, or, sql, type SQL } from "drizzle-orm";
 import type { Database } from "../../db/client.server";
-import { apiKeys, users, type RateLimit } from "../../db/schema";
+import { apiKeys, apis, identities, users, type PermissionImplications, type RateLimit } from "../../db/schema";
 import { afterCursor, encodeCursor } from "../lib/cursor";
 import { newId } from "../lib/ids";
-import { displayParts, generateKey, isWellFormedKey } from "../lib/key-format";
+import { displayParts, generateKey, isWellFormedKey, ROOT_KEY_PREFIX } from "../lib/key-format";
+import { unknownGrants } from "../lib/permissions";
 import { DATE_RANGE_MESSAGE, isWithinDateRange, LATEST_INSTANT } from "../lib/dates";
 import { cidrContains, parseCidr } from "../lib/ip";
-import type { CreateKeyInput, KeyStatus, ListKeysInput, UpdateKeyInput } from "../lib/key-schemas";
+import type { CreateIssuedKeyInput, CreateKeyInput, KeyKind, KeyStatus, ListKeysInput, UpdateKeyInput } from "../lib/key-schemas";
 import { listKeysInput, MAX_GRACE_SECONDS, rateLimitWithin } from "../lib/key-schemas";
 import { effectiveScopes, grants, ROLE_SCOPES, type Role, type Scope } from "../lib/scopes";
-import { actorScopes, actorUserId, seesEveryone, type Actor, type KeyRestrictions } from "./actor.server";
+import { actorApiIds, actorScopes, actorUserId, mayAccess, requireScope, seesEveryone, type Actor, type KeyRestrictions } from "./actor.server";
+import { ApiService, type ApiRow } from "./apis.server";
 import { recordAudit } from "./audit.server";
 import type { Clock } from "./clock.server";
 import { KeywardError, notFound } from "./errors.server";
@@ -41,6 +43,16 @@ export interface ApiKeyView {
   metadata: Record<string, unknown>;
   recoverable: boolean;
   rotatedFrom: string | null;
+  /** `root`: Keyward's own management credential; `issued`: a key of an API, only ever verified. */
+  kind: KeyKind;
+  /** The API an issued key belongs to; null for a root key. */
+  apiId: string | null;
+  /** The identity (customer) an issued key belongs to, if any. */
+  identityId: string | null;
+  /** An issued key's permissions; empty for a root key. */
+  permissions: string[];
+  /** The APIs a root key is restricted to; null = not restricted (and always null for issued keys). */
+  apiIds: string[] | null;
 }
 
 /** Columns selected for every read that leaves this service: no digest, no ciphertext. */
@@ -65,10 +77,14 @@ const publicColumns = {
   metadata: apiKeys.metadata,
   recoverable: sql<boolean>`(${apiKeys.ciphertext} is not null)`.as("recoverable"),
   rotatedFrom: apiKeys.rotatedFrom,
+  apiId: apiKeys.apiId,
+  identityId: apiKeys.identityId,
+  permissions: apiKeys.permissions,
+  apiIds: apiKeys.rootApiIds,
 };
 
 type KeyRow = {
-  [K in keyof typeof publicColumns]: K extends "recoverable" ? boolean : (typeof apiKeys.$inferSelect)[Exclude<K, "recoverable">];
+  [K in keyof typeof publicColumns]: K extends "recoverable" ? boolean : K extends "apiIds" ? string[] | null : (typeof apiKeys.$inferSelect)[Exclude<K, "recoverable" | "apiIds">];
 };
 
 export function keyStatus(row: Pick<KeyRow, "revokedAt" | "expiresAt" | "disabledAt">, now: Date): KeyStatus {
@@ -92,6 +108,7 @@ function toView(row: KeyRow, now: Date): ApiKeyView {
     updatedAt: row.updatedAt.toISOString(),
     lastUsedAt: iso(row.lastUsedAt),
     recoverable: Boolean(row.recoverable),
+    kind: row.apiId === null ? "root" : "issued",
   };
 }
 
@@ -127,10 +144,19 @@ export interface AuthenticatedKey {
   rateLimit: RateLimit | null;
   expiresAt: string | null;
   metadata: Record<string, unknown>;
+  /** The API of an issued key (null for a root key), and whether that API is archived. */
+  apiId: string | null;
+  apiArchived: boolean;
+  /** An issued key's grants, and its API's implications to judge them with. */
+  permissions: string[];
+  implications: PermissionImplications;
+  identity: { id: string; externalId: string; meta: Record<string, unknown> } | null;
+  /** The APIs a root key is restricted to; null = not restricted. */
+  rootApiIds: string[] | null;
 }
 
 /** Fields whose before/after an update records (never secrets). */
-const AUDITED_FIELDS = ["name", "description", "scopes", "allowedIps", "rateLimit", "expiresAt", "metadata", "disabledAt"] as const;
+const AUDITED_FIELDS = ["name", "description", "scopes", "permissions", "allowedIps", "rateLimit", "expiresAt", "metadata", "disabledAt"] as const;
 
 /** What limits a key: a key acting on keys may not change these on itself. */
 const RESTRICTION_FIELDS = ["scopes", "allowedIps", "rateLimit", "expiresAt"] as const;
@@ -157,9 +183,19 @@ function prepareDigestLookup(db: Database) {
       metadata: apiKeys.metadata,
       digest: apiKeys.digest,
       digestVersion: apiKeys.digestVersion,
+      apiId: apiKeys.apiId,
+      apiArchivedAt: apis.archivedAt,
+      permissions: apiKeys.permissions,
+      implications: apis.implications,
+      identityId: identities.id,
+      identityExternalId: identities.externalId,
+      identityMeta: identities.metadata,
+      rootApiIds: apiKeys.rootApiIds,
     })
     .from(apiKeys)
     .innerJoin(users, eq(users.id, apiKeys.ownerId))
+    .leftJoin(apis, eq(apis.id, apiKeys.apiId))
+    .leftJoin(identities, eq(identities.id, apiKeys.identityId))
     .where(sql`${apiKeys.digest} = any(${sql.placeholder("digests")})`)
     .limit(1)
     .prepare("keyward_key_by_digest");
@@ -179,13 +215,21 @@ export interface KeyServiceDeps {
   events?: Pick<EventBus, "publish">;
   /** Told about every reveal of a recoverable key (alerts can fire on it). */
   securityEvents?: Pick<SecurityEventService, "record">;
+  /** The APIs issued keys belong to; by default a service of its own on the same database. */
+  apis?: Pick<ApiService, "findOpen" | "findVisible">;
 }
 
 /** The query behind one page of the keys list (one row more than the page, to tell whether another follows); exported so a test can check its plan. */
 export function listKeysQuery(db: Database, actor: Actor, input: z.output<typeof listKeysInput>, now: Date) {
-  const conditions: SQL[] = [];
-  if (!seesEveryone(actor)) conditions.push(eq(apiKeys.ownerId, actorUserId(actor)!));
+  const conditions: SQL[] = keyVisibility(actor);
   if (input.ownerId) conditions.push(eq(apiKeys.ownerId, input.ownerId));
+  if (input.kind) conditions.push(input.kind === "root" ? isNull(apiKeys.apiId) : isNotNull(apiKeys.apiId));
+  if (input.apiId) conditions.push(eq(apiKeys.apiId, input.apiId));
+  if (input.identityId) conditions.push(eq(apiKeys.identityId, input.identityId));
+  if (input.externalId) {
+    const named = and(eq(identities.externalId, input.externalId), input.apiId ? eq(identities.apiId, input.apiId) : undefined);
+    conditions.push(inArray(apiKeys.identityId, db.select({ id: identities.id }).from(identities).where(named)));
+  }
   if (input.status !== "all") conditions.push(statusCondition(input.status, now));
   if (input.q) conditions.push(ilike(apiKeys.name, `%${input.q.replace(/[\\%_]/g, "\\$&")}%`));
   if (input.scope) conditions.push(arrayContains(apiKeys.scopes, [input.scope]));
@@ -200,10 +244,22 @@ export function listKeysQuery(db: Database, actor: Actor, input: z.output<typeof
     .limit(input.limit + 1);
 }
 
+/** The keys an actor may see: its owner's (all, for admins), and only its APIs' keys for a root key restricted to some. */
+function keyVisibility(actor: Actor): SQL[] {
+  const conditions: SQL[] = [];
+  if (!seesEveryone(actor)) conditions.push(eq(apiKeys.ownerId, actorUserId(actor)!));
+  const apiIds = actorApiIds(actor);
+  if (apiIds !== null) conditions.push(apiIds.length > 0 ? inArray(apiKeys.apiId, [...apiIds]) : sql`false`);
+  return conditions;
+}
+
 export class KeyService {
   private digestLookup?: ReturnType<typeof prepareDigestLookup>;
+  private readonly apis: Pick<ApiService, "findOpen" | "findVisible">;
 
-  constructor(private readonly deps: KeyServiceDeps) {}
+  constructor(private readonly deps: KeyServiceDeps) {
+    this.apis = deps.apis ?? new ApiService(deps);
+  }
 
   /** Creates a key; the plaintext is returned here and nowhere else, ever. */
   async create(actor: Actor, input: CreateKeyInput): Promise<{ key: string; apiKey: ApiKeyView }> {
@@ -217,7 +273,15 @@ export class KeyService {
     this.assertScopesGrantable(actor, owner.role, input.scopes);
     const expiresAt = this.resolveExpiry(now, input.expiresAt, input.expiresInDays);
     this.assertRateLimitAllowed(input.rateLimit);
-    this.assertWithinActingKey(actor, { allowedIps: input.allowedIps ?? [], rateLimit: input.rateLimit ?? null, expiresAt });
+    const apiIds = input.apiIds ? [...new Set(input.apiIds)] : null;
+    this.assertWithinActingKey(actor, { allowedIps: input.allowedIps ?? [], rateLimit: input.rateLimit ?? null, expiresAt, apiIds });
+    // A root key restricted to APIs names APIs its owner can see.
+    for (const apiId of apiIds ?? []) {
+      const api = await this.apis.findVisible(actor, apiId).catch(() => null);
+      if (!api || (api.ownerId !== ownerId && owner.role !== "admin")) {
+        throw new KeywardError("validation_failed", `No API ${apiId} that this key's owner can see`, { field: "apiIds" });
+      }
+    }
 
     const id = newId("key");
     const key = generateKey();
@@ -240,14 +304,93 @@ export class KeyService {
           expiresAt,
           createdBy: actorUserId(actor),
           metadata: input.metadata ?? {},
+          rootApiIds: apiIds,
           createdAt: now,
           updatedAt: now,
         })
         .returning(publicColumns);
-      await recordAudit(tx, actor, { action: "key.created", targetType: "api_key", targetId: id, details: { name: input.name, ownerId, scopes: input.scopes, recoverable: Boolean(input.recoverable) } }, now);
+      await recordAudit(tx, actor, { action: "key.created", targetType: "api_key", targetId: id, details: { name: input.name, ownerId, scopes: input.scopes, recoverable: Boolean(input.recoverable), ...(apiIds && { apiIds }) } }, now);
       return inserted!;
     });
     return { key, apiKey: toView(row, now) };
+  }
+
+  /**
+   * Issues a key of an API, for one of its customers: `<prefix>_…`, the API's defaults for what
+   * the input leaves out, permissions from its vocabulary, and the identity named by `externalId`
+   * (created on first use) or `identityId`. Issued keys are owned by the API's owner and never
+   * authenticate to Keyward itself, so the acting key's own restrictions do not bound them.
+   */
+  async createIssued(actor: Actor, apiId: string, input: CreateIssuedKeyInput): Promise<{ key: string; apiKey: ApiKeyView }> {
+    requireScope(actor, "write");
+    const now = this.deps.clock.now();
+    const api = await this.apis.findOpen(actor, apiId);
+    await this.findOwner(api.ownerId);
+    const permissions = input.permissions ?? [];
+    assertGrantsKnown(api, permissions);
+    const defaults = api.defaults;
+    const expiresInDays = input.expiresAt === undefined ? (input.expiresInDays ?? defaults.expiresInDays) : undefined;
+    const expiresAt = this.resolveExpiry(now, input.expiresAt, expiresInDays, defaults.maxTtlDays);
+    const rateLimit = input.rateLimit === undefined ? (defaults.rateLimit ?? null) : input.rateLimit;
+    this.assertRateLimitAllowed(rateLimit);
+    const recoverable = input.recoverable ?? defaults.recoverable ?? false;
+
+    const id = newId("key");
+    const key = generateKey(api.prefix);
+    const [{ digest, version }] = candidateDigests(key, this.deps.secrets) as [{ digest: string; version: number }];
+    const row = await this.deps.db.transaction(async (tx) => {
+      const identityId = await this.resolveIdentity(tx, actor, api, input, now);
+      const [inserted] = await tx
+        .insert(apiKeys)
+        .values({
+          id,
+          ownerId: api.ownerId,
+          apiId: api.id,
+          identityId,
+          name: input.name ?? input.externalId ?? `${api.name} key`,
+          description: input.description ?? "",
+          ...displayParts(key),
+          digest,
+          digestVersion: version,
+          ciphertext: recoverable ? encryptKey(key, id, this.deps.encryptionKey) : null,
+          scopes: [],
+          permissions,
+          allowedIps: input.allowedIps ?? defaults.allowedIps ?? [],
+          rateLimit,
+          expiresAt,
+          createdBy: actorUserId(actor),
+          metadata: input.meta ?? {},
+          createdAt: now,
+          updatedAt: now,
+        })
+        .returning(publicColumns);
+      await recordAudit(tx, actor, { action: "key.created", targetType: "api_key", targetId: id, details: { name: inserted!.name, apiId: api.id, identityId, permissions, recoverable } }, now);
+      return inserted!;
+    });
+    return { key, apiKey: toView(row, now) };
+  }
+
+  /** The identity a new key belongs to: the one named by id (of this API), or by externalId, created if new. */
+  private async resolveIdentity(tx: Pick<Database, "select" | "insert">, actor: Actor, api: ApiRow, input: CreateIssuedKeyInput, now: Date): Promise<string | null> {
+    if (input.identityId) {
+      const [found] = await tx.select({ id: identities.id }).from(identities).where(and(eq(identities.id, input.identityId), eq(identities.apiId, api.id)));
+      if (!found) throw new KeywardError("validation_failed", "No identity with this id in this API", { field: "identityId" });
+      return found.id;
+    }
+    if (input.externalId === undefined) return null;
+    const id = newId("idt");
+    // Two keys for a new customer at once: one insert wins, the other finds its row.
+    const [created] = await tx
+      .insert(identities)
+      .values({ id, apiId: api.id, externalId: input.externalId, createdAt: now, updatedAt: now })
+      .onConflictDoNothing({ target: [identities.apiId, identities.externalId] })
+      .returning({ id: identities.id });
+    if (created) {
+      await recordAudit(tx, actor, { action: "identity.created", targetType: "identity", targetId: id, details: { apiId: api.id, externalId: input.externalId, implicit: true } }, now);
+      return created.id;
+    }
+    const [existing] = await tx.select({ id: identities.id }).from(identities).where(and(eq(identities.apiId, api.id), eq(identities.externalId, input.externalId)));
+    return existing!.id;
   }
 
   async list(actor: Actor, rawInput: ListKeysInput = {}): Promise<{ data: ApiKeyView[]; nextCursor: string | null }> {
@@ -270,6 +413,13 @@ export class KeyService {
     const now = this.deps.clock.now();
     return this.change(actor, id, "key.updated", async (current) => {
       if (current.revokedAt) throw new KeywardError("invalid_state", "A revoked key cannot be changed");
+      if (patch.scopes && current.apiId !== null) {
+        throw new KeywardError("validation_failed", "An issued key has permissions, not scopes; scopes belong to root keys", { field: "scopes" });
+      }
+      if (patch.permissions && current.apiId === null) {
+        throw new KeywardError("validation_failed", "A root key has scopes, not permissions; permissions belong to keys issued for an API", { field: "permissions" });
+      }
+      if (patch.permissions) assertGrantsKnown(await this.apis.findVisible(actor, current.apiId!), patch.permissions);
       if (patch.scopes) {
         const owner = await this.findOwner(current.ownerId);
         this.assertScopesGrantable(actor, owner.role, patch.scopes);
@@ -278,14 +428,17 @@ export class KeyService {
       if (patch.name !== undefined) values.name = patch.name;
       if (patch.description !== undefined) values.description = patch.description;
       if (patch.scopes !== undefined) values.scopes = normalizeScopes(patch.scopes);
+      if (patch.permissions !== undefined) values.permissions = patch.permissions;
       if (patch.allowedIps !== undefined) values.allowedIps = patch.allowedIps;
       if (patch.rateLimit !== undefined) values.rateLimit = patch.rateLimit;
       if (patch.metadata !== undefined) values.metadata = patch.metadata;
-      if (patch.expiresAt !== undefined) values.expiresAt = this.resolveExpiry(now, patch.expiresAt, undefined);
+      if (patch.expiresAt !== undefined) values.expiresAt = this.resolveExpiry(now, patch.expiresAt, undefined, (await this.apiOf(actor, current))?.defaults.maxTtlDays);
       if (patch.disabled !== undefined) values.disabledAt = patch.disabled ? (current.disabledAt ?? now) : null;
       this.assertRateLimitAllowed(patch.rateLimit);
       const after = { ...current, ...values } as KeyRow;
-      if (actor.kind === "user" && actor.keyId === id) {
+      if (current.apiId !== null) {
+        // An issued key never acts on Keyward: its settings limit its customer, not a manager.
+      } else if (actor.kind === "user" && actor.keyId === id) {
         if (RESTRICTION_FIELDS.some((field) => JSON.stringify(after[field]) !== JSON.stringify(current[field]))) {
           throw selfModification("change its own scopes, allowlist, rate limit or expiry");
         }
@@ -335,9 +488,10 @@ export class KeyService {
     if (visible.revokedAt) throw new KeywardError("invalid_state", "A revoked key cannot be rotated");
     if (actor.kind === "user" && actor.keyId === id) throw selfModification("rotate itself");
     const owner = await this.findOwner(visible.ownerId);
+    const api = visible.apiId === null ? null : await this.apis.findOpen(actor, visible.apiId);
 
     const newId_ = newId("key");
-    const key = generateKey();
+    const key = generateKey(api?.prefix ?? ROOT_KEY_PREFIX);
     const [{ digest, version }] = candidateDigests(key, this.deps.secrets) as [{ digest: string; version: number }];
     const { created, previous } = await this.deps.db.transaction(async (tx) => {
       // Decided on the locked row: a rotation that waited here sees what the one before it wrote.
@@ -355,10 +509,11 @@ export class KeyService {
       const graceEnd = new Date(now.getTime() + gracePeriodSeconds * 1000);
       const previousExpiry = old.expiresAt && old.expiresAt < graceEnd ? old.expiresAt : graceEnd;
       const lifetimeMs = old.expiresAt ? Math.max(old.expiresAt.getTime() - old.createdAt.getTime(), 0) : null;
-      const lifetimeEnd = lifetimeMs === null ? this.resolveExpiry(now, null, undefined) : this.capToPolicy(now, new Date(now.getTime() + lifetimeMs));
-      // A successor never outlives the accepted date range, nor the key that rotated it in.
+      const apiMaxTtl = api?.defaults.maxTtlDays;
+      const lifetimeEnd = lifetimeMs === null ? this.resolveExpiry(now, null, undefined, apiMaxTtl) : this.capToPolicy(now, new Date(now.getTime() + lifetimeMs), apiMaxTtl);
+      // A successor never outlives the accepted date range, nor (a root key) the key that rotated it in.
       const inRange = lifetimeEnd && lifetimeEnd > LATEST_INSTANT ? LATEST_INSTANT : lifetimeEnd;
-      const newExpiry = earliest(inRange, actor.kind === "user" ? (actor.restrictions?.expiresAt ?? null) : null);
+      const newExpiry = api ? inRange : earliest(inRange, actor.kind === "user" ? (actor.restrictions?.expiresAt ?? null) : null);
 
       const [previous] = await tx
         .update(apiKeys)
@@ -384,6 +539,10 @@ export class KeyService {
           rotatedFrom: old.id,
           createdBy: actorUserId(actor),
           metadata: old.metadata,
+          apiId: old.apiId,
+          identityId: old.identityId,
+          permissions: old.permissions,
+          rootApiIds: old.apiIds,
           createdAt: now,
           updatedAt: now,
         })
@@ -439,6 +598,12 @@ export class KeyService {
       rateLimit: row.rateLimit,
       expiresAt: iso(row.expiresAt),
       metadata: row.metadata,
+      apiId: row.apiId,
+      apiArchived: row.apiArchivedAt !== null,
+      permissions: row.permissions,
+      implications: row.implications ?? {},
+      identity: row.identityId === null ? null : { id: row.identityId, externalId: row.identityExternalId!, meta: row.identityMeta ?? {} },
+      rootApiIds: row.rootApiIds,
     };
     const status = keyStatus(row, this.deps.clock.now());
     if (status === "revoked") return { code: "REVOKED", key };
@@ -482,11 +647,14 @@ export class KeyService {
   }
 
   private async findVisible(actor: Actor, id: string): Promise<KeyRow> {
-    const conditions = [eq(apiKeys.id, id)];
-    if (!seesEveryone(actor)) conditions.push(eq(apiKeys.ownerId, actorUserId(actor)!));
-    const [row] = await this.deps.db.select(publicColumns).from(apiKeys).where(and(...conditions));
-    if (!row) throw notFound("Key");
+    const [row] = await this.deps.db.select(publicColumns).from(apiKeys).where(eq(apiKeys.id, id));
+    if (!row || !mayAccess(actor, row.ownerId, row.apiId)) throw notFound("Key");
     return row;
+  }
+
+  /** An issued key's API (null for a root key). */
+  private async apiOf(actor: Actor, key: KeyRow): Promise<ApiRow | null> {
+    return key.apiId === null ? null : this.apis.findVisible(actor, key.apiId);
   }
 
   private async findOwner(ownerId: string): Promise<{ id: string; role: Role }> {
@@ -523,7 +691,7 @@ export class KeyService {
 
   /** A key acts only on keys already within its restrictions (itself included), as it acts only on keys within its scopes. */
   private assertMayTouch(actor: Actor, current: KeyRow): void {
-    if (actor.kind === "user" && actor.keyId !== current.id) this.assertWithinActingKey(actor, current);
+    if (actor.kind === "user" && actor.keyId !== current.id && current.apiId === null) this.assertWithinActingKey(actor, current);
   }
 
   private assertRateLimitAllowed(rateLimit: RateLimit | null | undefined): void {
@@ -533,26 +701,33 @@ export class KeyService {
     }
   }
 
-  private resolveExpiry(now: Date, expiresAt: string | null | undefined, expiresInDays: number | undefined): Date | null {
-    if (expiresInDays !== undefined) return this.capToPolicy(now, new Date(now.getTime() + expiresInDays * 86_400_000));
+  /** `apiMaxTtlDays`: an issued key's API may bound lifetimes tighter than the instance does. */
+  private resolveExpiry(now: Date, expiresAt: string | null | undefined, expiresInDays: number | undefined, apiMaxTtlDays?: number): Date | null {
+    if (expiresInDays !== undefined) return this.capToPolicy(now, new Date(now.getTime() + expiresInDays * 86_400_000), apiMaxTtlDays);
     if (expiresAt) {
       const date = new Date(expiresAt);
       if (!isWithinDateRange(date)) throw new KeywardError("validation_failed", `expiresAt: ${DATE_RANGE_MESSAGE}`, { field: "expiresAt" });
       if (date.getTime() <= now.getTime()) throw new KeywardError("validation_failed", "expiresAt must be in the future", { field: "expiresAt" });
-      return this.capToPolicy(now, date);
+      return this.capToPolicy(now, date, apiMaxTtlDays);
     }
-    if (this.deps.maxTtlDays !== undefined) {
-      throw new KeywardError("policy_violation", `Keys must expire within ${this.deps.maxTtlDays} days (KEYWARD_MAX_KEY_TTL_DAYS)`, { field: "expiresAt" });
-    }
+    const { days, source } = this.ttlPolicy(apiMaxTtlDays);
+    if (days !== undefined) throw new KeywardError("policy_violation", `Keys must expire within ${days} days (${source})`, { field: "expiresAt" });
     return null;
   }
 
-  private capToPolicy(now: Date, expiry: Date): Date {
-    const max = this.deps.maxTtlDays;
-    if (max !== undefined && expiry.getTime() > now.getTime() + max * 86_400_000) {
-      throw new KeywardError("policy_violation", `Keys must expire within ${max} days (KEYWARD_MAX_KEY_TTL_DAYS)`, { field: "expiresAt" });
+  private capToPolicy(now: Date, expiry: Date, apiMaxTtlDays?: number): Date {
+    const { days, source } = this.ttlPolicy(apiMaxTtlDays);
+    if (days !== undefined && expiry.getTime() > now.getTime() + days * 86_400_000) {
+      throw new KeywardError("policy_violation", `Keys must expire within ${days} days (${source})`, { field: "expiresAt" });
     }
     return expiry;
+  }
+
+  /** The tighter of the instance's longest key lifetime and the API's, and who set it. */
+  private ttlPolicy(apiMaxTtlDays: number | undefined): { days: number | undefined; source: string } {
+    const instance = this.deps.maxTtlDays;
+    if (apiMaxTtlDays !== undefined && (instance === undefined || apiMaxTtlDays < instance)) return { days: apiMaxTtlDays, source: "the API's maxTtlDays" };
+    return { days: instance, source: "KEYWARD_MAX_KEY_TTL_DAYS" };
   }
 }
 
@@ -578,6 +753,10 @@ function cidrWithin(inner: string, outer: string): boolean {
  * limit never expires).
  */
 function lessRestricted(key: KeyRestrictions, limit: KeyRestrictions, defaultRateLimit: RateLimit): { field: string; message: string } | null {
+  const within = limit.apiIds;
+  if (within && (!key.apiIds || key.apiIds.some((apiId) => !within.includes(apiId)))) {
+    return { field: "apiIds", message: `apiIds must be within ${within.join(", ")}` };
+  }
   if (limit.allowedIps.length > 0) {
     if (key.allowedIps.length === 0) return { field: "allowedIps", message: `allowedIps must not be empty (any address) for a key restricted to ${limit.allowedIps.join(", ")}` };
     const outside = key.allowedIps.find((entry) => !limit.allowedIps.some((allowed) => cidrWithin(entry, allowed)));
@@ -607,4 +786,12 @@ function diff(before: KeyRow, after: KeyRow): Record<string, unknown> {
   }
   if (!before.revokedAt && after.revokedAt) changes.revokedAt = { from: null, to: after.revokedAt.toISOString() };
   return { changes };
+}
+
+/** Every grant names the API's vocabulary, or is a wildcard over some of it. */
+function assertGrantsKnown(api: ApiRow, grants: readonly string[]): void {
+  const unknown = unknownGrants(grants, api.permissions);
+  if (unknown.length > 0) {
+    throw new KeywardError("validation_failed", `Not permissions of ${api.name}: ${unknown.join(", ")} (its vocabulary: ${api.permissions.join(", ")})`, { field: "permissions" });
+  }
 }

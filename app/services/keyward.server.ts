@@ -7,6 +7,8 @@ import { AuthService } from "./auth.server";
 import { systemClock, type Clock } from "./clock.server";
 import { EventBus } from "./events.server";
 import { FailedAuthThrottle, LoginThrottle } from "./failed-auth-throttle.server";
+import { ApiService } from "./apis.server";
+import { IdentityService } from "./identities.server";
 import { KeyService } from "./keys.server";
 import { LiveFeed, LiveStreams } from "./live.server";
 import type { PasswordHashing } from "./passwords.server";
@@ -24,6 +26,10 @@ export interface Keyward {
   database: DatabaseHandle;
   clock: Clock;
   events: EventBus;
+  /** The services operators protect, and their customers. */
+  apis: ApiService;
+  identities: IdentityService;
+  /** Root keys and issued keys: one lifecycle. */
   keys: KeyService;
   users: UserService;
   auth: AuthService;
@@ -83,7 +89,9 @@ export async function createKeyward({ config, database, clock = systemClock, has
     await security.ensureDefaultRules();
     const securityEvents = new SecurityEventService({ db, clock, evaluator: security });
     securityEvents.start();
-    const keys = new KeyService({ db, clock, secrets: config.digestSecrets, encryptionKey: config.encryptionKey, maxTtlDays: config.maxKeyTtlDays, defaultRateLimit: config.rateLimits.defaultLimit, maxRateLimit: config.maxRateLimit, events: publisher, securityEvents });
+    const apis = new ApiService({ db, clock, events: publisher });
+    const identities = new IdentityService({ db, clock, apis, events: publisher });
+    const keys = new KeyService({ apis, db, clock, secrets: config.digestSecrets, encryptionKey: config.encryptionKey, maxTtlDays: config.maxKeyTtlDays, defaultRateLimit: config.rateLimits.defaultLimit, maxRateLimit: config.maxRateLimit, events: publisher, securityEvents });
     const limiter = new RateLimiter({
       defaultLimit: config.rateLimits.defaultLimit,
       redisUrl: config.redisUrl,
@@ -104,6 +112,8 @@ export async function createKeyward({ config, database, clock = systemClock, has
       database: handle,
       clock,
       events,
+      apis,
+      identities,
       keys,
       users: new UserService({ db, clock, hashing, events: publisher }),
       auth: new AuthService({ db, clock, production: config.production, hashing }),

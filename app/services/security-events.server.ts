@@ -19,6 +19,7 @@ export const SECURITY_EVENT_KINDS = [
   "insufficient_scope",
   "rate_limited",
   "too_many_failures",
+  "not_a_root_key",
   "login_failed",
   "login_locked",
   "key_revealed",

@@ -1,7 +1,8 @@
 import type { RateLimit } from "../../db/schema";
 import { addressBucket, isAddressAllowed } from "../lib/ip";
 import { isWellFormedKey } from "../lib/key-format";
-import { grants, type Scope } from "../lib/scopes";
+import { missingPermissions, type PermissionQuery } from "../lib/permissions";
+import { mayAccess, type Actor } from "./actor.server";
 import type { Clock } from "./clock.server";
 import type { EventBus, KeywardEvent } from "./events.server";
 import type { FailedAuthThrottle } from "./failed-auth-throttle.server";
@@ -9,6 +10,8 @@ import type { KeyAuthentication, KeyService } from "./keys.server";
 import { digestKey, type DigestSecrets } from "./secrets.server";
 
 type KnownKey = Exclude<KeyAuthentication, { code: "INVALID" }>;
+
+const INVALID = { valid: false, code: "INVALID" } as const;
 
 interface Entry {
   result: KnownKey;
@@ -148,9 +151,19 @@ export class VerificationCache {
     this.unknown.clear();
   }
 
+  /** Drops every entry `matches` picks (an API's keys, an identity's keys). */
+  invalidateWhere(matches: (key: KnownKey["key"]) => boolean): void {
+    this.generation++;
+    for (const [digest, entry] of this.entries) {
+      if (matches(entry.result.key)) this.remove(digest, entry);
+    }
+  }
+
   apply(event: KeywardEvent): void {
     if (event.type === "key.changed") this.invalidateKey(event.keyId);
     else if (event.type === "user.changed") this.invalidateOwner(event.userId);
+    else if (event.type === "api.changed") this.invalidateWhere((key) => key.apiId === event.apiId);
+    else if (event.type === "identity.changed") this.invalidateWhere((key) => key.identity?.id === event.identityId);
   }
 
   /** Drops entries as instances (this one included) announce changes; returns the unsubscribe. */
@@ -193,21 +206,40 @@ export interface KeyRateLimiter {
 
 // Verification -------------------------------------------------------------------------------
 
-export const VERIFY_CODES = ["VALID", "INVALID", "REVOKED", "DISABLED", "EXPIRED", "IP_NOT_ALLOWED", "INSUFFICIENT_SCOPE", "RATE_LIMITED"] as const;
+export const VERIFY_CODES = ["VALID", "INVALID", "REVOKED", "DISABLED", "EXPIRED", "IP_NOT_ALLOWED", "INSUFFICIENT_PERMISSIONS", "WRONG_API", "RATE_LIMITED"] as const;
 export type VerifyCode = (typeof VERIFY_CODES)[number];
 
+/** What a verification tells about an issued key the caller may manage. */
+export interface VerifiedKey {
+  keyId: string;
+  apiId: string;
+  name: string;
+  identity: { id: string; externalId: string; meta: Record<string, unknown> } | null;
+  permissions: string[];
+  meta: Record<string, unknown>;
+  expiresAt: string | null;
+}
+
+/**
+ * The verdict on a key a service received. INVALID carries nothing else: it is also the answer for
+ * an unknown key, a root key, and a key of an API the caller may not see, which must not be told apart.
+ */
 export type VerifyResult =
   | { valid: false; code: "INVALID" }
-  | {
-      valid: boolean;
-      code: Exclude<VerifyCode, "INVALID">;
-      keyId: string;
-      ownerId: string;
-      name: string;
-      scopes: Scope[];
-      expiresAt: string | null;
-      meta: Record<string, unknown>;
-    };
+  | ({ valid: true; code: "VALID" } & VerifiedKey)
+  | ({ valid: false; code: "INSUFFICIENT_PERMISSIONS"; missing: string[] } & VerifiedKey)
+  | ({ valid: false; code: Exclude<VerifyCode, "VALID" | "INVALID" | "INSUFFICIENT_PERMISSIONS"> } & VerifiedKey);
+
+export interface VerifyOptions {
+  /** Who asks (the root key or session calling verify): it only learns about keys it may manage. */
+  caller: Actor;
+  /** The API the service protects: a key of another API is WRONG_API. */
+  apiId?: string;
+  /** Permissions the request needs: all of a list, or any of `{ anyOf }`. */
+  permissions?: PermissionQuery;
+  /** The address the service's caller came from; a key with an allowlist is refused (IP_NOT_ALLOWED) without it. */
+  ip?: string;
+}
 
 export interface KeyVerifierDeps {
   keys: Pick<KeyService, "authenticate">;
@@ -271,19 +303,32 @@ export class KeyVerifier {
   }
 
   /**
-   * For services protecting their own APIs with Keyward keys. `ip` is the address their caller
-   * came from; a key with an allowlist is refused when it is not given (fail closed).
+   * For services protecting their own APIs with keys Keyward issued. In order: the key (format,
+   * cache, lookup), whether the caller may manage it (else INVALID, like an unknown key), its API,
+   * its status, the allowlist against `ip`, the permissions, and last the rate limit, so a refused
+   * request spends nothing.
    */
-  async verify(presented: string, { scope, ip }: { scope?: Scope; ip?: string } = {}): Promise<VerifyResult> {
+  async verify(presented: string, { caller, apiId, permissions, ip }: VerifyOptions): Promise<VerifyResult> {
     const result = await this.authenticate(presented);
-    if (result.code === "INVALID") return { valid: false, code: "INVALID" };
+    if (result.code === "INVALID") return INVALID;
     const { key } = result;
-    const details = { keyId: key.id, ownerId: key.ownerId, name: key.name, scopes: key.scopes, expiresAt: key.expiresAt, meta: key.metadata };
+    if (key.apiId === null || key.apiArchived || !mayAccess(caller, key.ownerId, key.apiId)) return INVALID;
+    const details: VerifiedKey = {
+      keyId: key.id,
+      apiId: key.apiId,
+      name: key.name,
+      identity: key.identity,
+      permissions: key.permissions,
+      meta: key.metadata,
+      expiresAt: key.expiresAt,
+    };
+    if (apiId !== undefined && apiId !== key.apiId) return { valid: false, code: "WRONG_API", ...details };
     if (result.code !== "VALID") return { valid: false, code: result.code, ...details };
     if (key.allowedIps.length > 0 && (ip === undefined || !isAddressAllowed(ip, key.allowedIps))) {
       return { valid: false, code: "IP_NOT_ALLOWED", ...details };
     }
-    if (scope && !grants(key.scopes, scope)) return { valid: false, code: "INSUFFICIENT_SCOPE", ...details };
+    const missing = permissions ? missingPermissions(key.permissions, permissions, key.implications) : [];
+    if (missing.length > 0) return { valid: false, code: "INSUFFICIENT_PERMISSIONS", missing, ...details };
     if (this.deps.limiter) {
       const decision = await this.deps.limiter.consume(key.id, key.rateLimit);
       if (!decision.allowed) return { valid: false, code: "RATE_LIMITED", ...details };

@@ -3,14 +3,12 @@ import { initTRPC, TRPCError, type TRPC_ERROR_CODE_KEY } from "@trpc/server";
 import { z, ZodError } from "zod";
 import type { Scope } from "../lib/scopes";
 import { grants } from "../lib/scopes";
-import { refuseAdmission } from "../lib/api-key-middleware.server";
-import { isAddressAllowed } from "../lib/ip";
 import { isSameOrigin, readPresentedKey, requestMeta } from "../lib/request.server";
 import { actorScopes, keyActor, sessionActor, type Actor } from "../services/actor.server";
 import { isKeywardError, KeywardError } from "../services/errors.server";
 import type { Keyward } from "../services/keyward.server";
 import { rateLimitHeaders } from "../services/rate-limiter.server";
-import type { KeyAdmission } from "../services/verification-cache.server";
+import { admitRootKey, type RootKeyAdmission } from "../services/admission.server";
 
 // 1. Context ----------------------------------------------------------------
 
@@ -49,9 +47,8 @@ export interface ContextInput {
 
 /**
  * Builds the context. A batch over the cap is refused for every caller, before anything else. An
- * API key from the headers wins over the session cookie, and goes through the same gates as on the
- * REST API: the admission (failed-auth throttle guarding the lookup), status, rate limit (a batch
- * of N calls consumes N, refusals below included), allowlist; the scope is checked per call.
+ * API key from the headers wins over the session cookie, and goes through the one admission the
+ * REST API uses too (admitRootKey: a batch of N calls consumes N); the scope is checked per call.
  */
 export async function createContext({ keyward, request, clientIp, requestId, calls = 1, resHeaders }: ContextInput): Promise<TrpcContext> {
   const meta = requestMeta(request, clientIp, requestId);
@@ -61,35 +58,22 @@ export async function createContext({ keyward, request, clientIp, requestId, cal
 
   const presented = readPresentedKey(request);
   if (presented) {
-    let admission: KeyAdmission;
+    let admission: RootKeyAdmission;
     try {
-      admission = await keyward.verifier.admit(presented, { clientIp, failures: keyward.authFailures });
+      admission = await admitRootKey(keyward, presented, { clientIp, cost: calls });
     } catch (error) {
       if (!isDatabaseUnavailable(error)) throw error;
       resHeaders?.set("Retry-After", "5");
       return refuse(new KeywardError("service_unavailable", "The database is not answering right now; retry after the time in Retry-After"));
     }
-    if (admission.code !== "VALID") {
-      const refusal = refuseAdmission(keyward, clientIp, admission);
+    for (const [name, value] of Object.entries(admission.limit ? rateLimitHeaders(admission.limit) : {})) resHeaders?.set(name, value);
+    if (!admission.admitted) {
+      const { refusal } = admission;
       if (refusal.retryAfterSeconds !== undefined) resHeaders?.set("Retry-After", String(refusal.retryAfterSeconds));
       return refuse(new KeywardError(refusal.code, refusal.detail), refusal.keyId ? { keyId: refusal.keyId, admitted: false, calls, scopeRefusals: 0 } : undefined);
     }
     const { key } = admission;
-    const keyUse: KeyUse = { keyId: key.id, admitted: false, calls, scopeRefusals: 0 };
-    const decision = await keyward.limiter?.consume(key.id, key.rateLimit, calls);
-    if (decision) {
-      for (const [name, value] of Object.entries(rateLimitHeaders(decision))) resHeaders?.set(name, value);
-      if (!decision.allowed) {
-        keyward.securityEvents.record({ kind: "rate_limited", severity: "info", keyId: key.id, clientIp });
-        return refuse(new KeywardError("rate_limited", "This key's rate limit is used up; retry after the time in Retry-After"), keyUse);
-      }
-    }
-    if (!isAddressAllowed(clientIp, key.allowedIps)) {
-      keyward.securityEvents.record({ kind: "ip_not_allowed", severity: "warning", keyId: key.id, clientIp });
-      return refuse(new KeywardError("ip_not_allowed", "This key may not be used from your address"), keyUse);
-    }
-    keyUse.admitted = true;
-    return { keyward, request, viaCookie: false, authFailure: null, actor: keyActor(key, meta), keyUse };
+    return { keyward, request, viaCookie: false, authFailure: null, actor: keyActor(key, meta), keyUse: { keyId: key.id, admitted: true, calls, scopeRefusals: 0 } };
   }
   const session = await keyward.auth.fromRequest(request);
   return { keyward, request, viaCookie: Boolean(session), authFailure: null, actor: session ? sessionActor(session.user, meta) : null };

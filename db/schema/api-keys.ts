@@ -2,6 +2,8 @@ import { sql } from "drizzle-orm";
 import { bigint, index, integer, jsonb, pgTable, primaryKey, text, timestamp, type AnyPgColumn } from "drizzle-orm/pg-core";
 import { timestamps } from "./columns";
 import { users } from "./users";
+import { apis } from "./apis";
+import { identities } from "./identities";
 
 export const SCOPES = ["read", "write", "admin"] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -42,6 +44,14 @@ export const apiKeys = pgTable(
     lastUsedIp: text("last_used_ip"),
     requestCount: bigint("request_count", { mode: "number" }).notNull().default(0),
     metadata: jsonb("metadata").$type<Record<string, unknown>>().notNull().default({}),
+    /** The API an issued key belongs to; null for a root key (Keyward's own management credential). */
+    apiId: text("api_id").references((): AnyPgColumn => apis.id, { onDelete: "restrict" }),
+    /** The customer an issued key belongs to, if any. */
+    identityId: text("identity_id").references((): AnyPgColumn => identities.id, { onDelete: "restrict" }),
+    /** An issued key's permissions, from its API's vocabulary (wildcards such as `orders.*` allowed); empty for root keys. */
+    permissions: text("permissions").array().notNull().default(sql`'{}'::text[]`),
+    /** A root key restricted to these APIs; null = every API its owner may see. */
+    rootApiIds: text("root_api_ids").array(),
     ...timestamps,
   },
   (t) => [
@@ -49,6 +59,9 @@ export const apiKeys = pgTable(
     index("api_keys_owner_created_idx").on(t.ownerId, t.createdAt.desc().nullsFirst(), t.id.desc().nullsFirst()),
     index("api_keys_created_idx").on(t.createdAt.desc().nullsFirst(), t.id.desc().nullsFirst()),
     index("api_keys_expires_at_idx").on(t.expiresAt),
+    // An API's keys and an identity's keys, newest first.
+    index("api_keys_api_created_idx").on(t.apiId, t.createdAt.desc().nullsFirst(), t.id.desc().nullsFirst()).where(sql`${t.apiId} is not null`),
+    index("api_keys_identity_idx").on(t.identityId).where(sql`${t.identityId} is not null`),
     // A key's successor, looked up by every rotation under the key's row lock (a key is rotated once).
     index("api_keys_rotated_from_idx").on(t.rotatedFrom).where(sql`${t.rotatedFrom} is not null`),
     // Name search is a substring match (ilike '%q%'): trigrams serve it at a million keys (pg_trgm, created by migration 0005).

@@ -7,4 +7,4 @@ import { scopedProcedure } from "../trpc.server";
  */
 export const verifyProcedure = scopedProcedure("read")
   .input(verifyKeyInput)
-  .mutation(({ ctx, input }) => ctx.keyward.verifier.verify(input.key, { scope: input.scope, ip: input.ip }));
+  .mutation(({ ctx, input }) => ctx.keyward.verifier.verify(input.key, { apiId: input.apiId, permissions: input.permissions, ip: input.ip, caller: ctx.actor }));
