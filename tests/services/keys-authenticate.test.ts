@@ -45,6 +45,13 @@ describe("authenticate", () => {
         rateLimit: { requests: 3, windowSeconds: 1 },
         expiresAt: null,
         metadata: { app: "billing" },
+        // A root key: no API, no permissions, no identity, not restricted to APIs.
+        apiId: null,
+        apiArchived: false,
+        permissions: [],
+        implications: {},
+        identity: null,
+        rootApiIds: null,
       },
     });
   });
