@@ -6,7 +6,7 @@ import { ERROR_STATUS } from "../services/errors.server";
 import type { AuthenticatedKey } from "../services/keys.server";
 import { rateLimitHeaders } from "../services/rate-limiter.server";
 import { HttpProblem, problem, toProblem, type ApiArgs, type ApiHandler } from "./http.server";
-import { KEY_PATTERN } from "./key-format";
+import { findKey, KEY_PATTERN } from "./key-format";
 import { readPresentedKey, requestMeta } from "./request.server";
 import { grants, type Scope } from "./scopes";
 
@@ -50,7 +50,7 @@ export async function refuseCredentialsInUrl(url: URL, context: AppLoadContext):
   if (parameter === null && !inPath) return;
 
   // A live key in a URL has leaked: say which one, so its owner can rotate it.
-  const leaked = [...url.searchParams.values(), safeDecode(url.pathname)].map((text) => KEY_PATTERN.exec(text)?.[0]).find(Boolean);
+  const leaked = [...url.searchParams.values(), safeDecode(url.pathname)].map(findKey).find(Boolean);
   const { keyward, clientIp } = context;
   const known = leaked ? await keyward.verifier.admit(leaked, { clientIp, failures: keyward.authFailures, lookUp: "unless-throttled" }) : null;
   const keyId = known && "key" in known ? known.key.id : null;

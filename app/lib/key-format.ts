@@ -31,15 +31,25 @@ export function prefixProblem(prefix: string): string | null {
 }
 
 /**
- * Matches anything shaped like a Keyward key (any prefix, 64 characters), e.g. to redact it from
- * logs or refuse it in a URL. One alternative per prefix length keeps the total exact.
+ * Matches anything shaped like a Keyward key (any prefix, 64 characters), e.g. to refuse it in a
+ * URL. Unanchored, so a key glued to other text still matches; to name the key, use findKey.
  */
 export const KEY_PATTERN = new RegExp(
-  `(?<![0-9A-Za-z_])(?:${Array.from({ length: MAX_PREFIX_LENGTH - MIN_PREFIX_LENGTH + 1 }, (_, i) => {
+  Array.from({ length: MAX_PREFIX_LENGTH - MIN_PREFIX_LENGTH + 1 }, (_, i) => {
     const prefixLength = MIN_PREFIX_LENGTH + i;
-    return `[a-z][a-z0-9_]{${prefixLength - 1}}_[0-9A-Za-z]{${randomLengthFor("x".repeat(prefixLength)) + KEY_CHECKSUM_LENGTH}}`;
-  }).join("|")})(?![0-9A-Za-z])`,
+    return `[a-z][a-z0-9_]{${prefixLength - 1}}_[0-9A-Za-z]{${KEY_LENGTH - prefixLength - 1}}`;
+  }).join("|"),
 );
+
+/** The first well-formed key (checksum included) anywhere in `text`, or null. */
+export function findKey(text: string): string | null {
+  for (let start = 0; start + KEY_LENGTH <= text.length; start++) {
+    const candidate = text.slice(start, start + KEY_LENGTH);
+    if (isWellFormedKey(candidate)) return candidate;
+  }
+  return null;
+}
+
 const KEY_EXACT = /^([a-z][a-z0-9]*(?:_[a-z0-9]+)*)_([0-9A-Za-z]+)$/;
 
 const CRC_TABLE = (() => {

@@ -28,13 +28,15 @@ const SENSITIVE_WHOLE = /^(?:key|[\w-]*[_-]key|api_?key|token|[\w-]*[_-]token|pl
 const SENSITIVE_CAMEL = /^[a-z][A-Za-z0-9]*(?:Key|Token|SessionId)$/;
 
 /**
- * Anything that starts like a Keyward key: `kw_` (or its URL-encoded form) and 16+ base62
- * characters. Wider than KEY_PATTERN in app/lib/key-format.ts on purpose: a mistyped, truncated
- * or over-long key still gives away most of a real one.
+ * Anything that starts like a Keyward key: a root key's `kw_` (or its URL-encoded form) and 16+
+ * base62 characters, or any other key prefix (an API's: `acme_live_…`) and 30+. Wider than
+ * KEY_PATTERN in app/lib/key-format.ts on purpose: a mistyped, truncated or over-long key still
+ * gives away most of a real one. Issued keys need the longer run so Keyward's own public ids
+ * (`key_` + 20 characters) stay readable in logs.
  */
-const KEY_LIKE = /kw(?:_|%5[Ff])[0-9A-Za-z]{16,}/g;
+const KEY_LIKE = /kw(?:_|%5[Ff])[0-9A-Za-z]{16,}|[a-z][a-z0-9]{0,11}(?:_[a-z0-9]+)*(?:_|%5[Ff])[0-9A-Za-z]{30,}/g;
 /** A key once every escape is decoded: `x%6Bw_…`, `%256B%77%5F…` and the like hold one. */
-const DECODED_KEY = /kw_[0-9A-Za-z]{16,}/;
+const DECODED_KEY = /kw_[0-9A-Za-z]{16,}|[a-z][a-z0-9]{0,11}(?:_[a-z0-9]+)*_[0-9A-Za-z]{30,}/;
 /**
  * A run of text between the characters that end a URL part or a JSON string: where a key, encoded
  * or not, sits in a logged path, query or quoted URL. Delimiters are matched raw, so an encoded
@@ -88,8 +90,9 @@ const LUCIA_SESSION_ID = /(?<![a-z2-7])[a-z2-7]{40,}/g;
  */
 export function redactText(text: string): string {
   let out = text;
-  if (out.includes("kw")) out = out.replace(KEY_LIKE, "[REDACTED_KEY]");
+  // Encoded parts first: a part that decodes to a key goes whole, not just its plainly spelt tail.
   if (out.includes("%")) out = out.replace(URL_PART, redactEncodedKey);
+  if (/_|%5f/i.test(out)) out = out.replace(KEY_LIKE, "[REDACTED_KEY]");
   if (/session=/i.test(out)) out = out.replace(SESSION_COOKIE, `$1${REDACTED}`);
   if (/bearer/i.test(out)) out = out.replace(BEARER, `$1${REDACTED}`);
   if (out.includes("=")) out = out.replace(QUERY_VALUE, `$1${REDACTED}`);

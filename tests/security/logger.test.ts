@@ -35,6 +35,18 @@ describe("redaction in log lines", () => {
     expect(log.text()).not.toContain(KEY);
   });
 
+  it("replaces keys issued for APIs, whatever their prefix, and leaves Keyward's public ids readable", () => {
+    const log = capture();
+    const issued = ["ab", "acme_live", "abcdefghijkl"].map((prefix) => generateKey(prefix));
+    const ids = "key_XYjWStqbyJ1FOCq5DyMl api_0123456789ABCDEFGHIJ idt_abcdefghijABCDEFGHIJ";
+    log.logger.info({ path: `/api/v1/keys/${issued[0]}`, query: `k=${encodeURIComponent(issued[1]!)}` }, `verifying ${issued[2]} (${ids})`);
+    for (const key of issued) {
+      expect(log.text()).not.toContain(key.slice(-30));
+    }
+    const [line] = log.lines();
+    expect(line).toMatchObject({ path: "/api/v1/keys/[REDACTED_KEY]", msg: `verifying [REDACTED_KEY] (${ids})` });
+  });
+
   it("replaces credential fields at any depth, and keys wherever a string holds one", () => {
     const log = capture();
     log.logger.info({ request: { body: { name: "ci", password: "hunter2", nested: [{ note: `key was ${KEY}` }] } }, keyId: "key_abc", keys: ["key_1"] }, "created");
