@@ -263,6 +263,7 @@ export class KeyService {
 
   /** Creates a key; the plaintext is returned here and nowhere else, ever. */
   async create(actor: Actor, input: CreateKeyInput): Promise<{ key: string; apiKey: ApiKeyView }> {
+    requireScope(actor, "write");
     const now = this.deps.clock.now();
     const ownerId = input.ownerId ?? actorUserId(actor);
     if (!ownerId) throw new KeywardError("validation_failed", "ownerId is required", { field: "ownerId" });
@@ -394,6 +395,7 @@ export class KeyService {
   }
 
   async list(actor: Actor, rawInput: ListKeysInput = {}): Promise<{ data: ApiKeyView[]; nextCursor: string | null }> {
+    requireScope(actor, "read");
     const input = listKeysInput.parse(rawInput);
     const now = this.deps.clock.now();
     const rows = await listKeysQuery(this.deps.db, actor, input, now);
@@ -406,6 +408,7 @@ export class KeyService {
 
   /** A key the actor may see; another owner's key is "not found" to a non-admin, never "forbidden". */
   async get(actor: Actor, id: string): Promise<ApiKeyView> {
+    requireScope(actor, "read");
     return toView(await this.findVisible(actor, id), this.deps.clock.now());
   }
 
@@ -483,6 +486,7 @@ export class KeyService {
     if (!Number.isInteger(gracePeriodSeconds) || gracePeriodSeconds < 0 || gracePeriodSeconds > MAX_GRACE_SECONDS) {
       throw new KeywardError("validation_failed", `gracePeriodSeconds must be 0–${MAX_GRACE_SECONDS}`, { field: "gracePeriodSeconds" });
     }
+    requireScope(actor, "write");
     const now = this.deps.clock.now();
     const visible = await this.findVisible(actor, id);
     if (visible.revokedAt) throw new KeywardError("invalid_state", "A revoked key cannot be rotated");
@@ -620,6 +624,7 @@ export class KeyService {
     action: string,
     decide: (current: KeyRow) => Promise<Partial<typeof apiKeys.$inferInsert> | null>,
   ): Promise<ApiKeyView> {
+    requireScope(actor, "write");
     const current = await this.findVisible(actor, id);
     // Nobody edits, disables or revokes a key that holds more than they do (a write key cannot touch an admin key).
     this.assertScopesGrantable(actor, null, current.scopes);
