@@ -2,16 +2,18 @@ import { createTRPCUntypedClient, httpLink, TRPCClientError } from "@trpc/client
 import type { AnyTRPCProcedure, inferProcedureInput, inferRouterInputs, inferRouterOutputs, inferTransformedProcedureOutput, TRPCRouterRecord } from "@trpc/server";
 import { KeywardError, parseRetryAfter } from "./errors";
 import { PROCEDURES, type AppRouter } from "./generated/router";
-import { isWellFormedKey } from "./key-format";
+import { rootKeyProblem } from "./key-format";
 import { Pacer, type PacingOptions } from "./pacing";
 import { createTransport, type BackoffOptions, type FetchLike, type HeadersOption } from "./transport";
+import type { VerifyInput, VerifyResult } from "./verify-types";
 
 export interface KeywardOptions {
   /** Where Keyward runs, e.g. `https://keys.example.com` (the SDK calls `<baseUrl>/api/trpc/…`). */
   baseUrl: string;
   /**
-   * Your Keyward API key (`kw_…`), sent as `Authorization: Bearer`. A function is called before
-   * every request, so a key you rotate is picked up without a new client.
+   * A Keyward root key (`kw_…`), sent as `Authorization: Bearer`: keys issued for your APIs are only
+   * ever verified, never accepted here. A function is called before every request, so a key you
+   * rotate is picked up without a new client.
    */
   apiKey: string | (() => string | Promise<string>);
   /** The fetch to use: a polyfill, a test double, or one with a custom agent. @default globalThis.fetch */
@@ -50,8 +52,14 @@ type Namespaces<R extends TRPCRouterRecord> = {
   readonly [K in keyof R]: R[K] extends AnyTRPCProcedure ? ProcedureCall<R[K]> : R[K] extends TRPCRouterRecord ? Namespaces<R[K]> : never;
 };
 
-/** The typed client: one method per procedure of Keyward's router, in the router's namespaces. */
-export type KeywardClient = Namespaces<AppRouter["_def"]["record"]>;
+/**
+ * The typed client: one method per procedure of Keyward's router, in the router's namespaces.
+ * `verify` answers the discriminated union of verify-types.ts, so a handler can narrow on `valid` and `code`.
+ */
+export type KeywardClient = Omit<Namespaces<AppRouter["_def"]["record"]>, "verify"> & {
+  /** Verifies a key issued for one of your APIs, against its API and the permissions a request needs. */
+  readonly verify: (input: VerifyInput, options?: CallOptions) => Promise<VerifyResult>;
+};
 /** Inputs of every procedure, e.g. `RouterInputs["keys"]["create"]`. */
 export type RouterInputs = inferRouterInputs<AppRouter>;
 /** Outputs of every procedure, e.g. `RouterOutputs["keys"]["list"]`. */
@@ -66,14 +74,14 @@ const DEFAULT_RATE_LIMIT_WAIT_MS = 60_000;
  * A Keyward client.
  *
  * @example
- * const keyward = createKeyward({ baseUrl: "https://keys.example.com", apiKey: process.env.KEYWARD_API_KEY! });
- * const { key, apiKey } = await keyward.keys.create({ name: "billing worker", scopes: ["read"] });
+ * const keyward = createKeyward({ baseUrl: "https://keys.example.com", apiKey: process.env.KEYWARD_ROOT_KEY! });
+ * const verdict = await keyward.verify({ key: presented, apiId: "api_…", permissions: ["orders.read"] });
+ * if (verdict.valid) console.log(verdict.identity?.externalId);
  */
 export function createKeyward(options: KeywardOptions): KeywardClient {
   const baseUrl = checkedBaseUrl(options.baseUrl);
-  if (typeof options.apiKey === "string" && !isWellFormedKey(options.apiKey)) {
-    throw new TypeError("apiKey is not a Keyward key: expected kw_ followed by 61 letters and digits, with a valid checksum");
-  }
+  const keyProblem = typeof options.apiKey === "string" ? rootKeyProblem(options.apiKey) : null;
+  if (keyProblem !== null) throw new TypeError(keyProblem);
   const retries = options.retries ?? DEFAULT_RETRIES;
   if (!Number.isInteger(retries) || retries < 0) throw new RangeError("retries must be a whole number ≥ 0");
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -110,7 +118,7 @@ export function createKeyward(options: KeywardOptions): KeywardClient {
       }
     };
   }
-  return root as KeywardClient;
+  return root as unknown as KeywardClient;
 }
 
 function checkedBaseUrl(value: string): string {

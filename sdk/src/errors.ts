@@ -20,6 +20,7 @@ export const SERVER_ERROR_CODES = {
   forbidden: 403,
   insufficient_scope: 403,
   self_modification_forbidden: 403,
+  not_a_root_key: 403,
   csrf_rejected: 403,
   not_found: 404,
   method_not_allowed: 405,

@@ -1,4 +1,4 @@
-import { isWellFormedKey } from "./key-format";
+import { rootKeyProblem } from "./key-format";
 import type { FetchLike } from "./transport";
 
 /**
@@ -8,6 +8,10 @@ import type { FetchLike } from "./transport";
 export type KeywardEvent =
   | { type: "key.changed"; keyId: string }
   | { type: "user.changed"; userId: string }
+  /** An API's vocabulary, implications or archival changed: what its keys verify as may differ. */
+  | { type: "api.changed"; apiId: string }
+  /** An identity changed (its metadata, or its keys in bulk). */
+  | { type: "identity.changed"; identityId: string }
   | { type: "usage.flushed"; keyIds: string[] }
   | { type: string; [field: string]: unknown };
 
@@ -16,7 +20,7 @@ export type EventStreamState = "connecting" | "open" | "closed";
 export interface EventStreamOptions {
   /** Where Keyward is served, e.g. `https://keys.example.com`. */
   baseUrl: string;
-  /** A key with the `read` scope; the stream carries events about the keys its owner may read. */
+  /** A root key (`kw_…`) with the `read` scope; the stream carries events about the keys its owner may read. */
   apiKey: string;
   /** @default globalThis.fetch */
   fetch?: FetchLike;
@@ -53,7 +57,8 @@ export interface KeywardEventStream {
  * const guard = keywardGuard({ client, events }); // revocations drop cached verifications at once
  */
 export function keywardEvents(options: EventStreamOptions): KeywardEventStream {
-  if (!isWellFormedKey(options.apiKey)) throw new TypeError("apiKey is not a Keyward key: expected kw_ followed by 61 letters and digits, with a valid checksum");
+  const keyProblem = rootKeyProblem(options.apiKey);
+  if (keyProblem !== null) throw new TypeError(keyProblem);
   const url = `${options.baseUrl.replace(/\/+$/, "")}/api/v1/events`;
   const fetchImpl: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   const initialMs = options.initialReconnectMs ?? 500;

@@ -1,14 +1,12 @@
 import type { KeywardClient } from "./client";
 import { KeywardError } from "./errors";
 import type { KeywardEventStream } from "./events";
-import type { VerifyResult } from "./generated/router";
-import { isWellFormedKey } from "./key-format";
+import { isWellFormedKey, prefixOfKey, ROOT_KEY_PREFIX } from "./key-format";
 import { sha256Hex } from "./sha256";
+import type { PermissionQuery, VerifiedKey, VerifyResult } from "./verify-types";
 
-export type Scope = "read" | "write" | "admin";
-
-/** Who is calling, once their key has been verified: the key and its owner. */
-export type Principal = Omit<Exclude<VerifyResult, { code: "INVALID" }>, "valid" | "code">;
+/** Who is calling, once their key has been verified: the key, its API, its identity and its permissions. */
+export type Principal = VerifiedKey;
 
 /** Why the guard refused a request; the `code` of its problem+json body. */
 export type GuardRefusal =
@@ -18,15 +16,20 @@ export type GuardRefusal =
   | "key_disabled"
   | "key_expired"
   | "ip_not_allowed"
-  | "insufficient_scope"
+  | "insufficient_permissions"
   | "rate_limited"
   | "service_unavailable";
 
 export interface GuardOptions {
-  /** A Keyward client (its key needs the `read` scope); only its `verify` is used. */
+  /** A Keyward client with a root key (with the `read` scope, and allowed to see your API); only its `verify` is used. */
   client: Pick<KeywardClient, "verify">;
-  /** The scope your endpoint needs (hierarchical: admin ⊇ write ⊇ read). @default undefined (any valid key) */
-  scope?: Scope;
+  /** The API your endpoint belongs to: keys of any other API are refused like invalid ones. @default undefined (keys of any API the root key sees) */
+  apiId?: string;
+  /**
+   * The permissions your endpoint needs: all of a list, or one of `{ anyOf: [...] }` (wildcard grants
+   * and the API's implications count). @default undefined (any valid key)
+   */
+  permissions?: PermissionQuery;
   /**
    * How long a positive verification is reused for the same key (and address), never past the
    * key's expiry. A revoked key keeps working on this instance until its entry ends or
@@ -43,9 +46,10 @@ export interface GuardOptions {
   /** The problem+json `type` for a refusal. @default () => "about:blank" */
   problemType?: (code: GuardRefusal) => string;
   /**
-   * Keyward's event stream (`keywardEvents(...)`): a changed or revoked key, or a changed owner, drops
-   * their cached verifications the moment Keyward announces it, and a reconnect (events may have been
-   * missed) clears the cache. Without it, a revoked key is refused once its entry ends. @default undefined
+   * Keyward's event stream (`keywardEvents(...)`): a changed or revoked key, API or identity drops
+   * their cached verifications the moment Keyward announces it, a changed user (who may have been
+   * disabled, and their keys with them) and a reconnect (events may have been missed) clear the
+   * cache. Without it, a revoked key is refused once its entry ends. @default undefined
    */
   events?: Pick<KeywardEventStream, "subscribe" | "onOpen">;
 }
@@ -66,8 +70,10 @@ export interface KeywardGuard {
   (request: Request, options?: { ip?: string }): Promise<GuardResult>;
   /** Drops every cached verification of a key (e.g. on a revocation event); returns how many. */
   invalidate(keyId: string): number;
-  /** Drops every cached verification of a user's keys (the user was disabled or lost a role); returns how many. */
-  invalidateOwner(ownerId: string): number;
+  /** Drops every cached verification of an API's keys (its permissions changed, or it was archived); returns how many. */
+  invalidateApi(apiId: string): number;
+  /** Drops every cached verification of an identity's keys (e.g. after a bulk revoke); returns how many. */
+  invalidateIdentity(identityId: string): number;
   /** Drops every cached verification. */
   clear(): void;
   /** Cached verifications. */
@@ -81,18 +87,20 @@ const REFUSALS: Record<GuardRefusal, { status: number; title: string; detail: st
   key_disabled: { status: 401, title: "API key disabled", detail: "The API key is disabled" },
   key_expired: { status: 401, title: "API key expired", detail: "The API key has expired" },
   ip_not_allowed: { status: 403, title: "Address not allowed", detail: "This key may not be used from your address" },
-  insufficient_scope: { status: 403, title: "Insufficient scope", detail: "The API key lacks the scope this endpoint needs" },
+  insufficient_permissions: { status: 403, title: "Insufficient permissions", detail: "The API key lacks a permission this endpoint needs" },
   rate_limited: { status: 429, title: "Rate limited", detail: "The API key has used up its request budget; try again later" },
   service_unavailable: { status: 503, title: "Service unavailable", detail: "The API key could not be verified right now; try again shortly" },
 };
 
 const VERDICTS: Record<Exclude<VerifyResult["code"], "VALID">, GuardRefusal> = {
   INVALID: "invalid_key",
+  // Another service's key is no key here: answered like an unknown one.
+  WRONG_API: "invalid_key",
   REVOKED: "key_revoked",
   DISABLED: "key_disabled",
   EXPIRED: "key_expired",
   IP_NOT_ALLOWED: "ip_not_allowed",
-  INSUFFICIENT_SCOPE: "insufficient_scope",
+  INSUFFICIENT_PERMISSIONS: "insufficient_permissions",
   RATE_LIMITED: "rate_limited",
 };
 
@@ -110,18 +118,24 @@ interface CacheEntry {
   until: number;
 }
 
+/** The permissions a query names, for the `scope` of RFC 6750's insufficient_scope challenge. */
+function requiredPermissions(query: PermissionQuery): string[] {
+  return Array.isArray(query) ? query : query.anyOf;
+}
+
 /**
  * Protects a Fetch-API handler (Remix loader/action, Hono, Next route handler, `(Request) => Response`)
- * with Keyward keys: a malformed key is refused locally, any other is verified through Keyward,
- * and positive verdicts are cached for `cacheTtlMs`. The cache is keyed by SHA-256 of the key, so
- * it holds no plaintext.
+ * with keys issued for your API: a malformed key (or a root key, which verification never accepts)
+ * is refused locally, any other is verified through Keyward against `apiId` and `permissions`, and
+ * positive verdicts are cached for `cacheTtlMs`. The cache is keyed by SHA-256 of the key, so it
+ * holds no plaintext.
  *
  * @example
- * const guard = keywardGuard({ client: keyward, scope: "read" });
+ * const guard = keywardGuard({ client: keyward, apiId: "api_…", permissions: ["orders.read"] });
  * export async function loader({ request }) {
  *   const auth = await guard(request);
  *   if (!auth.ok) return auth.response;
- *   return Response.json({ hello: auth.principal.ownerId });
+ *   return Response.json({ customer: auth.principal.identity?.externalId });
  * }
  */
 export function keywardGuard(options: GuardOptions): KeywardGuard {
@@ -132,13 +146,16 @@ export function keywardGuard(options: GuardOptions): KeywardGuard {
   // Concurrent requests with one uncached key share one verification.
   const pending = new Map<string, Promise<VerifyResult>>();
 
-  function refuse(code: GuardRefusal, error?: KeywardError): GuardResult {
+  function refuse(code: GuardRefusal, { error, missing }: { error?: KeywardError; missing?: string[] } = {}): GuardResult {
     const { status, title, detail } = REFUSALS[code];
     const headers = new Headers({ "Content-Type": "application/problem+json", "Cache-Control": "no-store" });
     if (status === 401) headers.set("WWW-Authenticate", code === "missing_credentials" ? 'Bearer realm="api"' : 'Bearer realm="api", error="invalid_token"');
-    if (code === "insufficient_scope" && options.scope) headers.set("WWW-Authenticate", `Bearer realm="api", error="insufficient_scope", scope="${options.scope}"`);
+    if (code === "insufficient_permissions" && options.permissions) {
+      headers.set("WWW-Authenticate", `Bearer realm="api", error="insufficient_scope", scope="${requiredPermissions(options.permissions).join(" ")}"`);
+    }
     if (code === "service_unavailable" && error?.retryAfter != null) headers.set("Retry-After", String(error.retryAfter));
-    const body = { type: problemType(code), title, status, detail, code, ...(code === "insufficient_scope" && options.scope ? { requiredScope: options.scope } : {}) };
+    // The caller learns what its own key lacks, which it needs to ask for the right key.
+    const body = { type: problemType(code), title, status, detail, code, ...(missing ? { missing } : {}) };
     return { ok: false, code, response: new Response(JSON.stringify(body), { status, headers }), ...(error ? { error } : {}) };
   }
 
@@ -167,7 +184,8 @@ export function keywardGuard(options: GuardOptions): KeywardGuard {
   async function guard(request: Request, callOptions: { ip?: string } = {}): Promise<GuardResult> {
     const key = readPresentedKey(request);
     if (key === null) return refuse("missing_credentials");
-    if (!isWellFormedKey(key)) return refuse("invalid_key");
+    // Verification never accepts a root key (it authenticates to Keyward, it is not verified): no call for one.
+    if (!isWellFormedKey(key) || prefixOfKey(key) === ROOT_KEY_PREFIX) return refuse("invalid_key");
     const ip = callOptions.ip ?? options.clientIp?.(request) ?? undefined;
     const cacheKey = `${sha256Hex(key)}|${ip ?? ""}`;
 
@@ -181,7 +199,12 @@ export function keywardGuard(options: GuardOptions): KeywardGuard {
     try {
       let inFlight = pending.get(cacheKey);
       if (!inFlight) {
-        inFlight = options.client.verify({ key, ...(options.scope ? { scope: options.scope } : {}), ...(ip ? { ip } : {}) });
+        inFlight = options.client.verify({
+          key,
+          ...(options.apiId ? { apiId: options.apiId } : {}),
+          ...(options.permissions ? { permissions: options.permissions } : {}),
+          ...(ip ? { ip } : {}),
+        });
         pending.set(cacheKey, inFlight);
         void inFlight.then(
           () => pending.delete(cacheKey),
@@ -192,24 +215,28 @@ export function keywardGuard(options: GuardOptions): KeywardGuard {
     } catch (error) {
       // Keyward unreachable, or refusing our own client key: fail closed, and not as the caller's fault.
       const cause = error instanceof KeywardError ? error : new KeywardError("invalid_response", String(error), { status: 0, cause: error });
-      return refuse("service_unavailable", cause);
+      return refuse("service_unavailable", { error: cause });
     }
 
     if (verdict.code === "INVALID") return refuse("invalid_key");
-    const { valid: _valid, code, ...principal } = verdict;
-    if (code === "VALID") {
+    if (verdict.code === "VALID") {
+      const { valid: _valid, code: _code, ...principal } = verdict;
       if (ttlMs > 0) remember(cacheKey, principal);
       return { ok: true, principal, cached: false };
     }
     // A key Keyward now refuses for good: drop what this instance still remembers of it.
-    if (code === "REVOKED" || code === "DISABLED" || code === "EXPIRED") invalidate(principal.keyId);
-    return refuse(VERDICTS[code]);
+    if (verdict.code === "REVOKED" || verdict.code === "DISABLED" || verdict.code === "EXPIRED") invalidate(verdict.keyId);
+    return refuse(VERDICTS[verdict.code], verdict.code === "INSUFFICIENT_PERMISSIONS" ? { missing: verdict.missing } : {});
   }
 
-  const invalidateOwner = (ownerId: string) => drop((principal) => principal.ownerId === ownerId);
+  const invalidateApi = (apiId: string) => drop((principal) => principal.apiId === apiId);
+  const invalidateIdentity = (identityId: string) => drop((principal) => principal.identity?.id === identityId);
   options.events?.subscribe((event) => {
     if (event.type === "key.changed" && typeof event.keyId === "string") invalidate(event.keyId);
-    else if (event.type === "user.changed" && typeof event.userId === "string") invalidateOwner(event.userId);
+    else if (event.type === "api.changed" && typeof event.apiId === "string") invalidateApi(event.apiId);
+    else if (event.type === "identity.changed" && typeof event.identityId === "string") invalidateIdentity(event.identityId);
+    // A verdict does not say who owns the key, and a disabled user's keys stop working with them.
+    else if (event.type === "user.changed") cache.clear();
   });
   options.events?.onOpen(({ reconnected }) => {
     if (reconnected) cache.clear();
@@ -217,7 +244,8 @@ export function keywardGuard(options: GuardOptions): KeywardGuard {
 
   return Object.defineProperties(guard as KeywardGuard, {
     invalidate: { value: invalidate },
-    invalidateOwner: { value: invalidateOwner },
+    invalidateApi: { value: invalidateApi },
+    invalidateIdentity: { value: invalidateIdentity },
     clear: { value: () => cache.clear() },
     size: { get: () => cache.size },
   });

@@ -20,10 +20,10 @@ export type {
   UsageSeries,
   UsageSummary,
   UserView,
-  VerifyResult,
 } from "./generated/router";
 export { keywardEvents, type EventStreamOptions, type EventStreamState, type KeywardEvent, type KeywardEventStream } from "./events";
-export { keywardGuard, type GuardOptions, type GuardRefusal, type GuardResult, type KeywardGuard, type Principal, type Scope } from "./guard";
-export { isWellFormedKey } from "./key-format";
+export { keywardGuard, type GuardOptions, type GuardRefusal, type GuardResult, type KeywardGuard, type Principal } from "./guard";
+export { isRootKey, isWellFormedKey, keyFormatProblem, prefixOfKey, ROOT_KEY_PREFIX, type KeyFormatProblem } from "./key-format";
 export type { PacingOptions } from "./pacing";
+export type { PermissionQuery, VerifiedIdentity, VerifiedKey, VerifyCode, VerifyInput, VerifyResult } from "./verify-types";
 export type { BackoffOptions, FetchLike, HeadersOption } from "./transport";

@@ -2,7 +2,8 @@ import { http, HttpResponse } from "msw";
 import { setupServer } from "msw/node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createKeyward, KeywardError, SERVER_ERROR_CODES, type ApiKeyView } from "../src/index";
-import { BASE_URL, procedureOf, trpcData, trpcError, TRPC, wellFormedKey } from "./support";
+import { PROCEDURES } from "../src/generated/router";
+import { BASE_URL, issuedKey, procedureOf, trpcData, trpcError, TRPC, wellFormedKey } from "./support";
 
 const server = setupServer();
 beforeAll(() => server.listen({ onUnhandledRequest: "error" }));
@@ -80,16 +81,26 @@ describe("request shapes", () => {
   });
 
   it("verifies with the presented key in the body, never in the URL", async () => {
-    const presented = wellFormedKey();
+    const presented = issuedKey();
     const requests = recordAll(() => trpcData({ valid: false, code: "INVALID" }));
     const keyward = createKeyward({ baseUrl: BASE_URL, apiKey: API_KEY });
 
-    const verdict = await keyward.verify({ key: presented, scope: "write", ip: "203.0.113.7" });
+    const verdict = await keyward.verify({ key: presented, apiId: "api_0123456789abcdefABCD", permissions: { anyOf: ["orders.read"] }, ip: "203.0.113.7" });
 
     expect(verdict).toEqual({ valid: false, code: "INVALID" });
     expect(requests[0]!.method).toBe("POST");
     expect(requests[0]!.url).not.toContain(presented);
-    expect(await requests[0]!.json()).toEqual({ key: presented, scope: "write", ip: "203.0.113.7" });
+    expect(await requests[0]!.json()).toEqual({ key: presented, apiId: "api_0123456789abcdefABCD", permissions: { anyOf: ["orders.read"] }, ip: "203.0.113.7" });
+  });
+
+  it("answers verify as a union narrowed by code", async () => {
+    const details = { keyId: "key_0123456789abcdefABCD", apiId: "api_0123456789abcdefABCD", name: "partner", identity: null, permissions: ["orders.read"], meta: {}, expiresAt: null };
+    recordAll(() => trpcData({ valid: false, code: "INSUFFICIENT_PERMISSIONS", missing: ["orders.write"], ...details }));
+    const verdict = await createKeyward({ baseUrl: BASE_URL, apiKey: API_KEY }).verify({ key: issuedKey(), permissions: ["orders.read", "orders.write"] });
+    expect(verdict.valid).toBe(false);
+    if (verdict.code !== "INSUFFICIENT_PERMISSIONS") throw new Error(`unexpected ${verdict.code}`);
+    expect(verdict.missing).toEqual(["orders.write"]);
+    expect(verdict.apiId).toBe(details.apiId);
   });
 
   it("calls a procedure without input without an input parameter", async () => {
@@ -105,10 +116,13 @@ describe("request shapes", () => {
 
   it("mirrors the router's namespaces, one function per procedure", () => {
     const keyward = createKeyward({ baseUrl: BASE_URL, apiKey: API_KEY });
-    expect(Object.keys(keyward.keys).sort()).toEqual(["create", "disable", "enable", "get", "list", "reveal", "revoke", "rotate", "update"]);
+    for (const path of Object.keys(PROCEDURES)) {
+      const method = path.split(".").reduce<unknown>((namespace, part) => (namespace as Record<string, unknown>)[part], keyward);
+      expect(typeof method, path).toBe("function");
+    }
+    expect(Object.keys(keyward.keys)).toEqual(expect.arrayContaining(["create", "disable", "enable", "get", "list", "reveal", "revoke", "rotate", "update"]));
     expect(Object.keys(keyward.users).sort()).toEqual(["create", "disable", "enable", "get", "keys", "list", "setRole"]);
     expect(Object.keys(keyward.audit).sort()).toEqual(["forKey", "list"]);
-    expect(Object.keys(keyward.security).sort()).toEqual(["ack", "alert", "alerts", "deliveries", "events", "openAlertCount", "resolve", "rules", "updateRule"]);
     expect(typeof keyward.overview.get).toBe("function");
     expect(typeof keyward.me).toBe("function");
     expect(typeof keyward.verify).toBe("function");
@@ -159,6 +173,9 @@ describe("request shapes", () => {
     expect(() => createKeyward({ baseUrl: BASE_URL, apiKey: "kw_not-a-key" })).toThrow(TypeError);
     const tampered = API_KEY.slice(0, -1) + (API_KEY.endsWith("A") ? "B" : "A");
     expect(() => createKeyward({ baseUrl: BASE_URL, apiKey: tampered })).toThrow(/checksum/);
+    expect(() => createKeyward({ baseUrl: BASE_URL, apiKey: issuedKey() })).toThrow(
+      new TypeError("this is a key issued for one of your APIs; the SDK client needs a root key (kw_…)"),
+    );
     expect(() => createKeyward({ baseUrl: "keyward.test", apiKey: API_KEY })).toThrow(TypeError);
     expect(() => createKeyward({ baseUrl: "ftp://keyward.test", apiKey: API_KEY })).toThrow(TypeError);
     expect(() => createKeyward({ baseUrl: `${BASE_URL}/?key=${API_KEY}`, apiKey: API_KEY })).toThrow(TypeError);

@@ -104,14 +104,31 @@ describe("keywardEvents", () => {
   it("refuses a malformed key before any request", () => {
     expect(() => keywardEvents({ baseUrl: BASE_URL, apiKey: "kw_nope" })).toThrow(TypeError);
   });
+
+  it("refuses a key issued for an API before any request: the stream needs a root key", () => {
+    expect(() => keywardEvents({ baseUrl: BASE_URL, apiKey: wellFormedKey("acme_live") })).toThrow(
+      new TypeError("this is a key issued for one of your APIs; the SDK client needs a root key (kw_…)"),
+    );
+  });
 });
 
 describe("the guard following the event stream", () => {
   const KEY_ID = "key_0123456789abcdefABCD";
-  const OWNER_ID = "usr_0123456789abcdefABCD";
-  const valid: VerifyResult = { valid: true, code: "VALID", keyId: KEY_ID, ownerId: OWNER_ID, name: "partner", scopes: ["read"], expiresAt: null, meta: {} };
+  const API_ID = "api_0123456789abcdefABCD";
+  const IDENTITY_ID = "idt_0123456789abcdefABCD";
+  const valid: VerifyResult = {
+    valid: true,
+    code: "VALID",
+    keyId: KEY_ID,
+    apiId: API_ID,
+    name: "partner",
+    identity: { id: IDENTITY_ID, externalId: "customer-42", meta: {} },
+    permissions: ["orders.read"],
+    expiresAt: null,
+    meta: {},
+  };
 
-  it("drops a cached verification the moment its key changes, its owner changes, or the stream reconnects", async () => {
+  it("drops a cached verification the moment its key, API or identity changes, a user changes, or the stream reconnects", async () => {
     let verifies = 0;
     const streams = [sseStream(), sseStream()];
     let connection = 0;
@@ -125,7 +142,7 @@ describe("the guard following the event stream", () => {
     const client = createKeyward({ baseUrl: BASE_URL, apiKey: wellFormedKey(), retries: 0 });
     const events = keywardEvents({ baseUrl: BASE_URL, apiKey: wellFormedKey(), initialReconnectMs: 5, maxReconnectMs: 5 });
     const guard = keywardGuard({ client, events, cacheTtlMs: 60_000 });
-    const caller = wellFormedKey();
+    const caller = wellFormedKey("acme_live");
     const request = () => guard(new Request("https://app.example.test/", { headers: { Authorization: `Bearer ${caller}` } }));
     await until(() => events.state === "open");
 
@@ -136,14 +153,24 @@ describe("the guard following the event stream", () => {
     await until(() => guard.size === 0);
     expect(await request()).toMatchObject({ ok: true, cached: false });
 
-    streams[0]!.push(`data: {"type":"user.changed","userId":"${OWNER_ID}"}\n\n`);
+    streams[0]!.push(`data: {"type":"api.changed","apiId":"api_someOtherApi00000000"}\n\n`);
+    streams[0]!.push(`data: {"type":"api.changed","apiId":"${API_ID}"}\n\n`);
+    await until(() => guard.size === 0);
+    expect(await request()).toMatchObject({ ok: true, cached: false });
+
+    streams[0]!.push(`data: {"type":"identity.changed","identityId":"${IDENTITY_ID}"}\n\n`);
+    await until(() => guard.size === 0);
+    expect(await request()).toMatchObject({ ok: true, cached: false });
+
+    // A verdict does not name the key's owner: any user change clears the cache.
+    streams[0]!.push(`data: {"type":"user.changed","userId":"usr_0123456789abcdefABCD"}\n\n`);
     await until(() => guard.size === 0);
     expect(await request()).toMatchObject({ cached: false });
 
     streams[0]!.end();
     await until(() => connection === 2 && events.state === "open");
     expect(guard.size).toBe(0);
-    expect(verifies).toBe(3);
+    expect(verifies).toBe(5);
     events.close();
   });
 });

@@ -2,7 +2,7 @@ import { delay, http, HttpResponse } from "msw";
 import { setupServer } from "msw/node";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { createKeyward, keywardGuard, type GuardOptions, type VerifyResult } from "../src/index";
-import { BASE_URL, trpcData, trpcError, TRPC, wellFormedKey } from "./support";
+import { BASE_URL, issuedKey, trpcData, trpcError, TRPC, wellFormedKey } from "./support";
 
 const server = setupServer();
 beforeAll(() => server.listen({ onUnhandledRequest: "error" }));
@@ -13,20 +13,28 @@ afterEach(() => {
 afterAll(() => server.close());
 
 const KEY_ID = "key_0123456789abcdefABCD";
-const OWNER_ID = "usr_0123456789abcdefABCD";
+const API_ID = "api_0123456789abcdefABCD";
+const IDENTITY = { id: "idt_0123456789abcdefABCD", externalId: "customer-42", meta: { plan: "pro" } };
 
-type KnownKeyVerdict = Exclude<VerifyResult, { code: "INVALID" }>;
+type ValidVerdict = Extract<VerifyResult, { code: "VALID" }>;
 
-function valid(overrides: Partial<KnownKeyVerdict> = {}): KnownKeyVerdict {
-  return { valid: true, code: "VALID", keyId: KEY_ID, ownerId: OWNER_ID, name: "partner", scopes: ["read"], expiresAt: null, meta: { plan: "pro" }, ...overrides };
+function valid(overrides: Partial<ValidVerdict> = {}): ValidVerdict {
+  return { valid: true, code: "VALID", keyId: KEY_ID, apiId: API_ID, name: "partner", identity: IDENTITY, permissions: ["orders.read"], expiresAt: null, meta: { tier: "gold" }, ...overrides };
 }
 
+/** A refusal of a key Keyward knows, with the key's details. */
+function refused(code: "REVOKED" | "DISABLED" | "EXPIRED" | "IP_NOT_ALLOWED" | "WRONG_API" | "RATE_LIMITED"): VerifyResult {
+  return { ...valid(), valid: false, code };
+}
+
+type VerifyBody = { key: string; apiId?: string; permissions?: string[] | { anyOf: string[] }; ip?: string };
+
 /** Keyward's verify, answering `verdict()`; records each verify body. */
-function verifyAnswers(verdict: (body: { key: string; scope?: string; ip?: string }) => VerifyResult | Response) {
-  const calls: { key: string; scope?: string; ip?: string }[] = [];
+function verifyAnswers(verdict: (body: VerifyBody) => VerifyResult | Response) {
+  const calls: VerifyBody[] = [];
   server.use(
     http.post(`${TRPC}/verify`, async ({ request }) => {
-      const body = (await request.json()) as { key: string; scope?: string; ip?: string };
+      const body = (await request.json()) as VerifyBody;
       calls.push(body);
       const answer = verdict(body);
       return answer instanceof Response ? answer : trpcData(answer);
@@ -47,7 +55,7 @@ function requestWith(headers: Record<string, string>) {
 async function problem(response: Response) {
   expect(response.headers.get("content-type")).toBe("application/problem+json");
   expect(response.headers.get("cache-control")).toBe("no-store");
-  return (await response.json()) as { type: string; title: string; status: number; detail: string; code: string; requiredScope?: string };
+  return (await response.json()) as { type: string; title: string; status: number; detail: string; code: string; missing?: string[] };
 }
 
 describe("reading the key", () => {
@@ -70,13 +78,14 @@ describe("reading the key", () => {
 
   it.each([
     ["a wrong checksum", () => {
-      const key = wellFormedKey();
+      const key = issuedKey();
       return key.slice(0, -1) + (key.endsWith("0") ? "1" : "0");
     }],
-    ["a wrong prefix", () => "kx_" + wellFormedKey().slice(3)],
-    ["a wrong length", () => wellFormedKey().slice(0, 63)],
-    ["a character outside base62", () => { const key = wellFormedKey(); return key.slice(0, 10) + "-" + key.slice(11); }],
+    ["a prefix that is no API's (upper case)", () => "Acme_live_" + issuedKey().slice(10)],
+    ["a wrong length", () => issuedKey().slice(0, 63)],
+    ["a character outside base62", () => { const key = issuedKey(); return key.slice(0, 12) + "-" + key.slice(13); }],
     ["another scheme", () => "Basic dXNlcjpwYXNz"],
+    ["a root key (root keys authenticate to Keyward, they are never verified)", () => wellFormedKey()],
   ])("refuses a key with %s locally: 401 invalid_key without a call to Keyward", async (_what, make) => {
     const calls = verifyAnswers(() => valid());
     const presented = make();
@@ -86,8 +95,16 @@ describe("reading the key", () => {
     expect(calls).toHaveLength(0);
   });
 
+  it("sends a key of any API prefix on to Keyward: with apiId it cannot know the prefix", async () => {
+    const keys = [wellFormedKey("ab"), wellFormedKey("acme"), wellFormedKey("acme_live_eu")];
+    const calls = verifyAnswers(() => valid());
+    const guard = guardWith({ apiId: API_ID, cacheTtlMs: 0 });
+    for (const key of keys) expect(await guard(requestWith({ Authorization: `Bearer ${key}` }))).toMatchObject({ ok: true });
+    expect(calls.map((c) => c.key)).toEqual(keys);
+  });
+
   it("accepts the key as Bearer (any case) or in X-API-Key", async () => {
-    const key = wellFormedKey();
+    const key = issuedKey();
     const calls = verifyAnswers(() => valid());
     const guard = guardWith({ cacheTtlMs: 0 });
     const variants: Record<string, string>[] = [{ Authorization: `Bearer ${key}` }, { Authorization: `bearer   ${key}` }, { "X-API-Key": key }];
@@ -99,34 +116,47 @@ describe("reading the key", () => {
 });
 
 describe("verdicts", () => {
-  it("passes a valid key with its principal, sending the scope and the caller's address to verify", async () => {
-    const key = wellFormedKey();
+  it("passes a valid key with its principal, sending the API, the permissions and the caller's address to verify", async () => {
+    const key = issuedKey();
     const calls = verifyAnswers(() => valid());
-    const guard = guardWith({ scope: "write", clientIp: (request) => request.headers.get("x-real-ip") });
+    const guard = guardWith({ apiId: API_ID, permissions: ["orders.read"], clientIp: (request) => request.headers.get("x-real-ip") });
 
     const result = await guard(requestWith({ Authorization: `Bearer ${key}`, "X-Real-IP": "198.51.100.4" }));
 
     expect(result).toEqual({
       ok: true,
       cached: false,
-      principal: { keyId: KEY_ID, ownerId: OWNER_ID, name: "partner", scopes: ["read"], expiresAt: null, meta: { plan: "pro" } },
+      principal: { keyId: KEY_ID, apiId: API_ID, name: "partner", identity: IDENTITY, permissions: ["orders.read"], expiresAt: null, meta: { tier: "gold" } },
     });
-    expect(calls).toEqual([{ key, scope: "write", ip: "198.51.100.4" }]);
+    expect(calls).toEqual([{ key, apiId: API_ID, permissions: ["orders.read"], ip: "198.51.100.4" }]);
+  });
+
+  it("sends an anyOf query as it is, and nothing it was not given", async () => {
+    const calls = verifyAnswers(() => valid());
+    const key = issuedKey();
+    await guardWith({ permissions: { anyOf: ["orders.read", "orders.admin"] } })(requestWith({ Authorization: `Bearer ${key}` }));
+    await guardWith()(requestWith({ Authorization: `Bearer ${key}` }));
+    expect(calls).toEqual([{ key, permissions: { anyOf: ["orders.read", "orders.admin"] } }, { key }]);
   });
 
   it.each([
     ["INVALID", 401, "invalid_key"],
+    ["WRONG_API", 401, "invalid_key"],
     ["REVOKED", 401, "key_revoked"],
     ["DISABLED", 401, "key_disabled"],
     ["EXPIRED", 401, "key_expired"],
     ["IP_NOT_ALLOWED", 403, "ip_not_allowed"],
-    ["INSUFFICIENT_SCOPE", 403, "insufficient_scope"],
+    ["INSUFFICIENT_PERMISSIONS", 403, "insufficient_permissions"],
     ["RATE_LIMITED", 429, "rate_limited"],
   ] as const)("answers %s with %i %s problem+json, and does not cache it", async (verdict, status, code) => {
-    const calls = verifyAnswers(() => (verdict === "INVALID" ? { valid: false, code: "INVALID" } : { ...valid(), valid: false, code: verdict }));
-    const guard = guardWith({ scope: "write" });
+    const calls = verifyAnswers((): VerifyResult => {
+      if (verdict === "INVALID") return { valid: false, code: "INVALID" };
+      if (verdict === "INSUFFICIENT_PERMISSIONS") return { ...valid(), valid: false, code: verdict, missing: ["orders.write"] };
+      return refused(verdict);
+    });
+    const guard = guardWith({ apiId: API_ID, permissions: ["orders.read", "orders.write"] });
     const request = () => requestWith({ Authorization: `Bearer ${key}` });
-    const key = wellFormedKey();
+    const key = issuedKey();
 
     const result = await guard(request());
 
@@ -138,9 +168,11 @@ describe("verdicts", () => {
     expect(body.title).toBeTruthy();
     expect(body.detail).toBeTruthy();
     if (status === 401) expect(result.response.headers.get("www-authenticate")).toContain('error="invalid_token"');
-    if (code === "insufficient_scope") {
-      expect(result.response.headers.get("www-authenticate")).toContain('scope="write"');
-      expect(body.requiredScope).toBe("write");
+    if (code === "insufficient_permissions") {
+      expect(result.response.headers.get("www-authenticate")).toBe('Bearer realm="api", error="insufficient_scope", scope="orders.read orders.write"');
+      expect(body.missing).toEqual(["orders.write"]);
+    } else {
+      expect(body).not.toHaveProperty("missing");
     }
     await guard(request());
     expect(calls).toHaveLength(2);
@@ -148,20 +180,20 @@ describe("verdicts", () => {
 
   it("fails closed with 503 when Keyward cannot be reached, keeping the cause for the app's log", async () => {
     verifyAnswers(() => HttpResponse.error());
-    const result = await guardWith()(requestWith({ Authorization: `Bearer ${wellFormedKey()}` }));
+    const result = await guardWith()(requestWith({ Authorization: `Bearer ${issuedKey()}` }));
     expect(result).toMatchObject({ ok: false, code: "service_unavailable", error: { code: "network_error" } });
     if (!result.ok) expect((await problem(result.response)).status).toBe(503);
   });
 
   it("answers 503, not 401, when Keyward refuses the guard's own client key", async () => {
     verifyAnswers(() => trpcError("key_revoked", 401));
-    const result = await guardWith()(requestWith({ Authorization: `Bearer ${wellFormedKey()}` }));
+    const result = await guardWith()(requestWith({ Authorization: `Bearer ${issuedKey()}` }));
     expect(result).toMatchObject({ ok: false, code: "service_unavailable", error: { code: "key_revoked" } });
   });
 
   it("passes Retry-After on when Keyward rate-limits the guard's own client key", async () => {
     verifyAnswers(() => trpcError("rate_limited", 429, { headers: { "Retry-After": "7" } }));
-    const result = await guardWith()(requestWith({ Authorization: `Bearer ${wellFormedKey()}` }));
+    const result = await guardWith()(requestWith({ Authorization: `Bearer ${issuedKey()}` }));
     expect(result).toMatchObject({ ok: false, code: "service_unavailable" });
     if (!result.ok) expect(result.response.headers.get("retry-after")).toBe("7");
   });
@@ -175,7 +207,7 @@ describe("verdicts", () => {
 describe("cache", () => {
   it("answers a key it verified within cacheTtlMs from the cache, then asks again", async () => {
     vi.useFakeTimers({ toFake: ["Date"] });
-    const key = wellFormedKey();
+    const key = issuedKey();
     const calls = verifyAnswers(() => valid());
     const guard = guardWith({ cacheTtlMs: 10_000 });
     const request = () => requestWith({ Authorization: `Bearer ${key}` });
@@ -191,7 +223,7 @@ describe("cache", () => {
 
   it("never keeps a verdict past the key's own expiry", async () => {
     vi.useFakeTimers({ toFake: ["Date"] });
-    const key = wellFormedKey();
+    const key = issuedKey();
     const expiresAt = new Date(Date.now() + 2_000).toISOString();
     let verdict: VerifyResult = valid({ expiresAt });
     const calls = verifyAnswers(() => verdict);
@@ -206,8 +238,8 @@ describe("cache", () => {
   });
 
   it("keeps separate verdicts per caller address", async () => {
-    const key = wellFormedKey();
-    const calls = verifyAnswers(({ ip }) => (ip === "203.0.113.9" ? { ...valid(), valid: false, code: "IP_NOT_ALLOWED" } : valid()));
+    const key = issuedKey();
+    const calls = verifyAnswers(({ ip }) => (ip === "203.0.113.9" ? refused("IP_NOT_ALLOWED") : valid()));
     const guard = guardWith();
     const request = () => requestWith({ Authorization: `Bearer ${key}` });
 
@@ -218,9 +250,9 @@ describe("cache", () => {
   });
 
   it("invalidate(keyId) drops a revoked key's entries at once, e.g. on a revocation event", async () => {
-    const key = wellFormedKey();
+    const key = issuedKey();
     let revoked = false;
-    const calls = verifyAnswers(() => (revoked ? { ...valid(), valid: false, code: "REVOKED" } : valid()));
+    const calls = verifyAnswers(() => (revoked ? refused("REVOKED") : valid()));
     const guard = guardWith({ cacheTtlMs: 60_000 });
     const request = () => requestWith({ Authorization: `Bearer ${key}` });
     await guard(request(), { ip: "198.51.100.1" });
@@ -238,9 +270,9 @@ describe("cache", () => {
   });
 
   it("a refusal of a key for good drops its other cached entries too", async () => {
-    const key = wellFormedKey();
+    const key = issuedKey();
     let revoked = false;
-    verifyAnswers(() => (revoked ? { ...valid(), valid: false, code: "REVOKED" } : valid()));
+    verifyAnswers(() => (revoked ? refused("REVOKED") : valid()));
     const guard = guardWith({ cacheTtlMs: 60_000 });
     const request = () => requestWith({ Authorization: `Bearer ${key}` });
     await guard(request(), { ip: "198.51.100.1" });
@@ -249,13 +281,25 @@ describe("cache", () => {
     expect(await guard(request(), { ip: "198.51.100.1" })).toMatchObject({ ok: false, code: "key_revoked" });
   });
 
-  it("invalidateOwner(ownerId) drops the entries of every key of that user", async () => {
-    const calls = verifyAnswers(({ key }) => valid({ keyId: key === other ? "key_otherKey0000000000000" : KEY_ID, ownerId: key === other ? "usr_someoneElse000000000" : OWNER_ID }));
+  it("invalidateApi(apiId) drops the entries of every key of that API", async () => {
+    const calls = verifyAnswers(({ key }) => valid({ keyId: key === other ? "key_otherKey000000000000" : KEY_ID, apiId: key === other ? "api_someOtherApi00000000" : API_ID }));
     const guard = guardWith();
-    const [mine, other] = [wellFormedKey(), wellFormedKey()];
+    const [mine, other] = [issuedKey(), wellFormedKey("beta")];
     await guard(requestWith({ Authorization: `Bearer ${mine}` }));
     await guard(requestWith({ Authorization: `Bearer ${other}` }));
-    expect(guard.invalidateOwner(OWNER_ID)).toBe(1);
+    expect(guard.invalidateApi(API_ID)).toBe(1);
+    expect(await guard(requestWith({ Authorization: `Bearer ${other}` }))).toMatchObject({ cached: true });
+    expect(await guard(requestWith({ Authorization: `Bearer ${mine}` }))).toMatchObject({ cached: false });
+    expect(calls).toHaveLength(3);
+  });
+
+  it("invalidateIdentity(identityId) drops the entries of every key of that identity, and of no key without one", async () => {
+    const calls = verifyAnswers(({ key }) => valid({ keyId: key === other ? "key_otherKey000000000000" : KEY_ID, identity: key === other ? null : IDENTITY }));
+    const guard = guardWith();
+    const [mine, other] = [issuedKey(), issuedKey()];
+    await guard(requestWith({ Authorization: `Bearer ${mine}` }));
+    await guard(requestWith({ Authorization: `Bearer ${other}` }));
+    expect(guard.invalidateIdentity(IDENTITY.id)).toBe(1);
     expect(await guard(requestWith({ Authorization: `Bearer ${other}` }))).toMatchObject({ cached: true });
     expect(await guard(requestWith({ Authorization: `Bearer ${mine}` }))).toMatchObject({ cached: false });
     expect(calls).toHaveLength(3);
@@ -264,7 +308,7 @@ describe("cache", () => {
   it("clear() drops everything", async () => {
     const calls = verifyAnswers(() => valid());
     const guard = guardWith();
-    const key = wellFormedKey();
+    const key = issuedKey();
     await guard(requestWith({ Authorization: `Bearer ${key}` }));
     guard.clear();
     expect(guard.size).toBe(0);
@@ -275,7 +319,7 @@ describe("cache", () => {
   it("does not cache with cacheTtlMs: 0", async () => {
     const calls = verifyAnswers(() => valid());
     const guard = guardWith({ cacheTtlMs: 0 });
-    const key = wellFormedKey();
+    const key = issuedKey();
     await guard(requestWith({ Authorization: `Bearer ${key}` }));
     expect(await guard(requestWith({ Authorization: `Bearer ${key}` }))).toMatchObject({ ok: true, cached: false });
     expect(calls).toHaveLength(2);
@@ -285,7 +329,7 @@ describe("cache", () => {
     let down = true;
     const calls = verifyAnswers(() => (down ? HttpResponse.error() : valid()));
     const guard = guardWith();
-    const key = wellFormedKey();
+    const key = issuedKey();
     expect(await guard(requestWith({ Authorization: `Bearer ${key}` }))).toMatchObject({ ok: false, code: "service_unavailable" });
     down = false;
     expect(await guard(requestWith({ Authorization: `Bearer ${key}` }))).toMatchObject({ ok: true, cached: false });
@@ -293,7 +337,7 @@ describe("cache", () => {
   });
 
   it("shares one verification between concurrent requests with the same key", async () => {
-    const key = wellFormedKey();
+    const key = issuedKey();
     let hits = 0;
     server.use(
       http.post(`${TRPC}/verify`, async () => {
@@ -311,7 +355,7 @@ describe("cache", () => {
   it("holds at most maxCacheEntries, dropping the oldest", async () => {
     const calls = verifyAnswers(() => valid());
     const guard = guardWith({ maxCacheEntries: 2 });
-    const [a, b, c] = [wellFormedKey(), wellFormedKey(), wellFormedKey()];
+    const [a, b, c] = [issuedKey(), issuedKey(), issuedKey()];
     for (const key of [a, b, c]) await guard(requestWith({ Authorization: `Bearer ${key}` }));
     expect(guard.size).toBe(2);
     expect(await guard(requestWith({ Authorization: `Bearer ${c}` }))).toMatchObject({ cached: true });

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { parseRetryAfter } from "../src/errors";
-import { crc32, isWellFormedKey } from "../src/key-format";
+import { crc32, isRootKey, isWellFormedKey, keyFormatProblem, prefixOfKey, rootKeyProblem } from "../src/key-format";
 import { sha256Hex } from "../src/sha256";
 import { wellFormedKey } from "./support";
 
@@ -23,6 +23,41 @@ describe("key format", () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it("accepts keys of every API prefix, 64 characters each, and refuses any single-character change of them", () => {
+    const prefixes = fc.constantFrom("ab", "acme", "acme_live", "a1_b2_c3", "abcdefghijkl", "x_0");
+    fc.assert(
+      fc.property(prefixes, fc.integer({ min: 0, max: 63 }), fc.constantFrom(..."0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-"), (prefix, position, replacement) => {
+        const key = wellFormedKey(prefix);
+        expect(key).toHaveLength(64);
+        expect(keyFormatProblem(key)).toBeNull();
+        expect(prefixOfKey(key)).toBe(prefix);
+        const changed = key.slice(0, position) + replacement + key.slice(position + 1);
+        expect(isWellFormedKey(changed)).toBe(changed === key);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("says what is wrong with a key", () => {
+    const key = wellFormedKey("acme");
+    expect(keyFormatProblem("Acme" + key.slice(4))).toBe("prefix");
+    expect(keyFormatProblem("nounderscore")).toBe("prefix");
+    expect(keyFormatProblem(wellFormedKey("a"))).toBe("prefix");
+    expect(keyFormatProblem(wellFormedKey("abcdefghijklm"))).toBe("prefix");
+    expect(keyFormatProblem(key.slice(0, -1))).toBe("length");
+    expect(keyFormatProblem(key.slice(0, 10) + "-" + key.slice(11))).toBe("alphabet");
+    expect(keyFormatProblem(key.slice(0, -1) + (key.endsWith("0") ? "1" : "0"))).toBe("checksum");
+  });
+
+  it("tells root keys from issued ones, and says why a key cannot authenticate the SDK", () => {
+    const root = wellFormedKey();
+    const issued = wellFormedKey("acme_live");
+    expect([isRootKey(root), isRootKey(issued), isRootKey(root.slice(1))]).toEqual([true, false, false]);
+    expect(rootKeyProblem(root)).toBeNull();
+    expect(rootKeyProblem(issued)).toBe("this is a key issued for one of your APIs; the SDK client needs a root key (kw_…)");
+    expect(rootKeyProblem(root.slice(0, -1))).toMatch(/not a Keyward key \(its length is wrong\)/);
   });
 
   it("refuses wrong prefix, length and alphabet", () => {

@@ -6,10 +6,10 @@ export const TRPC = `${BASE_URL}/api/trpc`;
 
 const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
-/** A well-formed key (right prefix, length, alphabet and checksum) with random characters. */
-export function wellFormedKey(): string {
-  let body = "kw_";
-  for (let i = 0; i < 55; i++) body += BASE62[Math.floor(Math.random() * 62)];
+/** A well-formed key (prefix, length, alphabet and checksum) with random characters: a root key by default. */
+export function wellFormedKey(prefix = "kw"): string {
+  let body = `${prefix}_`;
+  while (body.length < 58) body += BASE62[Math.floor(Math.random() * 62)];
   let checksum = "";
   let rest = crc32(body);
   for (let i = 0; i < 6; i++) {
@@ -18,6 +18,9 @@ export function wellFormedKey(): string {
   }
   return body + checksum;
 }
+
+/** A well-formed key issued for an API with the prefix `acme_live`. */
+export const issuedKey = () => wellFormedKey("acme_live");
 
 /** A tRPC success answer, as the server's fetch adapter sends it. */
 export function trpcData(data: unknown, init: { headers?: Record<string, string>; status?: number } = {}) {

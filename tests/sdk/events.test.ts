@@ -14,12 +14,13 @@ describe("SDK event stream against the running app", () => {
   it("a revoked key is dropped from the guard's cache as soon as Keyward announces it, long before the cache TTL", async () => {
     const owner = await createUser(app.keyward, "member");
     const { key: integration } = await app.keyward.keys.create(owner.actor, { name: "integration", scopes: ["read"] });
-    const { key: customer, apiKey } = await app.keyward.keys.create(owner.actor, { name: "customer", scopes: ["read"] });
+    const api = await app.keyward.apis.create(owner.actor, { name: "Shop", prefix: "shop" });
+    const { key: customer, apiKey } = await app.keyward.keys.createIssued(owner.actor, api.id, { externalId: "customer-7", permissions: ["read"] });
     const client = createKeyward({ baseUrl: app.url, apiKey: integration, retries: 0 });
     const events = keywardEvents({ baseUrl: app.url, apiKey: integration });
     const seen: KeywardEvent[] = [];
     events.subscribe((event) => seen.push(event));
-    const guard = keywardGuard({ client, events, cacheTtlMs: 600_000 });
+    const guard = keywardGuard({ client, events, apiId: api.id, permissions: ["read"], cacheTtlMs: 600_000 });
     const request = () => guard(new Request("https://app.example.test/orders", { headers: { Authorization: `Bearer ${customer}` } }));
     try {
       const opened = performance.now();

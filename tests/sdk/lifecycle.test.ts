@@ -27,7 +27,7 @@ describe("SDK against the running app", () => {
   });
   afterAll(() => app?.close());
 
-  it("create → list → verify → rotate → revoke, through the SDK only", async () => {
+  it("root keys: create → list → rotate → revoke, through the SDK only", async () => {
     const me = await keyward.me();
     expect(me.user).toEqual({ id: member.id, email: member.email, role: "member" });
     expect(me.scopes).toEqual(["read", "write"]);
@@ -40,40 +40,65 @@ describe("SDK against the running app", () => {
     expect(page.data.map((k) => k.id)).toContain(created.apiKey.id);
     expect(JSON.stringify(page)).not.toContain(created.key);
     expect(await keyward.keys.get({ id: created.apiKey.id })).toMatchObject({ id: created.apiKey.id, start: created.key.slice(0, 7), last4: created.key.slice(-4) });
-
-    expect(await keyward.verify({ key: created.key, scope: "read" })).toEqual({
-      valid: true,
-      code: "VALID",
-      keyId: created.apiKey.id,
-      ownerId: member.id,
-      name: "billing worker",
-      scopes: ["read"],
-      expiresAt: created.apiKey.expiresAt,
-      meta: { team: "billing" },
-    });
-    expect(await keyward.verify({ key: created.key, scope: "write" })).toMatchObject({ valid: false, code: "INSUFFICIENT_SCOPE" });
+    // Root keys authenticate; they are never verified.
+    expect(await keyward.verify({ key: created.key })).toEqual({ valid: false, code: "INVALID" });
 
     const rotated = await keyward.keys.rotate({ id: created.apiKey.id, gracePeriodSeconds: 3_600 });
     expect(rotated.key).not.toBe(created.key);
     expect(rotated.apiKey.rotatedFrom).toBe(created.apiKey.id);
-    expect(rotated.previous.id).toBe(created.apiKey.id);
-    expect(await keyward.verify({ key: rotated.key })).toMatchObject({ valid: true, keyId: rotated.apiKey.id });
-    // Within the grace period the old key still works.
-    expect(await keyward.verify({ key: created.key })).toMatchObject({ valid: true, keyId: created.apiKey.id });
+    expect(await createKeyward({ baseUrl: app.url, apiKey: rotated.key }).me()).toMatchObject({ user: { id: member.id } });
 
     const revoked = await keyward.keys.revoke({ id: rotated.apiKey.id });
     expect(revoked.status).toBe("revoked");
-    expect(await keyward.verify({ key: rotated.key })).toMatchObject({ valid: false, code: "REVOKED", keyId: rotated.apiKey.id });
+    await expect(createKeyward({ baseUrl: app.url, apiKey: rotated.key }).me()).rejects.toMatchObject({ code: "key_revoked", status: 401 });
     expect((await keyward.keys.list({ status: "revoked" })).data.map((k) => k.id)).toContain(rotated.apiKey.id);
   });
 
-  it("update, disable and enable", async () => {
-    const { key, apiKey } = await keyward.keys.create({ name: "temp", scopes: ["read"] });
+  it("issued keys: verify by API and permissions → rotate → revoke", async () => {
+    const api = await app.keyward.apis.create(member.actor, { name: "Orders", prefix: "ord_live", permissions: ["orders.read", "orders.write", "billing.read"] });
+    const other = await app.keyward.apis.create(member.actor, { name: "Billing", prefix: "bill_live" });
+    const created = await app.keyward.keys.createIssued(member.actor, api.id, { name: "acme", externalId: "acme-corp", permissions: ["orders.*"], meta: { plan: "pro" } });
+    expect(created.key).toMatch(/^ord_live_[0-9A-Za-z]{55}$/);
+
+    const verdict = await keyward.verify({ key: created.key, apiId: api.id, permissions: ["orders.read", "orders.write"] });
+    expect(verdict).toEqual({
+      valid: true,
+      code: "VALID",
+      keyId: created.apiKey.id,
+      apiId: api.id,
+      name: "acme",
+      identity: { id: created.apiKey.identityId, externalId: "acme-corp", meta: {} },
+      permissions: ["orders.*"],
+      meta: { plan: "pro" },
+      expiresAt: created.apiKey.expiresAt,
+    });
+    expect(await keyward.verify({ key: created.key, apiId: api.id, permissions: { anyOf: ["billing.read", "orders.read"] } })).toMatchObject({ valid: true });
+    expect(await keyward.verify({ key: created.key, permissions: ["orders.read", "billing.read"] })).toMatchObject({ valid: false, code: "INSUFFICIENT_PERMISSIONS", missing: ["billing.read"] });
+    expect(await keyward.verify({ key: created.key, apiId: other.id })).toMatchObject({ valid: false, code: "WRONG_API", keyId: created.apiKey.id });
+    // Another member's root key may not manage this API's keys: it learns nothing about them. An admin's sees all.
+    const outsider = await createUser(app.keyward, "member");
+    const { key: outsiderKey } = await app.keyward.keys.create(outsider.actor, { name: "outsider", scopes: ["read"] });
+    expect(await createKeyward({ baseUrl: app.url, apiKey: outsiderKey }).verify({ key: created.key })).toEqual({ valid: false, code: "INVALID" });
+    expect(await adminKeyward.verify({ key: created.key })).toMatchObject({ valid: true, keyId: created.apiKey.id });
+
+    const rotated = await keyward.keys.rotate({ id: created.apiKey.id, gracePeriodSeconds: 3_600 });
+    expect(rotated.key.startsWith("ord_live_")).toBe(true);
+    expect(await keyward.verify({ key: rotated.key, apiId: api.id })).toMatchObject({ valid: true, keyId: rotated.apiKey.id });
+    // Within the grace period the old key still works.
+    expect(await keyward.verify({ key: created.key, apiId: api.id })).toMatchObject({ valid: true, keyId: created.apiKey.id });
+
+    await keyward.keys.revoke({ id: rotated.apiKey.id });
+    expect(await keyward.verify({ key: rotated.key })).toMatchObject({ valid: false, code: "REVOKED", keyId: rotated.apiKey.id });
+  });
+
+  it("issued keys: update, disable and enable", async () => {
+    const api = await app.keyward.apis.create(member.actor, { name: "Temp", prefix: "temp" });
+    const { key, apiKey } = await app.keyward.keys.createIssued(member.actor, api.id, { name: "temp", permissions: ["read"] });
     expect(await keyward.keys.update({ id: apiKey.id, name: "renamed", rateLimit: { requests: 50, windowSeconds: 60 } })).toMatchObject({ name: "renamed", rateLimit: { requests: 50, windowSeconds: 60 } });
     expect((await keyward.keys.disable({ id: apiKey.id })).status).toBe("disabled");
     expect(await keyward.verify({ key })).toMatchObject({ valid: false, code: "DISABLED" });
     expect((await keyward.keys.enable({ id: apiKey.id })).status).toBe("active");
-    expect(await keyward.verify({ key })).toMatchObject({ valid: true });
+    expect(await keyward.verify({ key, permissions: ["read"] })).toMatchObject({ valid: true, name: "renamed" });
   });
 
   it("reads usage through the usage namespace", async () => {
@@ -117,20 +142,34 @@ describe("SDK against the running app", () => {
     await expect(createKeyward({ baseUrl: app.url, apiKey: doomed }).me()).rejects.toMatchObject({ code: "key_revoked", status: 401 });
   });
 
-  it("the guard protects a Fetch-API handler with keys verified by the running app", async () => {
-    const guard = keywardGuard({ client: keyward, scope: "read" });
+  it("an issued key never authenticates: refused when the client is made, and by the server when read late", async () => {
+    const api = await app.keyward.apis.create(member.actor, { name: "Door", prefix: "door" });
+    const { key } = await app.keyward.keys.createIssued(member.actor, api.id, { permissions: ["admin"] });
+    expect(() => createKeyward({ baseUrl: app.url, apiKey: key })).toThrow(new TypeError("this is a key issued for one of your APIs; the SDK client needs a root key (kw_…)"));
+    // A function key is read per request, past the constructor's check: the server refuses it itself.
+    await expect(createKeyward({ baseUrl: app.url, apiKey: () => key }).keys.list({})).rejects.toMatchObject({ code: "not_a_root_key", status: 403 });
+  });
+
+  it("the guard protects a Fetch-API handler with keys of its API, verified by the running app", async () => {
+    const api = await app.keyward.apis.create(member.actor, { name: "Partner API", prefix: "partner", permissions: ["orders.read", "orders.write"] });
+    const guard = keywardGuard({ client: keyward, apiId: api.id, permissions: ["orders.read"] });
     const handler = async (request: Request) => {
       const auth = await guard(request, { ip: "198.51.100.20" });
       if (!auth.ok) return auth.response;
-      return Response.json({ owner: auth.principal.ownerId, cached: auth.cached });
+      return Response.json({ customer: auth.principal.identity?.externalId ?? null, cached: auth.cached });
     };
-    const { key, apiKey } = await keyward.keys.create({ name: "partner", scopes: ["read"] });
-    const request = () => new Request("https://partner-api.example.test/orders", { headers: { Authorization: `Bearer ${key}` } });
+    const { key, apiKey } = await app.keyward.keys.createIssued(member.actor, api.id, { externalId: "partner-1", permissions: ["orders.read"] });
+    const request = (presented = key) => new Request("https://partner-api.example.test/orders", { headers: { Authorization: `Bearer ${presented}` } });
 
     const first = await handler(request());
     expect(first.status).toBe(200);
-    expect(await first.json()).toEqual({ owner: member.id, cached: false });
-    expect(await (await handler(request())).json()).toEqual({ owner: member.id, cached: true });
+    expect(await first.json()).toEqual({ customer: "partner-1", cached: false });
+    expect(await (await handler(request())).json()).toEqual({ customer: "partner-1", cached: true });
+
+    const { key: writeOnly } = await app.keyward.keys.createIssued(member.actor, api.id, { permissions: ["orders.write"] });
+    const lacking = await handler(request(writeOnly));
+    expect(lacking.status).toBe(403);
+    expect(await lacking.json()).toMatchObject({ code: "insufficient_permissions", missing: ["orders.read"] });
 
     await keyward.keys.revoke({ id: apiKey.id });
     expect(guard.invalidate(apiKey.id)).toBe(1);
@@ -140,7 +179,7 @@ describe("SDK against the running app", () => {
 
     const missing = await handler(new Request("https://partner-api.example.test/orders"));
     expect(missing.status).toBe(401);
-    const { key: limited } = await keyward.keys.create({ name: "allowlisted", scopes: ["read"], allowedIps: ["203.0.113.0/24"] });
+    const { key: limited } = await app.keyward.keys.createIssued(member.actor, api.id, { permissions: ["orders.read"], allowedIps: ["203.0.113.0/24"] });
     const elsewhere = await handler(new Request("https://partner-api.example.test/orders", { headers: { "X-API-Key": limited } }));
     expect(elsewhere.status).toBe(403);
     expect(await elsewhere.json()).toMatchObject({ code: "ip_not_allowed" });

@@ -21,6 +21,8 @@ describe("the packed @keyward/sdk in a fresh project", () => {
   let app: RunningApp;
   let apiKey: string;
   let ownerId: string;
+  /** What the consumer reads from its env, fresh for each run (it rotates and revokes): the API it protects and keys presented to it. */
+  let presentedKeys: () => Promise<Record<string, string>>;
   let tmp: string;
   let project: string;
   let packed: { filename: string; files: { path: string }[] };
@@ -30,6 +32,17 @@ describe("the packed @keyward/sdk in a fresh project", () => {
     const member = await createUser(app.keyward, "member");
     ownerId = member.id;
     ({ key: apiKey } = await app.keyward.keys.create(member.actor, { name: "consumer app", scopes: ["write"] }));
+    const orders = await app.keyward.apis.create(member.actor, { name: "Orders", prefix: "orders", permissions: ["orders.read", "orders.write"] });
+    const billing = await app.keyward.apis.create(member.actor, { name: "Billing", prefix: "billing" });
+    const issue = async (apiId: string, permissions: string[], externalId?: string) =>
+      (await app.keyward.keys.createIssued(member.actor, apiId, { permissions, ...(externalId ? { externalId } : {}) })).key;
+    presentedKeys = async () => ({
+      ORDERS_API_ID: orders.id,
+      READER_KEY: await issue(orders.id, ["orders.read"], "customer-1"),
+      WRITER_KEY: await issue(orders.id, ["orders.write"]),
+      ROTATING_KEY: await issue(orders.id, ["orders.*"]),
+      BILLING_KEY: await issue(billing.id, ["read"]),
+    });
 
     await run("npx", ["tsup"], { cwd: SDK });
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "keyward-sdk-consumer-"));
@@ -85,18 +98,26 @@ describe("the packed @keyward/sdk in a fresh project", () => {
   it.each([
     ["ESM", "out/main.js"],
     ["CJS", "out/main.cjs"],
-  ])("runs as %s against the running app: keys, guard, errors", async (format, entry) => {
-    const { stdout } = await run("node", [entry], { cwd: project, env: { ...process.env, KEYWARD_URL: app.url, KEYWARD_KEY: apiKey } });
+  ])("runs as %s against the running app: the guard on a Fetch handler with apiId + permissions, verify, keys, errors", async (format, entry) => {
+    const { stdout } = await run("node", [entry], { cwd: project, env: { ...process.env, ...(await presentedKeys()), KEYWARD_URL: app.url, KEYWARD_KEY: apiKey } });
     expect(JSON.parse(stdout)).toEqual({
       moduleSystem: format.toLowerCase(),
       me: ownerId,
       listed: true,
-      guardAllowed: 200,
-      guardCached: true,
+      issuedKeyAsClientKey: "this is a key issued for one of your APIs; the SDK client needs a root key (kw_…)",
+      guard: {
+        withPermission: { status: 200, body: { customer: "customer-1", permissions: ["orders.read"], cached: false } },
+        again: { status: 200, body: { customer: "customer-1", permissions: ["orders.read"], cached: true } },
+        withoutPermission: { status: 403, body: { code: "insufficient_permissions", missing: ["orders.read"] } },
+        anotherApisKey: { status: 401, body: { code: "invalid_key" } },
+        rootKey: { status: 401, body: { code: "invalid_key" } },
+        noKey: { status: 401, body: { code: "missing_credentials" } },
+      },
+      wrongApiVerdict: "WRONG_API",
+      rootKeyVerdict: "INVALID",
       rotatedVerdict: "VALID",
       revokedVerdict: "REVOKED",
-      guardRefused: 401,
-      guardRefusedCode: "key_revoked",
+      revokedAtGuard: { status: 401, body: { code: "key_revoked" } },
       error: { isKeywardError: true, code: "not_found", status: 404, hasRequestId: true },
     });
   }, 60_000);
@@ -116,28 +137,52 @@ function writeConsumer(project: string): void {
 declare const process: { env: Record<string, string | undefined>; exitCode?: number };
 declare const require: unknown;
 
+const env = (name: string) => process.env[name]!;
+
 async function main(): Promise<void> {
-  const keyward = createKeyward({ baseUrl: process.env.KEYWARD_URL!, apiKey: process.env.KEYWARD_KEY! });
-  const guard = keywardGuard({ client: keyward, scope: "read" });
-  async function orders(request: Request): Promise<Response> {
+  // The root key lives in the server's env; the guard checks keys of one API for one permission.
+  const keyward = createKeyward({ baseUrl: env("KEYWARD_URL"), apiKey: env("KEYWARD_KEY") });
+  const guard = keywardGuard({ client: keyward, apiId: env("ORDERS_API_ID"), permissions: ["orders.read"] });
+  async function listOrders(request: Request): Promise<Response> {
     const auth = await guard(request, { ip: "198.51.100.7" });
     if (!auth.ok) return auth.response;
     const principal: Principal = auth.principal;
-    return Response.json({ owner: principal.ownerId, cached: auth.cached });
+    return Response.json({ customer: principal.identity?.externalId ?? null, permissions: principal.permissions, cached: auth.cached });
   }
-  const call = (key: string) => orders(new Request("https://shop.example.test/orders", { headers: { Authorization: "Bearer " + key } }));
+  const call = async (key?: string) => {
+    const response = await listOrders(new Request("https://shop.example.test/orders", { headers: key ? { Authorization: "Bearer " + key } : {} }));
+    const body = (await response.json()) as Record<string, unknown>;
+    return { status: response.status, body: response.ok ? body : { code: body.code, ...(body.missing ? { missing: body.missing } : {}) } };
+  };
 
   const me = await keyward.me();
-  const created = await keyward.keys.create({ name: "consumer-created", scopes: ["read"], expiresInDays: 7 });
   const page: RouterOutputs["keys"]["list"] = await keyward.keys.list({ status: "active", limit: 100 });
-  const allowed = await call(created.key);
-  const again = (await (await call(created.key)).json()) as { cached: boolean };
-  const rotated = await keyward.keys.rotate({ id: created.apiKey.id, gracePeriodSeconds: 60 });
-  const rotatedVerdict = await keyward.verify({ key: rotated.key, scope: "read" });
-  await keyward.keys.revoke({ id: created.apiKey.id });
-  guard.invalidate(created.apiKey.id);
-  const refused = await call(created.key);
-  const revokedVerdict = await keyward.verify({ key: created.key });
+  let issuedKeyAsClientKey: string | null = null;
+  try {
+    createKeyward({ baseUrl: env("KEYWARD_URL"), apiKey: env("READER_KEY") });
+  } catch (caught) {
+    issuedKeyAsClientKey = caught instanceof TypeError ? caught.message : null;
+  }
+  const guardResults = {
+    withPermission: await call(env("READER_KEY")),
+    again: await call(env("READER_KEY")),
+    withoutPermission: await call(env("WRITER_KEY")),
+    anotherApisKey: await call(env("BILLING_KEY")),
+    rootKey: await call(env("KEYWARD_KEY")),
+    noKey: await call(),
+  };
+  const wrongApi = await keyward.verify({ key: env("BILLING_KEY"), apiId: env("ORDERS_API_ID") });
+  const rootKeyVerdict = await keyward.verify({ key: env("KEYWARD_KEY") });
+
+  const rotating = await keyward.verify({ key: env("ROTATING_KEY"), apiId: env("ORDERS_API_ID"), permissions: { anyOf: ["orders.read"] } });
+  if (!rotating.valid) throw new Error("the rotating key is " + rotating.code);
+  const rotated = await keyward.keys.rotate({ id: rotating.keyId, gracePeriodSeconds: 60 });
+  const rotatedVerdict = await keyward.verify({ key: rotated.key, apiId: env("ORDERS_API_ID"), permissions: ["orders.read"] });
+  const reader = await keyward.verify({ key: env("READER_KEY") });
+  if (reader.code === "INVALID") throw new Error("the reader key is unknown");
+  await keyward.keys.revoke({ id: reader.keyId });
+  guard.invalidate(reader.keyId);
+  const revokedVerdict = await keyward.verify({ key: env("READER_KEY") });
   let error: unknown;
   try {
     await keyward.keys.get({ id: "key_00000000000000000000" });
@@ -148,13 +193,14 @@ async function main(): Promise<void> {
     JSON.stringify({
       moduleSystem: typeof require === "function" ? "cjs" : "esm",
       me: me.user.id,
-      listed: page.data.some((k) => k.id === created.apiKey.id),
-      guardAllowed: allowed.status,
-      guardCached: again.cached,
+      listed: page.data.length > 0,
+      issuedKeyAsClientKey,
+      guard: guardResults,
+      wrongApiVerdict: wrongApi.code,
+      rootKeyVerdict: rootKeyVerdict.code,
       rotatedVerdict: rotatedVerdict.code,
       revokedVerdict: revokedVerdict.code,
-      guardRefused: refused.status,
-      guardRefusedCode: ((await refused.json()) as { code: string }).code,
+      revokedAtGuard: await call(env("READER_KEY")),
       error: {
         isKeywardError: error instanceof KeywardError,
         code: error instanceof KeywardError ? error.code : null,
@@ -187,7 +233,22 @@ export async function wrongInputs(keyward: KeywardClient): Promise<void> {
   // @ts-expect-error keys.get needs its input
   await keyward.keys.get();
   // @ts-expect-error verify needs the key
-  await keyward.verify({ scope: "read" });
+  await keyward.verify({ apiId: "api_00000000000000000000" });
+  // @ts-expect-error verify's old scope is gone: ask for permissions
+  await keyward.verify({ key: "k", scope: "read" });
+  // @ts-expect-error permissions are a list or { anyOf }, not a string
+  await keyward.verify({ key: "k", permissions: "orders.read" });
+  const verdict = await keyward.verify({ key: "k" });
+  // @ts-expect-error only INSUFFICIENT_PERMISSIONS carries missing: narrow on code first
+  verdict.missing;
+  // @ts-expect-error an INVALID verdict carries nothing else: narrow on valid or code first
+  verdict.keyId;
+  if (verdict.valid) {
+    const customer: string | undefined = verdict.identity?.externalId;
+    // @ts-expect-error a valid verdict has no missing permissions
+    verdict.missing;
+    void customer;
+  }
   // @ts-expect-error "owner" is not a role
   await keyward.users.setRole({ id: "usr_00000000000000000000", role: "owner" });
   // @ts-expect-error there is no keys.destroy
@@ -201,8 +262,10 @@ export async function wrongInputs(keyward: KeywardClient): Promise<void> {
   key.nmae;
   // @ts-expect-error apiKey is required
   createKeyward({ baseUrl: "https://keys.example.test" });
-  // @ts-expect-error "root" is not a scope
-  keywardGuard({ client: keyward, scope: "root" });
+  // @ts-expect-error the guard asks for permissions, not a scope
+  keywardGuard({ client: keyward, scope: "read" });
+  // @ts-expect-error anyOf takes a list
+  keywardGuard({ client: keyward, permissions: { anyOf: "orders.read" } });
 }
 `,
   );

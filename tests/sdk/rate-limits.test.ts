@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createKeyward, KeywardError } from "../../sdk/src/index";
+import { createKeyward, keywardGuard, KeywardError } from "../../sdk/src/index";
 import { createUser } from "../support/keyward";
 import { startApp, type RunningApp } from "../support/server";
 
@@ -37,6 +37,18 @@ describe("SDK against the running app's rate limits", () => {
     await expect(keyward.me()).resolves.toMatchObject({ user: { id: member.id } });
     expect(Date.now() - started).toBeGreaterThanOrEqual(500);
   }, 20_000);
+
+  it("an issued key's own limit: verify answers RATE_LIMITED once it is spent, and the guard 429", async () => {
+    const { key: root } = await app.keyward.keys.create(member.actor, { name: "verifier", scopes: ["read"] });
+    const keyward = createKeyward({ baseUrl: app.url, apiKey: root });
+    const api = await app.keyward.apis.create(member.actor, { name: "Metered", prefix: "metered" });
+    const { key } = await app.keyward.keys.createIssued(member.actor, api.id, { rateLimit: { requests: 2, windowSeconds: 60 } });
+    for (let i = 0; i < 2; i++) expect(await keyward.verify({ key, apiId: api.id })).toMatchObject({ valid: true });
+    expect(await keyward.verify({ key, apiId: api.id })).toMatchObject({ valid: false, code: "RATE_LIMITED", apiId: api.id });
+    const refused = await keywardGuard({ client: keyward, apiId: api.id })(new Request("https://metered.example.test/", { headers: { Authorization: `Bearer ${key}` } }));
+    expect(refused).toMatchObject({ ok: false, code: "rate_limited" });
+    if (!refused.ok) expect(refused.response.status).toBe(429);
+  });
 
   it("with pacing, a burst twice the budget queues on the headers and gets no 429", async () => {
     const key = await limitedKey();

@@ -1,0 +1,51 @@
+/**
+ * Verification of keys issued for your APIs: what `verify` takes and answers. Typed here rather
+ * than read from the generated router types so the answer is a discriminated union on `valid` and
+ * `code`, which narrowing in your handler relies on.
+ */
+
+/** Every verdict `verify` can give. */
+export type VerifyCode = "VALID" | "INVALID" | "REVOKED" | "DISABLED" | "EXPIRED" | "IP_NOT_ALLOWED" | "INSUFFICIENT_PERMISSIONS" | "WRONG_API" | "RATE_LIMITED";
+
+/** What a request needs: every permission of a list, or at least one of `anyOf`. Wildcard grants (`orders.*`) and the API's implications count. */
+export type PermissionQuery = string[] | { anyOf: string[] };
+
+export interface VerifyInput {
+  /** The key your caller presented, exactly as received. Never put it in a URL. */
+  key: string;
+  /** The API your service is: a key of any other API is refused (`WRONG_API`). */
+  apiId?: string;
+  /** What the request needs; missing ones make `INSUFFICIENT_PERMISSIONS` with `missing`. */
+  permissions?: PermissionQuery;
+  /** The address your caller came from. A key with an IP allowlist is refused (`IP_NOT_ALLOWED`) without it. */
+  ip?: string;
+}
+
+/** The customer a key was issued to: your own `externalId` for them, and their metadata. */
+export interface VerifiedIdentity {
+  id: string;
+  externalId: string;
+  meta: Record<string, unknown>;
+}
+
+/** What a verification tells about an issued key your root key may manage. */
+export interface VerifiedKey {
+  keyId: string;
+  apiId: string;
+  name: string;
+  identity: VerifiedIdentity | null;
+  /** The permissions granted to the key, as granted (wildcards included). */
+  permissions: string[];
+  meta: Record<string, unknown>;
+  expiresAt: string | null;
+}
+
+/**
+ * The verdict on a presented key. `INVALID` carries nothing else: it is the answer for an unknown
+ * key, a root key, and a key of an API your root key may not see alike.
+ */
+export type VerifyResult =
+  | { valid: false; code: "INVALID" }
+  | ({ valid: true; code: "VALID" } & VerifiedKey)
+  | ({ valid: false; code: "INSUFFICIENT_PERMISSIONS"; missing: string[] } & VerifiedKey)
+  | ({ valid: false; code: "REVOKED" | "DISABLED" | "EXPIRED" | "IP_NOT_ALLOWED" | "WRONG_API" | "RATE_LIMITED" } & VerifiedKey);
