@@ -1,6 +1,6 @@
-import { inArray } from "drizzle-orm";
+import { eq, inArray } from "drizzle-orm";
 import type { Database } from "../../db/client.server";
-import { apiKeys } from "../../db/schema";
+import { apiKeys, apis, identities } from "../../db/schema";
 import type { EventBus, KeywardEvent } from "./events.server";
 
 /**
@@ -32,6 +32,7 @@ export interface LiveFeedDeps {
  */
 export class LiveFeed {
   private readonly owners = new Map<string, string | null>();
+  private readonly apiOwners = new Map<string, string | null>();
   private readonly pending = new Map<string, Promise<void>>();
 
   constructor(private readonly deps: LiveFeedDeps) {}
@@ -73,10 +74,35 @@ export class LiveFeed {
       }
       case "user.changed":
         return (event as Extract<KeywardEvent, { type: "user.changed" }>).userId === audience.userId ? event : null;
+      case "api.changed": {
+        const { apiId } = event as Extract<KeywardEvent, { type: "api.changed" }>;
+        return (await this.apiOwner(apiId)) === audience.userId ? event : null;
+      }
+      case "identity.changed": {
+        const { identityId } = event as Extract<KeywardEvent, { type: "identity.changed" }>;
+        return (await this.identityOwner(identityId)) === audience.userId ? event : null;
+      }
       default:
         // Alerts and any event type this code does not know yet: admins only.
         return null;
     }
+  }
+
+  /** An API's owner (APIs never change owner; rare events, so one small query each, remembered). */
+  private async apiOwner(apiId: unknown): Promise<string | null> {
+    if (typeof apiId !== "string") return null;
+    if (!this.apiOwners.has(apiId)) {
+      const [row] = await this.deps.db.select({ ownerId: apis.ownerId }).from(apis).where(eq(apis.id, apiId));
+      this.apiOwners.set(apiId, row?.ownerId ?? null);
+    }
+    return this.apiOwners.get(apiId) ?? null;
+  }
+
+  /** An identity's owner: its API's. */
+  private async identityOwner(identityId: unknown): Promise<string | null> {
+    if (typeof identityId !== "string") return null;
+    const [row] = await this.deps.db.select({ apiId: identities.apiId }).from(identities).where(eq(identities.id, identityId));
+    return row ? this.apiOwner(row.apiId) : null;
   }
 
   private async loadOwners(keyIds: readonly string[]): Promise<void> {

@@ -148,3 +148,20 @@ describe("verification", () => {
     expect((await kw.verifier.verify(adminKey.key, { caller: alice.actor, permissions: ["read"] })).code).toBe("VALID");
   });
 });
+
+describe("live events about APIs and identities", () => {
+  it("reach their API's owner and admins, nobody else", async () => {
+    const { LiveFeed } = await import("../../app/services/live.server");
+    const feed = new LiveFeed({ events: kw.events, db: kw.database.db });
+    const api = await kw.apis.create(alice.actor, { name: "Live", prefix: nextPrefix() });
+    const { apiKey } = await kw.keys.createIssued(alice.actor, api.id, { externalId: "live-1" });
+    for (const event of [
+      { type: "api.changed", apiId: api.id },
+      { type: "identity.changed", identityId: apiKey.identityId! },
+    ] as const) {
+      expect(await feed.visible({ userId: alice.id, admin: false }, event)).toEqual(event);
+      expect(await feed.visible({ userId: admin.id, admin: true }, event)).toEqual(event);
+      expect(await feed.visible({ userId: bob.id, admin: false }, event)).toBeNull();
+    }
+  });
+});
