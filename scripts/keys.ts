@@ -26,12 +26,12 @@ const create: Command = {
 KEY=$(npm run -s keys -- create …)); its details go to stderr. It is shown only this once:
 Keyward stores an HMAC digest of it, not the key.
 
-Two kinds of key:
-  a root key (kw_…): a user's credential for Keyward's own API, with scopes:
-    npm run keys -- create --owner EMAIL --name NAME --scopes read,write [options]
-  an issued key (<prefix>_…): a key of one of your APIs, for a customer, only ever verified;
-  its settings start from the API's defaults:
-    npm run keys -- create --api ID_OR_PREFIX [--external-id ID] [--permissions LIST] [options]
+Two kinds of key: a root key (kw_…) is a user's credential for Keyward's own API, with scopes;
+an issued key (<prefix>_…) is a key of one of your APIs for a customer, only ever verified, its
+settings starting from the API's defaults.
+
+Usage: npm run keys -- create --owner EMAIL --name NAME --scopes read,write [options]
+       npm run keys -- create --api ID_OR_PREFIX [--external-id ID] [--permissions LIST] [options]
 
 Options for root keys:
   --owner EMAIL              The user who owns the key (email or usr_… id)
