@@ -1,13 +1,16 @@
-import { createKeyInput, keyIdSchema, keyStatusFilterSchema, rotateKeyInput, type ListKeysInput } from "../app/lib/key-schemas";
+import { createIssuedKeyInput, createKeyInput, externalIdSchema, keyIdSchema, keyStatusFilterSchema, rotateKeyInput, type CreateKeyInput, type ListKeysInput } from "../app/lib/key-schemas";
 import type { ApiKeyView } from "../app/services/keys.server";
+import type { Keyward } from "../app/services/keyward.server";
 import { integerOption, listOption, parseCommand, parseInput, required, runProgram, UsageError, type Command } from "./lib/cli";
 import { printJson, shortDate, table } from "./lib/format";
 import { withKeyward } from "./lib/keyward";
-import { cliActor as actor, findUser } from "./lib/lookup";
+import { cliActor as actor, findApi, findUser } from "./lib/lookup";
 
 /** Schema fields → the flags that set them, so validation errors name what to fix. */
 const FLAGS = {
   name: "--name",
+  externalId: "--external-id",
+  permissions: "--permissions",
   description: "--description",
   scopes: "--scopes",
   expiresInDays: "--expires-in-days",
@@ -18,25 +21,38 @@ const FLAGS = {
 };
 
 const create: Command = {
-  summary: "Create a key for a user; prints the key alone on stdout",
-  help: `Creates an API key. The key is printed ALONE on stdout (capture it with
+  summary: "Create a root key for a user, or issue a key of an API; prints the key alone on stdout",
+  help: `Creates a key. The key is printed ALONE on stdout (capture it with
 KEY=$(npm run -s keys -- create …)); its details go to stderr. It is shown only this once:
 Keyward stores an HMAC digest of it, not the key.
 
-Usage: npm run keys -- create --owner EMAIL --name NAME --scopes read,write [options]
+Two kinds of key: a root key (kw_…) is a user's credential for Keyward's own API, with scopes;
+an issued key (<prefix>_…) is a key of one of your APIs for a customer, only ever verified, its
+settings starting from the API's defaults.
 
-Options:
+Usage: npm run keys -- create --owner EMAIL --name NAME --scopes read,write [options]
+       npm run keys -- create --api ID_OR_PREFIX [--external-id ID] [--permissions LIST] [options]
+
+Options for root keys:
   --owner EMAIL              The user who owns the key (email or usr_… id)
-  --name NAME                A name to recognise the key by
   --scopes LIST              Comma-separated: read, write, admin (admin only for admin owners)
+Options for issued keys:
+  --api ID_OR_PREFIX         The API (api_… id or its prefix, e.g. acme_live)
+  --external-id ID           Your id for the customer; their identity is created on first use
+  --permissions LIST         Comma-separated permissions from the API's vocabulary (wildcards: orders.*)
+Options for both:
+  --name NAME                A name to recognise the key by (required for root keys)
   --description TEXT         Optional description
-  --expires-in-days N        Expire after N days (default: never, unless KEYWARD_MAX_KEY_TTL_DAYS is set)
+  --expires-in-days N        Expire after N days (default: never, unless a maximum lifetime is set)
   --rate-limit REQ/SECONDS   E.g. 100/60 for 100 requests per minute
   --allowed-ips LIST         Comma-separated IPv4/IPv6 addresses or CIDR ranges the key may be used from
   --recoverable              Keep an AES-256-GCM encrypted copy an admin can reveal later (audited)`,
   async run(argv) {
     const { values } = parseCommand(argv, create, {
       owner: { type: "string" },
+      api: { type: "string" },
+      "external-id": { type: "string" },
+      permissions: { type: "string" },
       name: { type: "string" },
       description: { type: "string" },
       scopes: { type: "string" },
@@ -45,55 +61,100 @@ Options:
       "allowed-ips": { type: "string" },
       recoverable: { type: "boolean" },
     });
-    const owner = required(values.owner, "--owner");
-    const input = parseInput(
-      createKeyInput,
-      {
-        name: required(values.name, "--name"),
-        description: values.description,
-        scopes: listOption(required(values.scopes, "--scopes")),
-        expiresInDays: integerOption(values["expires-in-days"], "--expires-in-days"),
-        rateLimit: rateLimitOption(values["rate-limit"]),
-        allowedIps: listOption(values["allowed-ips"]),
-        recoverable: values.recoverable,
-      },
-      FLAGS,
-    );
-
-    const { key, apiKey, ownerEmail } = await withKeyward(async (keyward) => {
-      const user = await findUser(keyward, owner);
-      return { ...(await keyward.keys.create(actor, { ...input, ownerId: user.id })), ownerEmail: user.email };
-    });
-    process.stdout.write(`${key}\n`);
-    process.stderr.write(`${describeKey(apiKey, ownerEmail)}\nStore the key now: it is shown only this once.\n`);
+    const common = {
+      description: values.description,
+      expiresInDays: integerOption(values["expires-in-days"], "--expires-in-days"),
+      rateLimit: rateLimitOption(values["rate-limit"]),
+      allowedIps: listOption(values["allowed-ips"]),
+      recoverable: values.recoverable,
+    };
+    const created = values.api === undefined ? await createRootKey(values, common) : await createIssuedKey(values.api, values, common);
+    process.stdout.write(`${created.key}\n`);
+    process.stderr.write(`${describeKey(created.apiKey, created.belongsTo)}\nStore the key now: it is shown only this once.\n`);
   },
 };
+
+interface CreateOptions {
+  owner?: string;
+  "external-id"?: string;
+  permissions?: string;
+  name?: string;
+  scopes?: string;
+}
+
+type CommonKeyOptions = Pick<CreateKeyInput, "description" | "expiresInDays" | "rateLimit" | "allowedIps" | "recoverable">;
+
+/** What `create` prints: the key once, and who or what it belongs to. */
+interface CreatedKey {
+  key: string;
+  apiKey: ApiKeyView;
+  belongsTo: string;
+}
+
+async function createRootKey(values: CreateOptions, common: CommonKeyOptions): Promise<CreatedKey> {
+  for (const flag of ["external-id", "permissions"] as const) {
+    if (values[flag] !== undefined) throw new UsageError(`--${flag} is for keys issued for an API: add --api`);
+  }
+  const owner = required(values.owner, "--owner");
+  const input = parseInput(createKeyInput, { ...common, name: required(values.name, "--name"), scopes: listOption(required(values.scopes, "--scopes")) }, FLAGS);
+  return withKeyward(async (keyward) => {
+    const user = await findUser(keyward, owner);
+    return { ...(await keyward.keys.create(actor, { ...input, ownerId: user.id })), belongsTo: `for ${user.email}` };
+  });
+}
+
+async function createIssuedKey(api: string, values: CreateOptions, common: CommonKeyOptions): Promise<CreatedKey> {
+  // An issued key belongs to its API's owner, and has permissions rather than scopes.
+  for (const flag of ["owner", "scopes"] as const) {
+    if (values[flag] !== undefined) throw new UsageError(`--${flag} is for root keys; a key issued for an API belongs to the API's owner and has --permissions`);
+  }
+  const input = parseInput(
+    createIssuedKeyInput,
+    { ...common, name: values.name, externalId: values["external-id"], permissions: listOption(values.permissions) },
+    FLAGS,
+  );
+  return withKeyward(async (keyward) => {
+    const found = await findApi(keyward, api);
+    const created = await keyward.keys.createIssued(actor, found.id, input);
+    return { ...created, belongsTo: `of API ${found.prefix} (${found.id})${input.externalId === undefined ? "" : ` for ${input.externalId}`}` };
+  });
+}
 
 const list: Command = {
   summary: "List keys (never their secrets)",
   help: `Lists keys, newest first. Keys are shown by their start and last 4 characters only.
 
-Usage: npm run keys -- list [--owner EMAIL] [--status STATUS] [--json]
+Usage: npm run keys -- list [--owner EMAIL] [--api ID_OR_PREFIX [--external-id ID]] [--status STATUS] [--json]
 
 Options:
-  --owner EMAIL      Only this user's keys (email or usr_… id)
-  --status STATUS    active, disabled, expired, revoked or all (default: all)
-  --json             Print a JSON array of keys instead of a table`,
+  --owner EMAIL          Only this user's keys (email or usr_… id; an API's keys belong to its owner)
+  --api ID_OR_PREFIX     Only the keys issued for this API
+  --external-id ID       Only the keys of this customer (your id for them)
+  --status STATUS        active, disabled, expired, revoked or all (default: all)
+  --json                 Print a JSON array of keys instead of a table`,
   async run(argv) {
-    const { values } = parseCommand(argv, list, { owner: { type: "string" }, status: { type: "string" }, json: { type: "boolean" } });
+    const { values } = parseCommand(argv, list, {
+      owner: { type: "string" },
+      api: { type: "string" },
+      "external-id": { type: "string" },
+      status: { type: "string" },
+      json: { type: "boolean" },
+    });
     const status = values.status === undefined ? "all" : parseInput(keyStatusFilterSchema, values.status, { "": "--status" });
-    const { keys, emails } = await withKeyward(async (keyward) => {
+    const externalId = values["external-id"] === undefined ? undefined : parseInput(externalIdSchema, values["external-id"], { "": "--external-id" });
+    const { keys, emails, prefixes } = await withKeyward(async (keyward) => {
       const ownerId = values.owner === undefined ? undefined : (await findUser(keyward, values.owner)).id;
+      const apiId = values.api === undefined ? undefined : (await findApi(keyward, values.api)).id;
       const keys: ApiKeyView[] = [];
       let cursor: string | undefined;
       do {
-        const filter: ListKeysInput = { ownerId, status, limit: 100, cursor };
+        const filter: ListKeysInput = { ownerId, apiId, externalId, status, limit: 100, cursor };
         const page = await keyward.keys.list(actor, filter);
         keys.push(...page.data);
         cursor = page.nextCursor ?? undefined;
       } while (cursor);
       const emails = new Map((await keyward.users.list(actor)).map((user) => [user.id, user.email]));
-      return { keys, emails };
+      return { keys, emails, prefixes: await apiPrefixes(keyward) };
     });
     if (values.json) return printJson(keys);
     if (keys.length === 0) {
@@ -105,11 +166,12 @@ Options:
       key.name,
       emails.get(key.ownerId) ?? key.ownerId,
       key.status,
-      key.scopes.join(","),
+      key.apiId === null ? "root" : (prefixes.get(key.apiId) ?? key.apiId),
+      access(key).join(","),
       `${key.start}…${key.last4}`,
       shortDate(key.expiresAt, "never"),
     ]);
-    process.stdout.write(`${table(["id", "name", "owner", "status", "scopes", "key", "expires"], rows)}\n`);
+    process.stdout.write(`${table(["id", "name", "owner", "status", "api", "access", "key", "expires"], rows)}\n`);
   },
 };
 
@@ -152,13 +214,15 @@ Options:
     } = parseCommand(argv, rotate, { "grace-seconds": { type: "string" } }, ["KEY_ID"]);
     const id = parseInput(keyIdSchema, rawId, { "": "KEY_ID" });
     const { gracePeriodSeconds } = parseInput(rotateKeyInput, { gracePeriodSeconds: integerOption(values["grace-seconds"], "--grace-seconds") }, FLAGS);
-    const { key, apiKey, previous, ownerEmail } = await withKeyward(async (keyward) => {
+    const { key, apiKey, previous, belongsTo } = await withKeyward(async (keyward) => {
       const rotated = await keyward.keys.rotate(actor, id, { gracePeriodSeconds });
-      return { ...rotated, ownerEmail: (await findUser(keyward, rotated.apiKey.ownerId)).email };
+      const { apiId, ownerId } = rotated.apiKey;
+      const belongsTo = apiId === null ? `for ${(await findUser(keyward, ownerId)).email}` : `of API ${(await keyward.apis.get(actor, apiId)).prefix} (${apiId})`;
+      return { ...rotated, belongsTo };
     });
     process.stdout.write(`${key}\n`);
     const until = gracePeriodSeconds > 0 ? `keeps working until ${shortDate(previous.expiresAt)}` : "stopped working now";
-    process.stderr.write(`${describeKey(apiKey, ownerEmail)}\nThe previous key ${previous.id} ${until}.\nStore the new key now: it is shown only this once.\n`);
+    process.stderr.write(`${describeKey(apiKey, belongsTo)}\nThe previous key ${previous.id} ${until}.\nStore the new key now: it is shown only this once.\n`);
   },
 };
 
@@ -170,12 +234,29 @@ function rateLimitOption(value: string | undefined): { requests: number; windowS
   return { requests: Number(match[1]), windowSeconds: Number(match[2]) };
 }
 
-/** A key's settings, for stderr (never the secret). */
-function describeKey(key: ApiKeyView, ownerEmail: string): string {
+/** What a key may do: a root key's scopes, an issued key's permissions. */
+function access(key: ApiKeyView): string[] {
+  return key.kind === "root" ? key.scopes : key.permissions;
+}
+
+/** Every API's prefix by id, for the keys table. */
+async function apiPrefixes(keyward: Keyward): Promise<Map<string, string>> {
+  const prefixes = new Map<string, string>();
+  let cursor: string | undefined;
+  do {
+    const page = await keyward.apis.list(actor, { includeArchived: true, limit: 100, cursor });
+    for (const api of page.data) prefixes.set(api.id, api.prefix);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return prefixes;
+}
+
+/** A key's settings, for stderr (never the secret); `belongsTo` says whose it is ("for EMAIL", "of API …"). */
+function describeKey(key: ApiKeyView, belongsTo: string): string {
   const lines = [
-    `Key ${key.id} "${key.name}" for ${ownerEmail}`,
+    `Key ${key.id} "${key.name}" ${belongsTo}`,
     `  shown as   ${key.start}…${key.last4}`,
-    `  scopes     ${key.scopes.join(", ")}`,
+    key.kind === "root" ? `  scopes     ${key.scopes.join(", ")}` : `  permissions ${key.permissions.join(", ") || "none"}`,
     `  expires    ${shortDate(key.expiresAt, "never")}`,
   ];
   if (key.rateLimit) lines.push(`  rate limit ${key.rateLimit.requests} requests per ${key.rateLimit.windowSeconds} s`);

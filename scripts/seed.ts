@@ -1,7 +1,6 @@
-import crypto from "node:crypto";
 import { loadConfig, type Config } from "../app/config.server";
-import { createKeyInput, type CreateKeyInput } from "../app/lib/key-schemas";
-import type { Scope } from "../app/lib/scopes";
+import { createIssuedKeyInput, createKeyInput, type CreateIssuedKeyInput, type CreateKeyInput } from "../app/lib/key-schemas";
+import type { ApiView } from "../app/services/apis.server";
 import { BulkSeedService, type BulkKeySpec } from "../app/services/bulk-seed.server";
 import type { Clock } from "../app/services/clock.server";
 import { KeyService, type ApiKeyView } from "../app/services/keys.server";
@@ -18,8 +17,17 @@ const MEMBER = { email: "member@keyward.local", password: "member-dev-password",
 
 const DAY_MS = 86_400_000;
 
-/** At scale: owners of the load keys besides the admin and the member. */
-const LOAD_OWNERS = 10;
+/** The seeded APIs' permission vocabulary: writing implies reading, `admin` implies every write. */
+const PERMISSIONS = ["orders.read", "orders.write", "billing.read", "billing.write", "admin"];
+const IMPLICATIONS = { admin: ["orders.write", "billing.write"], "orders.write": ["orders.read"], "billing.write": ["billing.read"] };
+/** Acme's production API (the admin's) and its test API (the member's): two owners, two prefixes. */
+const LIVE_API = { name: "Acme (production)", prefix: "acme_live", owner: ADMIN.email } as const;
+const TEST_API = { name: "Acme (test)", prefix: "acme_test", owner: MEMBER.email } as const;
+
+/** At scale: customers per API the load keys are issued to (most keys to the first ones). */
+const LOAD_IDENTITIES = 100;
+/** At scale: the share of load keys issued for the production API; the rest go to the test API. */
+const LIVE_SHARE = 0.8;
 /** At scale: new active keys given a usage history, busy every minute / one minute in ten. */
 const HOT_KEYS = 20;
 const WARM_KEYS = 180;
@@ -29,17 +37,20 @@ const ENVIRONMENTS = ["production", "staging", "ci", "dev"];
 const seed: Command = {
   summary: "Seed a development database",
   help: `Seeds a development database: an admin and a member with known passwords (printed here),
-and keys in every status (active, disabled, expired, revoked, and a rotation whose old key
-is still in its grace period).
+root keys in every status (active, disabled, expired, revoked, and a rotation whose old key
+is still in its grace period), and two APIs, ${LIVE_API.prefix} (the admin's) and ${TEST_API.prefix} (the member's),
+with the permissions ${PERMISSIONS.join(", ")} (admin implies the writes, a write its read),
+a few identities (customers) and keys issued to them in every status, rotated included.
 
 Idempotent (without --keys): when ${ADMIN.email} already exists, nothing is changed.
 Refuses to run with NODE_ENV=production unless --force is given.
 
-At scale (for benchmarks): --keys N adds N load keys on top, EVERY run (they are not idempotent),
-spread over ${LOAD_OWNERS} load owners (members without a usable password), the admin and the member, in
-every status (about 80 % active, 7 % disabled, 7 % expired, 6 % revoked) with realistic
-creation dates and expiries. They are real keys (same format, digested with the configured
-secret), but their plaintexts are thrown away at once: nobody can use them. --days D also writes
+At scale (for benchmarks): --keys N issues N load keys on top, EVERY run (they are not idempotent),
+${Math.round(LIVE_SHARE * 100)} % for ${LIVE_API.prefix} and the rest for ${TEST_API.prefix} (created if missing), most of them to ${LOAD_IDENTITIES}
+load identities per API, in every status (about 80 % active, 7 % disabled, 7 % expired,
+6 % revoked) with realistic creation dates, expiries and permissions. They are real keys (same
+format, digested with the configured secret), but their plaintexts are thrown away at once:
+nobody can use them. --days D also writes
 D days of per-minute usage for ${HOT_KEYS + WARM_KEYS} of the new active keys (${HOT_KEYS} busy every minute, ${WARM_KEYS} one minute
 in ten; about 1.6 million rows for 30 days), request-log rows for the busy keys' last day, and
 their request counts and last use. Progress goes to stderr, the summary with the rates to stdout.
@@ -47,7 +58,7 @@ their request counts and last use. Progress goes to stderr, the summary with the
 Usage: npm run db:seed -- [--keys N [--days D]] [--force]
 
 Options:
-  --keys N   Add N load keys (in transactions of a few thousand)
+  --keys N   Issue N load keys (in transactions of a few thousand)
   --days D   With --keys: D days of usage history (1–90)
   --force    Seed even with NODE_ENV=production (the passwords are public: change them at once)`,
   async run(argv) {
@@ -82,9 +93,14 @@ async function seedDevelopment(keyward: Keyward, config: Config, production: boo
   const keys = await seedKeys(keyward, config, { admin: admin.id, member: member.id });
   const emails = new Map([[admin.id, admin.email], [member.id, member.email]]);
   const rows = keys.map(({ key, note }) => [key.name, emails.get(key.ownerId) ?? key.ownerId, key.status, `${key.start}…${key.last4}`, note]);
+  const issued = await seedIssuedKeys(keyward, config, { admin: admin.id, member: member.id });
+  const issuedRows = issued.keys.map(({ key, note }) => [key.name, issued.prefixes.get(key.apiId!)!, issued.externalIds.get(key.identityId ?? "") ?? "—", key.status, key.permissions.join(","), note]);
   process.stdout.write(
-    `Seeded ${keys.length} keys:\n\n${table(["name", "owner", "status", "key", "note"], rows)}\n\n` +
-      `${credentials("Sign in with")}\n\nThe keys' secrets are not printed; create one you can use with "npm run keys -- create".\n`,
+    `Seeded ${keys.length} root keys:\n\n${table(["name", "owner", "status", "key", "note"], rows)}\n\n` +
+      `Seeded ${issued.prefixes.size} APIs (${[...issued.prefixes.values()].join(", ")}), ${issued.externalIds.size} identities and ${issued.keys.length} issued keys:\n\n` +
+      `${table(["name", "api", "identity", "status", "permissions", "note"], issuedRows)}\n\n` +
+      `${credentials("Sign in with")}\n\nThe keys' secrets are not printed; create one you can use with "npm run keys -- create" ` +
+      `(an issued one with "npm run keys -- create --api ${LIVE_API.prefix} --external-id cust_globex --permissions orders.read").\n`,
   );
   if (production) process.stderr.write("warning: seeded a production database with public passwords; change them now.\n");
 }
@@ -118,19 +134,7 @@ async function seedKeys(keyward: Keyward, config: Config, owners: { admin: strin
   const staging = await keys.create(actor, spec({ ownerId: owners.member, name: "Staging worker", scopes: ["read"] }));
   seeded.push({ key: await keys.disable(actor, staging.apiKey.id), note: "disabled; can be enabled again" });
 
-  // An expired key, honestly: created 45 days ago with a lifetime of at most 30 days, by a key
-  // service whose clock reads that day (the service refuses an expiry in the past, as it should).
-  const fortyFiveDaysAgo: Clock = { now: () => new Date(keyward.clock.now().getTime() - 45 * DAY_MS) };
-  const pastKeys = new KeyService({
-    db: keyward.database.db,
-    clock: fortyFiveDaysAgo,
-    secrets: config.digestSecrets,
-    encryptionKey: config.encryptionKey,
-    maxTtlDays: config.maxKeyTtlDays,
-    defaultRateLimit: config.rateLimits.defaultLimit,
-    events: keyward.events,
-  });
-  const old = await pastKeys.create(actor, spec({ ownerId: owners.member, name: "Old integration", scopes: ["read"], days: 30 }));
+  const old = await pastKeyService(keyward, config).create(actor, spec({ ownerId: owners.member, name: "Old integration", scopes: ["read"], days: 30 }));
   seeded.push({ key: await keys.get(actor, old.apiKey.id), note: "expired" });
 
   const leaked = await keys.create(actor, spec({ ownerId: owners.member, name: "Leaked laptop key", scopes: ["read", "write"] }));
@@ -143,10 +147,88 @@ async function seedKeys(keyward: Keyward, config: Config, owners: { admin: strin
   return seeded;
 }
 
+/**
+ * A key service whose clock reads 45 days ago: an expired key, honestly, is created then with a
+ * lifetime of at most 30 days (the service refuses an expiry in the past, as it should).
+ */
+function pastKeyService(keyward: Keyward, config: Config): KeyService {
+  const fortyFiveDaysAgo: Clock = { now: () => new Date(keyward.clock.now().getTime() - 45 * DAY_MS) };
+  return new KeyService({
+    db: keyward.database.db,
+    clock: fortyFiveDaysAgo,
+    secrets: config.digestSecrets,
+    encryptionKey: config.encryptionKey,
+    maxTtlDays: config.maxKeyTtlDays,
+    defaultRateLimit: config.rateLimits.defaultLimit,
+    events: keyward.events,
+  });
+}
+
+interface SeededIssuedKeys {
+  keys: SeededKey[];
+  /** API id → prefix, and identity id → externalId, for the printed table. */
+  prefixes: Map<string, string>;
+  externalIds: Map<string, string>;
+}
+
+/** The two APIs, their customers, and issued keys in each status, all made through the services. */
+async function seedIssuedKeys(keyward: Keyward, config: Config, owners: { admin: string; member: string }): Promise<SeededIssuedKeys> {
+  const live = await createSeedApi(keyward, LIVE_API, owners.admin);
+  const test = await createSeedApi(keyward, TEST_API, owners.member);
+  const prefixes = new Map([[live.id, live.prefix], [test.id, test.prefix]]);
+  const externalIds = new Map<string, string>();
+  const identity = async (apiId: string, externalId: string, meta: Record<string, unknown>) => {
+    const created = await keyward.identities.create(actor, { apiId, externalId, meta });
+    externalIds.set(created.id, externalId);
+    return created.id;
+  };
+  const globex = await identity(live.id, "cust_globex", { company: "Globex", plan: "enterprise" });
+  const initech = await identity(live.id, "cust_initech", { company: "Initech", plan: "starter" });
+  // The same customer id in another API is another identity: externalIds are unique per API.
+  const globexTest = await identity(test.id, "cust_globex", { company: "Globex", plan: "sandbox" });
+
+  const days = (n?: number) => (config.maxKeyTtlDays === undefined ? n : Math.min(n ?? config.maxKeyTtlDays, config.maxKeyTtlDays));
+  const issue = (apiId: string, input: CreateIssuedKeyInput) => keyward.keys.createIssued(actor, apiId, createIssuedKeyInput.parse({ ...input, expiresInDays: days(input.expiresInDays) }));
+  const keys = keyward.keys;
+  const seeded: SeededKey[] = [];
+
+  const storefront = await issue(live.id, { name: "Globex storefront", identityId: globex, permissions: ["orders.read", "orders.write"], rateLimit: { requests: 600, windowSeconds: 60 } });
+  seeded.push({ key: storefront.apiKey, note: "600 requests/min" });
+
+  const reporting = await issue(live.id, { name: "Initech reporting", identityId: initech, permissions: ["orders.read", "billing.read"], expiresInDays: 365 });
+  seeded.push({ key: await keys.disable(actor, reporting.apiKey.id), note: "disabled; can be enabled again" });
+
+  // Created 45 days ago for a customer seen then for the first time (its identity made on the way).
+  const pilot = await pastKeyService(keyward, config).createIssued(actor, live.id, createIssuedKeyInput.parse({ name: "Umbrella pilot", externalId: "cust_umbrella", permissions: ["orders.read"], expiresInDays: days(30) }));
+  seeded.push({ key: await keys.get(actor, pilot.apiKey.id), note: "expired" });
+  if (pilot.apiKey.identityId) externalIds.set(pilot.apiKey.identityId, "cust_umbrella");
+
+  const leaked = await issue(live.id, { name: "Initech old integration", identityId: initech, permissions: ["admin"] });
+  seeded.push({ key: await keys.revoke(actor, leaked.apiKey.id), note: "revoked (final)" });
+
+  const billing = await issue(live.id, { name: "Globex billing sync", identityId: globex, permissions: ["billing.*"], expiresInDays: 365, recoverable: true });
+  const rotated = await keys.rotate(actor, billing.apiKey.id, { gracePeriodSeconds: 24 * 3600 });
+  seeded.push({ key: rotated.previous, note: `rotated; works until ${shortDate(rotated.previous.expiresAt)} (grace)` });
+  seeded.push({ key: rotated.apiKey, note: `replaces ${rotated.previous.id}; recoverable` });
+
+  const internal = await issue(live.id, { name: "Internal back office", permissions: ["*"] });
+  seeded.push({ key: internal.apiKey, note: "no identity; every permission" });
+
+  const sandbox = await issue(test.id, { name: "Globex sandbox", identityId: globexTest, permissions: ["orders.*"] });
+  seeded.push({ key: sandbox.apiKey, note: `${TEST_API.prefix}: 60 requests/min by default` });
+  return { keys: seeded, prefixes, externalIds };
+}
+
+async function createSeedApi(keyward: Keyward, api: typeof LIVE_API | typeof TEST_API, ownerId: string): Promise<ApiView> {
+  // The test API slows its keys down by default, as a sandbox would.
+  const defaults = api === TEST_API ? { rateLimit: { requests: 60, windowSeconds: 60 } } : undefined;
+  return keyward.apis.create(actor, { name: api.name, prefix: api.prefix, permissions: PERMISSIONS, implications: IMPLICATIONS, defaults }, { ownerId });
+}
+
 /** `--keys` and `--days`: load keys through the bulk service, then their usage history. */
 async function seedAtScale(keyward: Keyward, config: Config, { keys, days }: { keys: number; days?: number }): Promise<void> {
   const bulk = new BulkSeedService({ db: keyward.database.db, clock: keyward.clock, secrets: config.digestSecrets });
-  const owners = await loadOwners(keyward);
+  const targets = await loadTargets(keyward);
   const now = keyward.clock.now().getTime();
   const historyStart = now - (days ?? 0) * DAY_MS;
   const statuses = { active: 0, disabled: 0, expired: 0, revoked: 0 };
@@ -155,7 +237,7 @@ async function seedAtScale(keyward: Keyward, config: Config, { keys, days }: { k
   const { kept } = await bulk.insertKeys(actor, {
     count: keys,
     spec: (index) => {
-      const spec = loadKeySpec(index, owners, now, config.maxKeyTtlDays);
+      const spec = loadKeySpec(index, targets, now, config.maxKeyTtlDays);
       statuses[spec.status]++;
       return spec.key;
     },
@@ -172,8 +254,8 @@ async function seedAtScale(keyward: Keyward, config: Config, { keys, days }: { k
   const keyRate = keysProgress.finish();
   if (days === undefined) await bulk.analyze();
   process.stdout.write(
-    `Added ${formatCount(keys)} load keys (${Object.entries(statuses).map(([status, n]) => `${status} ${formatCount(n)}`).join(", ")}) ` +
-      `over ${owners.length} owners in ${formatDuration(keyRate.seconds)}: ${formatCount(keyRate.perSecond)} keys/s. Their secrets were not kept.\n`,
+    `Issued ${formatCount(keys)} load keys (${Object.entries(statuses).map(([status, n]) => `${status} ${formatCount(n)}`).join(", ")}) ` +
+      `for ${targets.map((target) => target.api.prefix).join(" and ")}, to ${formatCount(targets.length * LOAD_IDENTITIES)} identities, in ${formatDuration(keyRate.seconds)}: ${formatCount(keyRate.perSecond)} keys/s. Their secrets were not kept.\n`,
   );
   if (days === undefined) return;
 
@@ -191,30 +273,60 @@ async function seedAtScale(keyward: Keyward, config: Config, { keys, days }: { k
   );
 }
 
-/** The owners load keys are spread over, most active first: the member, the load owners, the admin. */
-async function loadOwners(keyward: Keyward): Promise<{ id: string; scopes: readonly Scope[] }[]> {
-  const owners: { id: string; scopes: readonly Scope[] }[] = [];
-  const member = await keyward.users.findByEmail(MEMBER.email);
-  if (member) owners.push({ id: member.id, scopes: ["read", "write"] });
-  for (let n = 1; n <= LOAD_OWNERS; n++) {
-    const email = `load-owner-${String(n).padStart(2, "0")}@keyward.local`;
-    // A password nobody knows: these accounts only own load keys.
-    const user = (await keyward.users.findByEmail(email)) ?? (await keyward.users.create(actor, { email, password: crypto.randomBytes(24).toString("base64url"), role: "member" }));
-    owners.push({ id: user.id, scopes: ["read", "write"] });
+/** An API load keys are issued for, with the load identities they are spread over. */
+interface LoadTarget {
+  api: ApiView;
+  identityIds: string[];
+}
+
+/** The seeded APIs (created if this database predates them) and their load identities (created once, reused by later runs). */
+async function loadTargets(keyward: Keyward): Promise<LoadTarget[]> {
+  const targets: LoadTarget[] = [];
+  for (const spec of [LIVE_API, TEST_API]) {
+    const owner = await keyward.users.findByEmail(spec.owner);
+    if (!owner) throw new CliError(`${spec.owner} does not exist, so ${spec.prefix} has no owner; seed without --keys first`);
+    const api = (await findApiByPrefix(keyward, spec.prefix)) ?? (await createSeedApi(keyward, spec, owner.id));
+    const existing = new Map<string, string>();
+    let cursor: string | undefined;
+    do {
+      const page = await keyward.identities.list(actor, { apiId: api.id, q: "load-customer-", limit: 100, cursor });
+      for (const identity of page.data) existing.set(identity.externalId, identity.id);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    const identityIds: string[] = [];
+    for (let n = 1; n <= LOAD_IDENTITIES; n++) {
+      const externalId = `load-customer-${String(n).padStart(3, "0")}`;
+      identityIds.push(existing.get(externalId) ?? (await keyward.identities.create(actor, { apiId: api.id, externalId, meta: { load: true } })).id);
+    }
+    targets.push({ api, identityIds });
   }
-  const admin = await keyward.users.findByEmail(ADMIN.email);
-  if (admin) owners.push({ id: admin.id, scopes: ["read", "write", "admin"] });
-  return owners;
+  return targets;
+}
+
+async function findApiByPrefix(keyward: Keyward, prefix: string): Promise<ApiView | undefined> {
+  let cursor: string | undefined;
+  do {
+    const page = await keyward.apis.list(actor, { includeArchived: true, limit: 100, cursor });
+    const found = page.data.find((api) => api.prefix === prefix);
+    if (found) return found;
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return undefined;
 }
 
 type LoadStatus = "active" | "disabled" | "expired" | "revoked";
 
+/** The permissions a load key gets: mostly reading, some writing, a few wildcards or admin. */
+const LOAD_GRANTS = [["orders.read"], ["orders.read"], ["orders.read", "billing.read"], ["orders.write"], ["orders.write", "billing.read"], ["billing.*"], ["orders.*"], ["admin"]];
+
 /**
- * One load key: created in the last two years, owners skewed towards the first ones, mostly read
- * or read/write scopes, some with a rate limit, about 80 % active and half of those without expiry.
+ * One load key: created in the last two years, issued for the production API four times in five,
+ * 90 % to an identity (skewed towards the first ones), some with a rate limit, about 80 % active
+ * and half of those without expiry.
  */
-function loadKeySpec(index: number, owners: { id: string; scopes: readonly Scope[] }[], now: number, maxTtlDays?: number): { key: BulkKeySpec; status: LoadStatus } {
-  const owner = owners[Math.floor(owners.length * Math.random() ** 2)]!;
+function loadKeySpec(index: number, targets: LoadTarget[], now: number, maxTtlDays?: number): { key: BulkKeySpec; status: LoadStatus } {
+  const { api, identityIds } = Math.random() < LIVE_SHARE ? targets[0]! : targets[1]!;
+  const identityId = Math.random() < 0.9 ? identityIds[Math.floor(identityIds.length * Math.random() ** 2)]! : null;
   const createdAt = now - Math.random() * 730 * DAY_MS;
   const between = (from: number, to: number) => new Date(from + Math.random() * (to - from));
   const roll = Math.random();
@@ -225,14 +337,15 @@ function loadKeySpec(index: number, owners: { id: string; scopes: readonly Scope
     // A key may not outlive the configured maximum; past it, it is simply expired.
     expiresAt = new Date(Math.max(createdAt + maxTtlDays * DAY_MS, now + 60_000));
   }
-  const scopeRoll = Math.random();
-  const scopes: Scope[] = owner.scopes.includes("admin") && scopeRoll < 0.2 ? ["admin"] : scopeRoll < 0.6 ? ["read"] : ["read", "write"];
   return {
     status,
     key: {
-      ownerId: owner.id,
+      ownerId: api.ownerId,
+      apiId: api.id,
+      identityId,
       name: `${SERVICES[index % SERVICES.length]} ${ENVIRONMENTS[Math.floor(Math.random() * ENVIRONMENTS.length)]} ${index.toString(36)}`,
-      scopes,
+      scopes: [],
+      permissions: LOAD_GRANTS[Math.floor(Math.random() * LOAD_GRANTS.length)]!,
       rateLimit: Math.random() < 0.3 ? { requests: 600 * (1 + Math.floor(Math.random() * 10)), windowSeconds: 60 } : null,
       createdAt: new Date(createdAt),
       expiresAt,

@@ -53,10 +53,15 @@ export const countLive = (now: Date) => sql<number>`count(*) filter (where ${liv
 export class ApiService {
   constructor(private readonly deps: ApiServiceDeps) {}
 
-  async create(actor: Actor, input: CreateApiInput): Promise<ApiView> {
+  /**
+   * Creates an API owned by the acting user. The system actor (CLI, seed) acts for no user, so it
+   * names the owner instead (`options.ownerId`).
+   */
+  async create(actor: Actor, input: CreateApiInput, options: { ownerId?: string } = {}): Promise<ApiView> {
     requireScope(actor, "write");
-    const ownerId = actorUserId(actor);
-    if (!ownerId) throw new KeywardError("validation_failed", "An API is owned by a user; create it from the dashboard or with a root key");
+    if (options.ownerId !== undefined && actor.kind !== "system") throw new KeywardError("forbidden", "An API is owned by the user who creates it");
+    const ownerId = actorUserId(actor) ?? options.ownerId;
+    if (!ownerId) throw new KeywardError("validation_failed", "An API is owned by a user; create it from the dashboard or with a root key", { field: "ownerId" });
     if (actorApiIds(actor) !== null) throw new KeywardError("forbidden", "A root key restricted to some APIs cannot create APIs");
     const prefixInvalid = prefixProblem(input.prefix);
     if (prefixInvalid) throw new KeywardError("validation_failed", prefixInvalid, { field: "prefix" });

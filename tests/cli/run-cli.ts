@@ -21,7 +21,7 @@ export interface CliResult {
 export interface CliEnvironment {
   env: Record<string, string>;
   /** Runs `scripts/<script>.ts` as a child process, the way `npm run` does (through tsx). */
-  run(script: "keys" | "users" | "seed" | "migrate", args: string[], options?: { input?: string; env?: Record<string, string | undefined> }): Promise<CliResult>;
+  run(script: "keys" | "users" | "apis" | "identities" | "seed" | "migrate", args: string[], options?: { input?: string; env?: Record<string, string | undefined> }): Promise<CliResult>;
   /** The services on the same database, in this process; close it before the next `run` (PGlite allows one process). */
   open(): Promise<Keyward>;
   dispose(): Promise<void>;
@@ -84,3 +84,6 @@ function runScript(script: string, args: string[], env: Record<string, string | 
 
 /** A newly created key, exactly: `kw_` + 61 base62 characters and one newline, nothing else. */
 export const KEY_LINE = /^kw_[0-9A-Za-z]{61}\n$/;
+
+/** A newly issued key of the API with this prefix, exactly: 64 characters and one newline. */
+export const issuedKeyLine = (prefix: string) => new RegExp(`^${prefix}_[0-9A-Za-z]{${64 - prefix.length - 1}}\n$`);

@@ -5,7 +5,7 @@ import { cliEnvironment, type CliEnvironment, type CliResult } from "./run-cli";
 
 const KEYS = 2000;
 const DAYS = 2;
-const PLAINTEXT = /kw_[0-9A-Za-z]{61}/;
+const PLAINTEXT = /(kw|acme_live|acme_test)_[0-9A-Za-z]{50,}/;
 
 async function rows<T>(keyward: Keyward, query: ReturnType<typeof sql>): Promise<T[]> {
   const result: unknown = await keyward.database.db.execute(query);
@@ -40,21 +40,21 @@ describe(`npm run db:seed -- --keys ${KEYS} --days ${DAYS}`, { timeout: 240_000 
     expect(seeded.stderr).toMatch(/^Keys \[#{24}\] 100% 2,000\/2,000 keys, [\d,.]+\/s, ETA 0 s$/m);
     expect(seeded.stderr).toMatch(/^Keys: 2,000 keys in [\d.]+ s \([\d,.]+ keys\/s\)$/m);
     expect(seeded.stderr).toMatch(/^Usage days \[#{12}-{12}\] {2}50% 1\/2 days/m);
-    expect(seeded.stdout).toMatch(/^Added 2,000 load keys \(active [\d,]+, disabled [\d,]+, expired [\d,]+, revoked [\d,]+\) over 12 owners in [\d.]+ s: [\d,]+ keys\/s\./m);
+    expect(seeded.stdout).toMatch(/^Issued 2,000 load keys \(active [\d,]+, disabled [\d,]+, expired [\d,]+, revoked [\d,]+\) for acme_live and acme_test, to 200 identities, in [\d.]+ s: [\d,]+ keys\/s\./m);
     expect(seeded.stdout).toMatch(/rows\/s\.$/m);
     expect(seeded.stdout + seeded.stderr).not.toMatch(PLAINTEXT);
   });
 
-  it("adds real-looking keys: unique digests, display parts, every status, scopes within the owner's role", async () => {
+  it("issues real-looking keys: unique digests, their API's prefix, every status, permissions of the API's vocabulary", async () => {
     const [shape] = await rows<{ total: string | number; digests: string | number; malformed: string | number; revoked: string | number; expired: string | number; disabled: string | number; active: string | number }>(
       keyward,
       sql`select count(*) as total, count(distinct digest) as digests,
-            count(*) filter (where digest !~ '^[0-9a-f]{64}$' or start !~ '^kw_[0-9A-Za-z]{4}$' or last4 !~ '^[0-9A-Za-z]{4}$' or ciphertext is not null) as malformed,
+            count(*) filter (where digest !~ '^[0-9a-f]{64}$' or start !~ '^acme_(live|test)_[0-9A-Za-z]{4}$' or last4 !~ '^[0-9A-Za-z]{4}$' or ciphertext is not null) as malformed,
             count(*) filter (where revoked_at is not null) as revoked,
             count(*) filter (where revoked_at is null and expires_at <= now()) as expired,
             count(*) filter (where revoked_at is null and (expires_at is null or expires_at > now()) and disabled_at is not null) as disabled,
             count(*) filter (where revoked_at is null and (expires_at is null or expires_at > now()) and disabled_at is null) as active
-          from api_keys where name !~ '^[A-Z]'`,
+          from api_keys where api_id is not null and name !~ '^[A-Z]'`,
     );
     expect(Number(shape!.total)).toBe(KEYS);
     expect(Number(shape!.digests)).toBe(KEYS);
@@ -65,13 +65,19 @@ describe(`npm run db:seed -- --keys ${KEYS} --days ${DAYS}`, { timeout: 240_000 
     expect(counts.active / KEYS).toBeGreaterThan(0.7);
     for (const status of ["disabled", "expired", "revoked"] as const) expect(counts[status], status).toBeGreaterThan(KEYS * 0.02);
 
-    const [scopes] = await rows<{ excess: string | number; owners: string | number }>(
+    // Each key belongs to its API's owner, holds only its API's permissions, and its identity is of the same API.
+    const [fit] = await rows<{ misfits: string | number; apis: string | number; identities: string | number; anonymous: string | number }>(
       keyward,
-      sql`select count(*) filter (where 'admin' = any(k.scopes) and u.role <> 'admin') as excess, count(distinct k.owner_id) as owners
-          from api_keys k join users u on u.id = k.owner_id where k.name !~ '^[A-Z]'`,
+      sql`select count(*) filter (where k.owner_id <> a.owner_id or k.scopes <> '{}' or i.api_id <> k.api_id
+              or exists (select 1 from unnest(k.permissions) p where p not like '%*' and not p = any(a.permissions))) as misfits,
+            count(distinct k.api_id) as apis, count(distinct k.identity_id) as identities, count(*) filter (where k.identity_id is null) as anonymous
+          from api_keys k join apis a on a.id = k.api_id left join identities i on i.id = k.identity_id where k.name !~ '^[A-Z]'`,
     );
-    expect(Number(scopes!.excess)).toBe(0);
-    expect(Number(scopes!.owners)).toBe(12);
+    expect(Number(fit!.misfits)).toBe(0);
+    expect(Number(fit!.apis)).toBe(2);
+    expect(Number(fit!.identities)).toBeGreaterThan(50);
+    expect(Number(fit!.anonymous) / KEYS).toBeGreaterThan(0.03);
+    expect(Number(fit!.anonymous) / KEYS).toBeLessThan(0.2);
 
     // The service reads them like any key, and the list pages through them.
     const page = await keyward.keys.list({ kind: "system", label: "test" }, { status: "revoked", limit: 5 });

@@ -35,8 +35,9 @@ describe("npm run db:migrate and db:seed", { timeout: 180_000 }, () => {
   it("seeds an admin, a member and keys in every status, and a second run changes nothing", async () => {
     const seeded = await cli.run("seed", []);
     expect(seeded.code, seeded.stderr).toBe(0);
-    expect(seeded.stdout).toContain("Seeded 7 keys");
-    expect(seeded.stdout).not.toMatch(/kw_[0-9A-Za-z]{61}/);
+    expect(seeded.stdout).toContain("Seeded 7 root keys");
+    expect(seeded.stdout).toContain("Seeded 2 APIs (acme_live, acme_test), 4 identities and 8 issued keys");
+    expect(seeded.stdout).not.toMatch(/(kw|acme_live|acme_test)_[0-9A-Za-z]{50,}/);
 
     const again = await cli.run("seed", []);
     expect(again.code, again.stderr).toBe(0);
@@ -55,7 +56,7 @@ describe("npm run db:migrate and db:seed", { timeout: 180_000 }, () => {
         await expect(keyward.auth.login(email, printedPassword(seeded.stdout, email))).resolves.toMatchObject({ user: { email, role } });
       }
 
-      const { data: keys } = await keyward.keys.list(system, { limit: 100 });
+      const { data: keys } = await keyward.keys.list(system, { kind: "root", limit: 100 });
       expect(keys).toHaveLength(7);
       expect(new Set(keys.map((key) => key.status))).toEqual(new Set(["active", "disabled", "expired", "revoked"]));
       const replacement = keys.find((key) => key.rotatedFrom !== null)!;
@@ -65,6 +66,40 @@ describe("npm run db:migrate and db:seed", { timeout: 180_000 }, () => {
       expect(predecessor.status).toBe("active");
       expect(Date.parse(predecessor.expiresAt!)).toBeGreaterThan(Date.now());
       expect(keys.filter((key) => key.recoverable)).toHaveLength(1);
+
+      // Two APIs of two owners, with the permission vocabulary and its implications.
+      const { data: apis } = await keyward.apis.list(system);
+      const byPrefix = new Map(apis.map((api) => [api.prefix, api]));
+      const owners = new Map(users.map((user) => [user.id, user.email]));
+      expect(apis.map((api) => [api.prefix, owners.get(api.ownerId)]).sort()).toEqual([
+        ["acme_live", "admin@keyward.local"],
+        ["acme_test", "member@keyward.local"],
+      ]);
+      expect(byPrefix.get("acme_live")).toMatchObject({
+        permissions: ["orders.read", "orders.write", "billing.read", "billing.write", "admin"],
+        implications: { admin: ["orders.write", "billing.write"], "orders.write": ["orders.read"] },
+      });
+      const { data: identities } = await keyward.identities.list(system, { limit: 100 });
+      expect(identities.map((identity) => [byPrefix.get("acme_live")!.id === identity.apiId ? "acme_live" : "acme_test", identity.externalId]).sort()).toEqual([
+        ["acme_live", "cust_globex"],
+        ["acme_live", "cust_initech"],
+        ["acme_live", "cust_umbrella"],
+        ["acme_test", "cust_globex"],
+      ]);
+
+      // Issued keys in every status, a rotation in its grace period, all within their API's vocabulary.
+      const { data: issued } = await keyward.keys.list(system, { kind: "issued", limit: 100 });
+      expect(issued).toHaveLength(8);
+      expect(new Set(issued.map((key) => key.status))).toEqual(new Set(["active", "disabled", "expired", "revoked"]));
+      const successor = issued.find((key) => key.rotatedFrom !== null)!;
+      expect(issued.find((key) => key.id === successor.rotatedFrom)).toMatchObject({ status: "active", permissions: successor.permissions, identityId: successor.identityId });
+      for (const key of issued) {
+        const api = apis.find((candidate) => candidate.id === key.apiId)!;
+        expect(key.start.startsWith(`${api.prefix}_`), key.name).toBe(true);
+        expect(key.ownerId).toBe(api.ownerId);
+        expect(key.scopes).toEqual([]);
+      }
+      expect(issued.filter((key) => key.identityId === null).map((key) => key.permissions)).toEqual([["*"]]);
     } finally {
       await keyward.close();
     }
