@@ -33,12 +33,12 @@ export type KeyRow = ApiKeyView & { ownerEmail: string | null; api: { id: string
 
 const DONE: Record<KeyRowIntent, string> = { disable: "Disabled", enable: "Enabled", revoke: "Revoked" };
 
-function KeyActions({ apiKey, onChange }: { apiKey: KeyRow; onChange: (key: ApiKeyView) => void }) {
+function KeyActions({ apiKey, onChange }: { apiKey: KeyRow; onChange?: (key: ApiKeyView) => void }) {
   const fetcher = useFetcher<typeof action>();
   const [confirmRevoke, setConfirmRevoke] = useState(false);
   const pending = fetcher.state !== "idle";
 
-  useActionToast(fetcher, { success: (data) => `${DONE[data.intent]} “${data.key.name}”`, error: (data) => data.error, onSuccess: (data) => onChange(data.key) });
+  useActionToast(fetcher, { success: (data) => `${DONE[data.intent]} “${data.key.name}”`, error: (data) => data.error, onSuccess: (data) => onChange?.(data.key) });
 
   const submit = (intent: KeyRowIntent) => fetcher.submit({ intent, id: apiKey.id }, { method: "post", action: "/keys?index" });
 
@@ -169,7 +169,8 @@ export function KeyAccess({ apiKey }: { apiKey: Pick<ApiKeyView, "kind" | "scope
   );
 }
 
-export function KeysTable({ keys, isAdmin, now, onChange }: { keys: KeyRow[]; isAdmin: boolean; now: string; onChange: (key: ApiKeyView) => void }) {
+/** Pages that revalidate after a row action (the default) need no `onChange`; the keys page patches its loaded pages in place. */
+export function KeysTable({ keys, isAdmin, now, onChange }: { keys: KeyRow[]; isAdmin: boolean; now: string; onChange?: (key: ApiKeyView) => void }) {
   return (
     <Table>
       <TableHeader>

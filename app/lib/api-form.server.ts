@@ -34,13 +34,6 @@ export function parseImplications(form: FormData): FormPart<Record<string, strin
   return problems.length > 0 ? { ok: false, errors: { implications: problems } } : { ok: true, value: implications };
 }
 
-/** Implications as the textarea shows them. */
-export function implicationsText(implications: Record<string, string[]>): string {
-  return Object.entries(implications)
-    .map(([name, implied]) => `${name}: ${implied.join(", ")}`)
-    .join("\n");
-}
-
 const optionalDays = (form: FormData, field: string, errors: FieldErrorMap): number | undefined => {
   const text = formText(form, field).trim();
   if (!text) return undefined;
