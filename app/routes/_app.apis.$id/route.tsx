@@ -1,4 +1,4 @@
-import { json, redirect, type ActionFunctionArgs, type AppLoadContext, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Link, useLoaderData } from "@remix-run/react";
 import { ArrowLeft, Plus } from "lucide-react";
 import { z } from "zod";
@@ -12,27 +12,13 @@ import { describeFailure } from "~/lib/action-errors.server";
 import { readUpdateApiForm } from "~/lib/api-form.server";
 import type { FieldErrorMap } from "~/lib/key-form.server";
 import { describeKeyRows } from "~/lib/key-rows.server";
-import { apiIdSchema } from "~/lib/key-schemas";
+import { findApi } from "~/lib/pages.server";
 import { readForm } from "~/lib/request.server";
 import { requireUser } from "~/session.server";
-import type { Actor } from "~/services/actor.server";
-import { isKeywardError } from "~/services/errors.server";
 import { DeleteApi } from "./delete-dialog";
 import { ApiSettings } from "./settings-form";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.api.name ?? "API"} · Keyward` }];
-
-const notFound = () => new Response("No API with this id, or it is not yours to see.", { status: 404 });
-
-/** The API the actor may see, or a 404 page for any other id. */
-export async function findApi(context: AppLoadContext, actor: Actor, id: string | undefined) {
-  const parsed = apiIdSchema.safeParse(id);
-  if (!parsed.success) throw notFound();
-  return context.keyward.apis.get(actor, parsed.data).catch((error: unknown) => {
-    if (isKeywardError(error) && error.code === "not_found") throw notFound();
-    throw error;
-  });
-}
 
 export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const { actor, user } = await requireUser(request, context);
