@@ -1,39 +1,24 @@
 import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Link, useFetcher, useLoaderData, useNavigate, useNavigation, useSearchParams } from "@remix-run/react";
-import { Ban, CirclePlay, Copy, ExternalLink, KeyRound, Loader2, MoreHorizontal, Plus, RefreshCw, Search, Trash2, X } from "lucide-react";
+import { KeyRound, Loader2, Plus, Search, X } from "lucide-react";
 import { useEffect, useMemo, useState } from "react";
-import { toast } from "sonner";
 import { z } from "zod";
 import { RouteErrorBoundary } from "~/components/error-boundary";
-import { KeyStatusBadge } from "~/components/key-status-badge";
 import { PageHeader } from "~/components/page-header";
-import { RelativeTime } from "~/components/relative-time";
-import {
-  AlertDialog,
-  AlertDialogAction,
-  AlertDialogCancel,
-  AlertDialogContent,
-  AlertDialogDescription,
-  AlertDialogFooter,
-  AlertDialogHeader,
-  AlertDialogTitle,
-} from "~/components/ui/alert-dialog";
-import { Badge } from "~/components/ui/badge";
-import { Button, buttonVariants } from "~/components/ui/button";
+import { Button } from "~/components/ui/button";
 import { Card } from "~/components/ui/card";
-import { DropdownMenu, DropdownMenuContent, DropdownMenuItem, DropdownMenuLabel, DropdownMenuSeparator, DropdownMenuTrigger } from "~/components/ui/dropdown-menu";
 import { Input } from "~/components/ui/input";
 import { Label } from "~/components/ui/label";
 import { Select, SelectContent, SelectItem, SelectTrigger, SelectValue } from "~/components/ui/select";
-import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "~/components/ui/table";
 import { describeFailure } from "~/lib/action-errors.server";
 import { KEY_LIST_ORDERS, keyIdSchema, keyStatusFilterSchema, listKeysInput, userIdSchema } from "~/lib/key-schemas";
-import { useActionToast } from "~/lib/use-action-toast";
 import { cn } from "~/lib/utils";
 import { readForm } from "~/lib/request.server";
 import { requireUser } from "~/session.server";
 import type { ApiKeyView } from "~/services/keys.server";
 import { pageCursorParam } from "~/lib/cursor";
+import { describeKeyRows } from "~/lib/key-rows.server";
+import { KeysTable, type KeyRow } from "~/components/keys-table";
 
 export const meta: MetaFunction = () => [{ title: "API keys · Keyward" }];
 
@@ -66,7 +51,7 @@ const listParams = z.object({
 const FILTER_PARAMS = ["q", "status", "scope", "owner", "order"] as const;
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
-  const { caller, user } = await requireUser(request, context);
+  const { caller, user, actor } = await requireUser(request, context);
   const url = new URL(request.url);
   const { q, status, scope, owner, order, cursor } = listParams.parse(Object.fromEntries(url.searchParams));
   const isAdmin = user.role === "admin";
@@ -75,8 +60,9 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     isAdmin ? caller.users.list() : Promise.resolve([]),
   ]);
   const emails = new Map(owners.map((owner) => [owner.id, owner.email]));
+  const rows = await describeKeyRows(context.keyward, actor, page.data);
   return json({
-    keys: page.data.map((key) => ({ ...key, ownerEmail: emails.get(key.ownerId) ?? null })),
+    keys: page.data.map((key) => ({ ...key, ownerEmail: emails.get(key.ownerId) ?? null, ...rows.get(key.id)! })),
     nextCursor: page.nextCursor,
     cursor: cursor ?? null,
     filters: filterKey(url.searchParams),
@@ -92,6 +78,7 @@ function filterKey(params: URLSearchParams): string {
 }
 
 const keyAction = z.object({ intent: z.enum(["disable", "enable", "revoke"]), id: keyIdSchema });
+export type KeyRowIntent = z.infer<typeof keyAction>["intent"];
 
 export async function action({ request, context }: ActionFunctionArgs) {
   const { caller } = await requireUser(request, context);
@@ -105,168 +92,6 @@ export async function action({ request, context }: ActionFunctionArgs) {
     const failure = describeFailure(error);
     return json({ ok: false as const, error: failure.error }, { status: failure.status });
   }
-}
-
-type KeyRow = ApiKeyView & { ownerEmail: string | null };
-
-const DONE: Record<z.infer<typeof keyAction>["intent"], string> = { disable: "Disabled", enable: "Enabled", revoke: "Revoked" };
-
-function KeyActions({ apiKey, onChange }: { apiKey: KeyRow; onChange: (key: ApiKeyView) => void }) {
-  const fetcher = useFetcher<typeof action>();
-  const [confirmRevoke, setConfirmRevoke] = useState(false);
-  const pending = fetcher.state !== "idle";
-
-  useActionToast(fetcher, { success: (data) => `${DONE[data.intent]} “${data.key.name}”`, error: (data) => data.error, onSuccess: (data) => onChange(data.key) });
-
-  const submit = (intent: z.infer<typeof keyAction>["intent"]) => fetcher.submit({ intent, id: apiKey.id }, { method: "post" });
-
-  const copyId = async () => {
-    try {
-      await navigator.clipboard.writeText(apiKey.id);
-      toast.success("Key id copied", { description: apiKey.id });
-    } catch {
-      toast.error("Could not copy: your browser blocked clipboard access.");
-    }
-  };
-
-  return (
-    <>
-      <DropdownMenu>
-        <DropdownMenuTrigger asChild>
-          <Button variant="ghost" size="icon" className="h-8 w-8" aria-label={`Actions for ${apiKey.name}`} disabled={pending}>
-            {pending ? <Loader2 className="animate-spin" /> : <MoreHorizontal />}
-          </Button>
-        </DropdownMenuTrigger>
-        <DropdownMenuContent align="end" className="w-48">
-          <DropdownMenuLabel className="truncate text-xs font-normal text-muted-foreground">{apiKey.name}</DropdownMenuLabel>
-          <DropdownMenuItem asChild>
-            <Link to={`/keys/${apiKey.id}`}>
-              <ExternalLink /> Open
-            </Link>
-          </DropdownMenuItem>
-          <DropdownMenuItem onSelect={copyId}>
-            <Copy /> Copy key id
-          </DropdownMenuItem>
-          {apiKey.status !== "revoked" ? (
-            <>
-              <DropdownMenuSeparator />
-              <DropdownMenuItem asChild>
-                <Link to={`/keys/${apiKey.id}?rotate`}>
-                  <RefreshCw /> Rotate…
-                </Link>
-              </DropdownMenuItem>
-              {apiKey.disabledAt ? (
-                <DropdownMenuItem onSelect={() => submit("enable")}>
-                  <CirclePlay /> Enable
-                </DropdownMenuItem>
-              ) : (
-                <DropdownMenuItem onSelect={() => submit("disable")}>
-                  <Ban /> Disable
-                </DropdownMenuItem>
-              )}
-              <DropdownMenuItem className="text-destructive focus:bg-destructive/10 focus:text-destructive" onSelect={() => setConfirmRevoke(true)}>
-                <Trash2 /> Revoke…
-              </DropdownMenuItem>
-            </>
-          ) : null}
-        </DropdownMenuContent>
-      </DropdownMenu>
-      <AlertDialog open={confirmRevoke} onOpenChange={setConfirmRevoke}>
-        <AlertDialogContent>
-          <AlertDialogHeader>
-            <AlertDialogTitle>Revoke “{apiKey.name}”?</AlertDialogTitle>
-            <AlertDialogDescription>
-              Requests using <span className="font-mono text-foreground">{apiKey.start}…{apiKey.last4}</span> will be refused with 401 from now on.
-              Revoking is permanent: the key cannot be enabled again.
-            </AlertDialogDescription>
-          </AlertDialogHeader>
-          <AlertDialogFooter>
-            <AlertDialogCancel>Cancel</AlertDialogCancel>
-            <AlertDialogAction className={buttonVariants({ variant: "destructive" })} onClick={() => submit("revoke")}>
-              Revoke key
-            </AlertDialogAction>
-          </AlertDialogFooter>
-        </AlertDialogContent>
-      </AlertDialog>
-    </>
-  );
-}
-
-function KeysTable({ keys, isAdmin, now, onChange }: { keys: KeyRow[]; isAdmin: boolean; now: string; onChange: (key: ApiKeyView) => void }) {
-  return (
-    <Table>
-      <TableHeader>
-        <TableRow className="hover:bg-transparent">
-          <TableHead className="pl-4">Name</TableHead>
-          <TableHead>Status</TableHead>
-          <TableHead className="hidden md:table-cell">Scopes</TableHead>
-          {isAdmin ? <TableHead className="hidden lg:table-cell">Owner</TableHead> : null}
-          <TableHead className="hidden sm:table-cell">Expires</TableHead>
-          <TableHead className="hidden xl:table-cell">Last used</TableHead>
-          <TableHead className="hidden lg:table-cell">Created</TableHead>
-          <TableHead className="w-12 pr-3">
-            <span className="sr-only">Actions</span>
-          </TableHead>
-        </TableRow>
-      </TableHeader>
-      <TableBody>
-        {keys.map((key) => (
-          <TableRow key={key.id} data-key-id={key.id} className={cn(key.status === "revoked" && "text-muted-foreground")}>
-            <TableCell className="max-w-[11rem] pl-4 sm:max-w-[18rem]">
-              <Link
-                to={`/keys/${key.id}`}
-                className={cn("block truncate rounded-sm font-medium hover:underline focus-visible:outline-none focus-visible:ring-1 focus-visible:ring-ring", key.status !== "revoked" && "text-foreground")}
-                title={key.name}
-              >
-                {key.name}
-              </Link>
-              <div className="flex min-w-0 items-center gap-1.5 text-xs text-muted-foreground">
-                <code className="shrink-0 font-mono">
-                  {key.start}…{key.last4}
-                </code>
-                {key.description ? (
-                  <span className="truncate" title={key.description}>
-                    · {key.description}
-                  </span>
-                ) : null}
-              </div>
-            </TableCell>
-            <TableCell>
-              <KeyStatusBadge status={key.status} />
-            </TableCell>
-            <TableCell className="hidden md:table-cell">
-              <div className="flex gap-1">
-                {key.scopes.map((scope) => (
-                  <Badge key={scope} variant={scope === "admin" ? "warning" : "outline"} className="px-1.5 font-mono font-medium">
-                    {scope}
-                  </Badge>
-                ))}
-              </div>
-            </TableCell>
-            {isAdmin ? (
-              <TableCell className="hidden max-w-[10rem] lg:table-cell">
-                <div className="truncate text-muted-foreground" title={key.ownerEmail ?? key.ownerId}>
-                  {key.ownerEmail ?? key.ownerId}
-                </div>
-              </TableCell>
-            ) : null}
-            <TableCell className="hidden whitespace-nowrap sm:table-cell">
-              <RelativeTime iso={key.expiresAt} now={now} fallback="Never" />
-            </TableCell>
-            <TableCell className="hidden whitespace-nowrap xl:table-cell">
-              <RelativeTime iso={key.lastUsedAt} now={now} fallback="Never" />
-            </TableCell>
-            <TableCell className="hidden whitespace-nowrap lg:table-cell">
-              <RelativeTime iso={key.createdAt} now={now} />
-            </TableCell>
-            <TableCell className="pr-3 text-right">
-              <KeyActions apiKey={key} onChange={onChange} />
-            </TableCell>
-          </TableRow>
-        ))}
-      </TableBody>
-    </Table>
-  );
 }
 
 function EmptyState({ filtered }: { filtered: boolean }) {

@@ -1,6 +1,6 @@
 import { json, type LoaderFunctionArgs } from "@remix-run/node";
 import { Form, NavLink, Outlet, useLoaderData, useLocation } from "@remix-run/react";
-import { BookOpen, KeyRound, LayoutDashboard, LogOut, Menu, ScrollText, ShieldAlert, UserCog, Users, type LucideIcon } from "lucide-react";
+import { BookOpen, Boxes, Fingerprint, KeyRound, LayoutDashboard, LogOut, Menu, ScrollText, ShieldAlert, UserCog, Users, type LucideIcon } from "lucide-react";
 import { useEffect, useState } from "react";
 import { LiveIndicator } from "~/components/live-indicator";
 import { Logo } from "~/components/logo";
@@ -37,6 +37,13 @@ function navSections(user: ShellUser, openAlerts: number | null): { label: strin
       items: [
         { to: "/overview", label: "Overview", icon: LayoutDashboard },
         { to: "/keys", label: "API keys", icon: KeyRound },
+      ],
+    },
+    {
+      label: "Your APIs",
+      items: [
+        { to: "/apis", label: "APIs", icon: Boxes },
+        { to: "/identities", label: "Identities", icon: Fingerprint },
       ],
     },
   ];

@@ -10,6 +10,7 @@ import { Badge } from "~/components/ui/badge";
 import { Button } from "~/components/ui/button";
 import { describeFailure } from "~/lib/action-errors.server";
 import { formText, parseAllowedIps, parseExpiryChange, parseRateLimit, RATE_LIMIT_PAIR_MESSAGE, type FormPart } from "~/lib/key-form.server";
+import { describeKeyRows } from "~/lib/key-rows.server";
 import { keyIdSchema, updateKeyInput } from "~/lib/key-schemas";
 import { ROLE_SCOPES, type Role } from "~/lib/scopes";
 import { readForm } from "~/lib/request.server";
@@ -32,7 +33,7 @@ export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data
 const notFound = () => new Response("No key with this id, or it is not yours to see.", { status: 404 });
 
 export async function loader({ request, context, params }: LoaderFunctionArgs) {
-  const { caller, user } = await requireUser(request, context);
+  const { caller, user, actor } = await requireUser(request, context);
   const id = keyIdSchema.safeParse(params.id);
   if (!id.success) throw notFound();
   const granularity = granularityParam.parse(new URL(request.url).searchParams.get("g") ?? undefined);
@@ -48,6 +49,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
     caller.audit.forKey({ keyId: apiKey.id, limit: 20 }),
     isAdmin ? caller.users.get({ id: apiKey.ownerId }) : Promise.resolve({ id: user.id, email: user.email, role: user.role }),
   ]);
+  const belongsTo = (await describeKeyRows(context.keyward, actor, [apiKey])).get(apiKey.id)!;
   const rotatedTo = audit.data.find((entry) => entry.action === "key.rotated" && typeof entry.details.newKeyId === "string")?.details.newKeyId as string | undefined;
   return json({
     apiKey,
@@ -56,6 +58,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
     audit: audit.data,
     owner: { email: owner.email, role: owner.role as Role },
     rotatedTo: rotatedTo ?? null,
+    belongsTo,
     isAdmin,
     granularity,
     grantableScopes: ROLE_SCOPES[owner.role as Role].filter((scope) => ROLE_SCOPES[user.role].includes(scope)),
@@ -213,7 +216,7 @@ export default function KeyDetail() {
 
         <div className="min-w-0 space-y-6">
           <SettingsPanel apiKey={apiKey} grantableScopes={data.grantableScopes} maxTtlDays={data.maxTtlDays} now={now} />
-          <DetailsPanel apiKey={apiKey} owner={data.owner} now={now} />
+          <DetailsPanel apiKey={apiKey} owner={data.owner} belongsTo={data.belongsTo} now={now} />
         </div>
       </div>
     </div>

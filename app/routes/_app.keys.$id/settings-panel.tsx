@@ -49,33 +49,35 @@ export function SettingsPanel({ apiKey, grantableScopes, maxTtlDays, now }: { ap
             </>
           )}
         />
-        <Setting
-          field="scopes"
-          label="Scopes"
-          disabled={locked}
-          view={
-            <span className="flex flex-wrap gap-1">
-              {apiKey.scopes.map((scope) => (
-                <Badge key={scope} variant={scope === "admin" ? "warning" : "outline"} className="font-mono font-medium">
-                  {scope}
-                </Badge>
-              ))}
-            </span>
-          }
-          editor={() => (
-            <fieldset className="flex flex-wrap gap-4">
-              <legend className="sr-only">Scopes</legend>
-              {grantableScopes.map((scope) => (
-                <div key={scope} className="flex items-center gap-2">
-                  <Checkbox id={`edit-scope-${scope}`} name="scopes" value={scope} defaultChecked={apiKey.scopes.includes(scope)} />
-                  <Label htmlFor={`edit-scope-${scope}`} className="font-mono font-normal">
+        {apiKey.kind === "root" ? (
+          <Setting
+            field="scopes"
+            label="Scopes"
+            disabled={locked}
+            view={
+              <span className="flex flex-wrap gap-1">
+                {apiKey.scopes.map((scope) => (
+                  <Badge key={scope} variant={scope === "admin" ? "warning" : "outline"} className="font-mono font-medium">
                     {scope}
-                  </Label>
-                </div>
-              ))}
-            </fieldset>
-          )}
-        />
+                  </Badge>
+                ))}
+              </span>
+            }
+            editor={() => (
+              <fieldset className="flex flex-wrap gap-4">
+                <legend className="sr-only">Scopes</legend>
+                {grantableScopes.map((scope) => (
+                  <div key={scope} className="flex items-center gap-2">
+                    <Checkbox id={`edit-scope-${scope}`} name="scopes" value={scope} defaultChecked={apiKey.scopes.includes(scope)} />
+                    <Label htmlFor={`edit-scope-${scope}`} className="font-mono font-normal">
+                      {scope}
+                    </Label>
+                  </div>
+                ))}
+              </fieldset>
+            )}
+          />
+        ) : null}
         <Setting
           field="rateLimit"
           label="Rate limit"

@@ -17,16 +17,19 @@ import { CreatedKey } from "./created-key";
 import { DetailsSection } from "./details-section";
 import { ExpirySection } from "./expiry-section";
 import { PermissionsSection } from "./permissions-section";
+import { ApisSection } from "./apis-section";
 import { RecoverySection } from "./recovery-section";
 import { RestrictionsSection } from "./restrictions-section";
 
 export const meta: MetaFunction = () => [{ title: "Create API key · Keyward" }];
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
-  const { user } = await requireUser(request, context);
+  const { user, actor } = await requireUser(request, context);
   const { config } = context.keyward;
   const maxTtlDays = config.maxKeyTtlDays ?? null;
+  const apis = await context.keyward.apis.list(actor, { limit: 100 });
   return json({
+    apis: apis.data.map((api) => ({ id: api.id, name: api.name, prefix: api.prefix })),
     grantableScopes: ROLE_SCOPES[user.role],
     presets: EXPIRY_PRESET_DAYS.filter((days) => maxTtlDays === null || days <= maxTtlDays),
     maxTtlDays,
@@ -76,6 +79,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     allowedIps: allowedIps ?? [],
     rateLimit,
     recoverable: text("recoverable") === "on",
+    ...(form.getAll("apiIds").length > 0 && { apiIds: form.getAll("apiIds") }),
     ...(metadata !== undefined ? { metadata } : {}),
   });
   if (!parsed.success) {
@@ -111,7 +115,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
 }
 
 export default function NewKey() {
-  const { grantableScopes, presets, maxTtlDays, origin, now } = useLoaderData<typeof loader>();
+  const { apis, grantableScopes, presets, maxTtlDays, origin, now } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const navigation = useNavigation();
   const submitting = navigation.state === "submitting" && navigation.formMethod?.toLowerCase() === "post";
@@ -193,6 +197,7 @@ export default function NewKey() {
               errors={errors}
             />
             <RestrictionsSection allowlist={allowlist} onAllowlistChange={setAllowlist} errors={errors} />
+            {apis.length > 0 ? <ApisSection apis={apis} errors={errors} /> : null}
             <RecoverySection />
           </CardContent>
           <CardFooter className="flex flex-col-reverse gap-2 border-t bg-muted/30 px-6 py-4 sm:flex-row sm:justify-end">

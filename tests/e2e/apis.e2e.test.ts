@@ -1,0 +1,170 @@
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchBrowser, newContext, screenshot, signInAndWait, skipBrowserSuite, unexpectedProblems, watchProblems } from "../support/browser";
+import { createUser } from "../support/keyward";
+import { startApp, type RunningApp } from "../support/server";
+
+/** The body of the `-d '…'` argument of the verify snippet's curl command. */
+function curlBody(curl: string): unknown {
+  const match = /-d '([^']*)'/.exec(curl);
+  if (!match) throw new Error(`no -d body in: ${curl}`);
+  return JSON.parse(match[1]!);
+}
+
+describe.skipIf(skipBrowserSuite("APIs e2e"))("APIs, issued keys and identities in a browser", () => {
+  let app: RunningApp;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    app = await startApp();
+    browser = await launchBrowser();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+  });
+
+  const verify = async (rootKey: string, body: unknown) => {
+    const response = await fetch(`${app.url}/api/v1/verify`, { method: "POST", headers: { Authorization: `Bearer ${rootKey}`, "Content-Type": "application/json" }, body: JSON.stringify(body) });
+    expect(response.status).toBe(200);
+    return (await response.json()) as { valid: boolean; code: string; identity?: { externalId: string } | null; permissions?: string[] };
+  };
+
+  /** Screens of one page, dark and at phone width, signed in with the cookies of `page`. */
+  const phoneDark = async (page: Page, path: string, name: string, problems: string[]) => {
+    const phone = await newContext(browser, app.url, { viewport: { width: 390, height: 844 }, colorScheme: "dark" });
+    await phone.addCookies(await page.context().cookies());
+    const phonePage = await phone.newPage();
+    watchProblems(phonePage, problems);
+    await phonePage.goto(path);
+    await phonePage.locator("h1").first().waitFor();
+    await screenshot(phonePage, name);
+    await phone.close();
+  };
+
+  it("creates an API, issues a key to a new identity, verifies it with the snippet's body, and revokes it from the identity's page", { timeout: 180_000 }, async () => {
+    // A member: an API is its creator's, so the list starts empty (an admin would see everyone's).
+    const member = await createUser(app.keyward, "member");
+    const other = await createUser(app.keyward, "member");
+    // Another user's API holds a prefix, so the form meets a taken one.
+    await app.keyward.apis.create(other.actor, { name: "Someone else's API", prefix: "acme_test" });
+    const { key: rootKey } = await app.keyward.keys.create(member.actor, { name: "verifier", scopes: ["read"] });
+
+    const context = await newContext(browser, app.url);
+    const page = await context.newPage();
+    const problems = watchProblems(page);
+    await signInAndWait(page, member.email);
+
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "APIs", exact: true }).click();
+    await page.waitForURL(/\/apis$/);
+    await page.getByText("No APIs yet").waitFor();
+    await screenshot(page, "apis-empty");
+
+    await page.getByRole("link", { name: "Create your first API" }).click();
+    await page.waitForURL(/\/apis\/new$/);
+    await page.getByLabel("Name", { exact: true }).fill("Acme public API");
+    const prefix = page.getByLabel("Key prefix");
+    await prefix.fill("kw");
+    await page.getByText("reserved for Keyward's root keys").waitFor();
+    await prefix.fill("acme_test");
+    const preview = (await page.getByTestId("key-preview").textContent()) ?? "";
+    expect(preview).toHaveLength(64);
+    expect(preview.startsWith("acme_test_")).toBe(true);
+    await page.getByLabel("Permission vocabulary").fill("orders.read\norders.write\nreports.read");
+    await page.getByLabel(/Implications/).fill("orders.write: orders.read");
+    await page.getByLabel(/Expires after/).fill("30");
+
+    // The taken prefix is refused by the server, by its field.
+    const refused = page.waitForResponse((response) => response.request().method() === "POST" && new URL(response.url()).pathname === "/apis/new");
+    await page.getByRole("button", { name: "Create API" }).click();
+    expect((await refused).status()).toBe(409);
+    await page.getByText('The prefix "acme_test" is already taken by another API').waitFor();
+    await expect(prefix.getAttribute("aria-invalid")).resolves.toBe("true");
+    await screenshot(page, "api-create-taken-prefix");
+
+    await prefix.fill("acme_live");
+    await expect(page.getByTestId("key-preview").textContent()).resolves.toMatch(/^acme_live_X{54}$/);
+    await screenshot(page, "api-create");
+    await page.getByRole("button", { name: "Create API" }).click();
+    await page.waitForURL(/\/apis\/api_[0-9A-Za-z]{20}$/);
+    const apiId = new URL(page.url()).pathname.split("/")[2]!;
+    await page.getByRole("heading", { name: "Acme public API" }).waitFor();
+    await page.getByText("No keys yet").waitFor();
+    await screenshot(page, "api-page-empty");
+
+    await page.getByRole("link", { name: "Issue key" }).click();
+    await page.waitForURL(new RegExp(`/apis/${apiId}/keys/new$`));
+    await page.getByLabel(/External id/).fill("customer_42");
+    await page.getByRole("checkbox", { name: "orders.read" }).check();
+    await page.getByRole("checkbox", { name: "orders.write" }).check();
+    await page.getByLabel(/Metadata/).fill('{"plan": "pro"}');
+    await screenshot(page, "issue-key-form");
+    await page.getByRole("button", { name: "Issue key" }).click();
+    await page.getByText("Key issued").waitFor();
+
+    const key = ((await page.getByTestId("new-key").textContent()) ?? "").trim();
+    expect(key).toMatch(/^acme_live_[0-9A-Za-z]{54}$/);
+    expect(page.url()).not.toContain(key);
+    const curl = (await page.locator("#verify-curl").textContent()) ?? "";
+    const sdk = (await page.locator("#verify-sdk").textContent()) ?? "";
+    for (const snippet of [curl, sdk]) expect(snippet).not.toContain(rootKey);
+    expect(curl).toContain(`-H "Authorization: Bearer $KEYWARD_ROOT_KEY"`);
+    expect(curl).toContain(`${app.url}/api/v1/verify `);
+    expect(sdk).toContain("process.env.KEYWARD_ROOT_KEY");
+    expect(sdk).toContain(`apiId: "${apiId}"`);
+    const body = curlBody(curl);
+    expect(body).toEqual({ key, apiId, permissions: ["orders.read", "orders.write"] });
+    await page.getByRole("button", { name: "Copy key" }).click();
+    await expect(page.evaluate(() => navigator.clipboard.readText())).resolves.toBe(key);
+    await screenshot(page, "issued-key");
+
+    const valid = await verify(rootKey, body);
+    expect(valid).toMatchObject({ valid: true, code: "VALID", identity: { externalId: "customer_42" }, permissions: ["orders.read", "orders.write"] });
+    expect((await verify(rootKey, { key, apiId, permissions: ["reports.read"] })).code).toBe("INSUFFICIENT_PERMISSIONS");
+
+    await page.getByRole("link", { name: "Open identity" }).click();
+    await page.waitForURL(/\/identities\/idt_[0-9A-Za-z]{20}$/);
+    const identityPath = new URL(page.url()).pathname;
+    await page.getByRole("heading", { name: "customer_42" }).waitFor();
+    const row = page.locator("tbody tr", { hasText: "customer_42" });
+    await row.getByText("Active").waitFor();
+    await expect(row.getByRole("link", { name: "Acme public API" }).count()).resolves.toBe(1);
+    // The metadata given was the key's; the identity created with it has none of its own.
+    await page.getByText("None. Verification answers carry it as identity.meta.").waitFor();
+    await screenshot(page, "identity-page");
+
+    await page.getByRole("button", { name: "Revoke all keys" }).click();
+    const dialog = page.getByRole("alertdialog");
+    await dialog.getByRole("heading", { name: "Revoke the 1 key of customer_42?" }).waitFor();
+    await screenshot(page, "identity-revoke-dialog");
+    await dialog.getByRole("button", { name: "Revoke 1 key" }).click();
+    await page.getByText("Revoked 1 key of customer_42").waitFor();
+    await row.getByText("Revoked").waitFor();
+
+    expect(await verify(rootKey, body)).toMatchObject({ valid: false, code: "REVOKED" });
+
+    // The identity is listed, found by its external id and filtered by API.
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Identities" }).click();
+    await page.waitForURL(/\/identities$/);
+    await page.getByLabel("Search by external id").fill("customer_4");
+    await page.getByRole("button", { name: "Search" }).click();
+    await page.waitForURL(/q=customer_4/);
+    await page.getByRole("link", { name: "customer_42" }).waitFor();
+    await screenshot(page, "identities");
+
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "APIs", exact: true }).click();
+    await page.locator("tr", { hasText: "Acme public API" }).getByText("acme_live_").waitFor();
+    await screenshot(page, "apis-list");
+
+    // Dark theme at phone width.
+    await phoneDark(page, `/apis/${apiId}`, "api-page-phone-dark", problems);
+    await phoneDark(page, `/apis/${apiId}/keys/new`, "issue-key-form-phone-dark", problems);
+    await phoneDark(page, identityPath, "identity-page-phone-dark", problems);
+    await phoneDark(page, "/apis/new", "api-create-phone-dark", problems);
+
+    await context.close();
+    // 409: the taken prefix provoked above.
+    expect(unexpectedProblems(problems, [409])).toEqual([]);
+  });
+});

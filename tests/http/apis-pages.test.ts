@@ -1,0 +1,129 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createUser, TEST_PASSWORD } from "../support/keyward";
+import { login, startApp, type RunningApp } from "../support/server";
+
+/** The API and identity pages' loaders and actions over HTTP: field errors, refusals and other members' data. */
+describe("API and identity pages", () => {
+  let app: RunningApp;
+  let cookie: string;
+  let member: Awaited<ReturnType<typeof createUser>>;
+  let other: Awaited<ReturnType<typeof createUser>>;
+  let apiId: string;
+  let othersApiId: string;
+  let othersIdentityId: string;
+
+  beforeAll(async () => {
+    app = await startApp();
+    member = await createUser(app.keyward, "member");
+    other = await createUser(app.keyward, "member");
+    cookie = await login(app, member.email, TEST_PASSWORD);
+    apiId = (await app.keyward.apis.create(member.actor, { name: "Orders", prefix: "orders", permissions: ["orders.read", "orders.write"] })).id;
+    othersApiId = (await app.keyward.apis.create(other.actor, { name: "Theirs", prefix: "theirs" })).id;
+    const { apiKey } = await app.keyward.keys.createIssued(other.actor, othersApiId, { externalId: "their-customer" });
+    othersIdentityId = apiKey.identityId!;
+  });
+  afterAll(() => app?.close());
+
+  const post = (path: string, route: string, fields: Record<string, string>) =>
+    fetch(`${app.url}${path}?_data=${encodeURIComponent(route)}`, {
+      method: "POST",
+      headers: { Cookie: cookie, Origin: app.url, "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams(fields),
+    });
+  const get = (path: string, route: string) => fetch(`${app.url}${path}${path.includes("?") ? "&" : "?"}_data=${encodeURIComponent(route)}`, { headers: { Cookie: cookie } });
+  const fieldErrors = async (response: Response) => ((await response.json()) as { fieldErrors: Record<string, string[]> }).fieldErrors;
+
+  const createApi = (fields: Record<string, string>) => post("/apis/new", "routes/_app.apis.new", { name: "Billing", prefix: "billing", permissions: "read\nwrite", ...fields });
+
+  it.each([
+    [{ prefix: "kw" }, 400, "prefix", "reserved"],
+    [{ prefix: "Bad-Prefix" }, 400, "prefix", "lower-case"],
+    [{ prefix: "theirs" }, 409, "prefix", 'The prefix "theirs" is already taken'],
+    [{ permissions: "orders read" }, 400, "permissions", "A permission is a name like orders.read"],
+    [{ implications: "admin write" }, 400, "implications", 'Line 1: write it as "admin: write, read"'],
+    [{ implications: "admin: write" }, 422, "implications", "outside the vocabulary: admin"],
+    [{ expiresInDays: "soon" }, 400, "expiresInDays", "whole number of days"],
+    [{ expiresInDays: "90", maxTtlDays: "30" }, 400, "expiresInDays", "expiresInDays may not exceed maxTtlDays"],
+    [{ rateLimitRequests: "10" }, 400, "rateLimitWindow", "Give the window too"],
+    [{ allowedIps: "not-an-ip" }, 400, "allowedIps", "not-an-ip"],
+  ])("refuses the create form %j with %i and a message by its field", async (fields, status, field, message) => {
+    const response = await createApi(fields);
+    expect(response.status).toBe(status);
+    expect((await fieldErrors(response))[field]?.join("\n")).toContain(message);
+  });
+
+  it("creates an API and redirects to its page", async () => {
+    const response = await createApi({ prefix: "billing_live", rateLimitRequests: "100", rateLimitWindow: "60", recoverable: "on" });
+    expect(response.status).toBe(204);
+    const location = response.headers.get("X-Remix-Redirect")!;
+    expect(location).toMatch(/^\/apis\/api_[0-9A-Za-z]{20}$/);
+    const api = await app.keyward.apis.get(member.actor, location.split("/")[2]!);
+    expect(api).toMatchObject({ prefix: "billing_live", permissions: ["read", "write"], implications: {}, defaults: { rateLimit: { requests: 100, windowSeconds: 60 }, recoverable: true } });
+  });
+
+  const issue = (fields: Record<string, string>) => post(`/apis/${apiId}/keys/new`, "routes/_app.apis.$id_.keys.new", { expiry: "30", ...fields });
+
+  it.each([
+    [{ meta: "{nope" }, "meta", "Metadata must be valid JSON"],
+    [{ meta: "[1]" }, "meta", "Metadata must be a JSON object"],
+    [{ grants: "orders.**" }, "grants", "A permission is a name like orders.read"],
+    [{ grants: "reports.read" }, "grants", "reports.read"],
+    [{ expiry: "sometime" }, "expiry", "Choose when the key expires"],
+    [{ allowedIps: "10.0.0.1/8" }, "allowedIps", "host bits set"],
+  ])("refuses the issue form %j with a message by its field", async (fields, field, message) => {
+    const response = await issue(fields);
+    expect(response.status).toBeGreaterThanOrEqual(400);
+    expect(response.status).toBeLessThan(500);
+    expect((await fieldErrors(response))[field]?.join("\n")).toContain(message);
+  });
+
+  it("issues a key with permissions to a new identity, the plaintext in the body only", async () => {
+    const response = await issue({ externalId: "customer_7", permissions: "orders.read", grants: "orders.*" });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("Cache-Control")).toBe("no-store");
+    const body = (await response.json()) as { key: string; apiKey: { id: string; identityId: string; permissions: string[] } };
+    expect(body.key).toMatch(/^orders_[0-9A-Za-z]{57}$/);
+    expect(body.apiKey.permissions).toEqual(["orders.read", "orders.*"]);
+    const identity = await app.keyward.identities.get(member.actor, body.apiKey.identityId);
+    expect(identity.externalId).toBe("customer_7");
+
+    // Deleting the API or the identity is refused while the key is live, with a message that says so.
+    const deleteApi = await post(`/apis/${apiId}`, "routes/_app.apis.$id", { intent: "delete" });
+    expect(deleteApi.status).toBe(409);
+    expect(((await deleteApi.json()) as { error: string }).error).toContain("still has 1 live key");
+    const deleteIdentity = await post(`/identities/${identity.id}`, "routes/_app.identities.$id", { intent: "delete" });
+    expect(deleteIdentity.status).toBe(409);
+    expect(((await deleteIdentity.json()) as { error: string }).error).toContain("still has 1 live key");
+
+    const revoked = await post(`/identities/${identity.id}`, "routes/_app.identities.$id", { intent: "revoke-keys" });
+    expect(revoked.status).toBe(200);
+    expect(((await revoked.json()) as { message: string }).message).toBe("Revoked 1 key of customer_7");
+    expect((await app.keyward.keys.get(member.actor, body.apiKey.id)).status).toBe("revoked");
+  });
+
+  it("refuses a settings change that names an unknown implication, and saves a valid one", async () => {
+    const refused = await post(`/apis/${apiId}`, "routes/_app.apis.$id", { intent: "update", name: "Orders", permissions: "orders.read\norders.write", implications: "orders.write: orders.delete" });
+    // The service checks implications against the vocabulary: 422, by the field.
+    expect(refused.status).toBe(422);
+    expect((await fieldErrors(refused)).implications?.join()).toContain("orders.delete");
+    const saved = await post(`/apis/${apiId}`, "routes/_app.apis.$id", { intent: "update", name: "Orders (prod)", permissions: "orders.read\norders.write", implications: "orders.write: orders.read" });
+    expect(saved.status).toBe(200);
+    expect(await app.keyward.apis.get(member.actor, apiId)).toMatchObject({ name: "Orders (prod)", implications: { "orders.write": ["orders.read"] } });
+  });
+
+  it("answers 404 for another member's API and identity, on every page and action", async () => {
+    expect((await get(`/apis/${othersApiId}`, "routes/_app.apis.$id")).status).toBe(404);
+    expect((await get(`/apis/${othersApiId}/keys/new`, "routes/_app.apis.$id_.keys.new")).status).toBe(404);
+    expect((await post(`/apis/${othersApiId}/keys/new`, "routes/_app.apis.$id_.keys.new", { expiry: "30", externalId: "intruder" })).status).toBe(404);
+    expect((await post(`/apis/${othersApiId}`, "routes/_app.apis.$id", { intent: "delete" })).status).toBe(404);
+    expect((await get(`/identities/${othersIdentityId}`, "routes/_app.identities.$id")).status).toBe(404);
+    expect((await post(`/identities/${othersIdentityId}`, "routes/_app.identities.$id", { intent: "revoke-keys" })).status).toBe(404);
+    expect((await get("/apis/not-an-id", "routes/_app.apis.$id")).status).toBe(404);
+    // Their data appears in no list of ours.
+    const apis = (await (await get("/apis", "routes/_app.apis._index")).json()) as { apis: { id: string }[] };
+    expect(apis.apis.map((api) => api.id)).not.toContain(othersApiId);
+    const identities = (await (await get(`/identities?api=${othersApiId}`, "routes/_app.identities._index")).json()) as { identities: unknown[] };
+    expect(identities.identities).toEqual([]);
+    expect((await app.keyward.keys.list(other.actor, { apiId: othersApiId })).data).toHaveLength(1);
+  });
+});
