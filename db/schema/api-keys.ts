@@ -13,6 +13,13 @@ export interface RateLimit {
   windowSeconds: number;
 }
 
+/** Credits come back to `amount` every day, or every month on `refillDay` (1–31; the month's last day when shorter). */
+export interface CreditsRefill {
+  interval: "daily" | "monthly";
+  amount: number;
+  refillDay?: number;
+}
+
 export const apiKeys = pgTable(
   "api_keys",
   {
@@ -52,6 +59,11 @@ export const apiKeys = pgTable(
     permissions: text("permissions").array().notNull().default(sql`'{}'::text[]`),
     /** A root key restricted to these APIs; null = every API its owner may see. */
     rootApiIds: text("root_api_ids").array(),
+    /** An issued key's remaining usage credits; null = unlimited. Decremented atomically by verification. */
+    creditsRemaining: bigint("credits_remaining", { mode: "number" }),
+    /** How the credits refill, and when they last did. */
+    creditsRefill: jsonb("credits_refill").$type<CreditsRefill>(),
+    creditsRefilledAt: timestamp("credits_refilled_at", { withTimezone: true, mode: "date" }),
     ...timestamps,
   },
   (t) => [

@@ -7,4 +7,5 @@ export * from "./audit-events";
 export * from "./security-events";
 export * from "./usage";
 export * from "./request-log";
+export * from "./verifications";
 export * from "./alerts";

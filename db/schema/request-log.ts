@@ -20,6 +20,12 @@ export const requestLog = pgTable(
     durationMs: real("duration_ms").notNull(),
     userAgent: text("user_agent"),
     requestId: text("request_id"),
+    /** For a verification of an issued key: its API and identity, the outcome code, the caller's tags and the root key that asked. */
+    apiId: text("api_id"),
+    identityId: text("identity_id"),
+    outcome: text("outcome"),
+    tags: text("tags").array(),
+    rootKeyId: text("root_key_id"),
   },
   (t) => [
     // A key's recent requests, newest first, by keyset pagination.
