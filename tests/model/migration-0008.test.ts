@@ -40,9 +40,13 @@ async function rows<T>(db: Database, query: ReturnType<typeof sql>): Promise<T[]
 /** Every table's rows, in a stable order, as text: what "no loss" compares. */
 async function snapshot(db: Database): Promise<Record<string, string[]>> {
   const out: Record<string, string[]> = {};
-  for (const table of ["users", "usage_minutes", "usage_hours", "usage_days", "audit_events", "key_counts", "request_log"]) {
+  for (const table of ["users", "usage_minutes", "usage_hours", "usage_days", "audit_events", "key_counts"]) {
     out[table] = (await rows<{ row: string }>(db, sql.raw(`select t::text as row from ${table} t order by 1`))).map((r) => r.row);
   }
+  // The request log gains columns later (0009): compare the columns it had.
+  out.request_log = (
+    await rows<{ row: string }>(db, sql`select (id, occurred_at, key_id, method, path, status, client_ip, duration_ms, user_agent, request_id)::text as row from request_log order by id`)
+  ).map((r) => r.row);
   // api_keys gains columns: compare the columns it had.
   out.api_keys = (
     await rows<{ row: string }>(
