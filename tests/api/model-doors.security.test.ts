@@ -224,6 +224,8 @@ describe("the API model's doors", () => {
       const keys = [await issue(), await issue(), await issue()];
       const identityId = keys[0]!.apiKey.identityId;
       await call(f.app, `/api/v1/keys/${keys[2]!.apiKey.id}`, { key: f.memberKey, method: "PATCH", body: { disabled: true } });
+      // Verified first, so the verdicts after the revoke must not come from a cached record.
+      expect((await verify(f.memberKey, { key: keys[0]!.key })).body.code).toBe("VALID");
 
       const revoked = await call<{ count: number; keyIds: string[] }>(f.app, `/api/v1/identities/${identityId}/revoke-keys`, { key: f.memberKey, method: "POST" });
       expect(revoked.status).toBe(200);
