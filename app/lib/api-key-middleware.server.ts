@@ -8,6 +8,7 @@ import { rateLimitHeaders } from "../services/rate-limiter.server";
 import { HttpProblem, problem, toProblem, type ApiArgs, type ApiHandler } from "./http.server";
 import { findKey, KEY_PATTERN } from "./key-format";
 import { readPresentedKey, requestMeta } from "./request.server";
+import { scopeOf, type Operation } from "./operations";
 import { grants, type Scope } from "./scopes";
 
 /** Who is calling, once the middleware has accepted the key. */
@@ -79,11 +80,12 @@ function safeDecode(text: string): string {
  * The guard of every authenticated /api/v1 route. In order: no key in the URL; credentials from
  * Authorization: Bearer or X-API-Key; the admission (format and checksum, the key record from the
  * cache or one query, the failed-auth throttle guarding that query); its status; the per-key rate
- * limit, which every later refusal spends too; the IP allowlist; the scope; then the handler, with
- * a typed principal. Refusals are problem+json; usage is recorded for every request of a known
+ * limit, which every later refusal spends too; the IP allowlist; the scope the operation needs
+ * (app/lib/operations.ts); then the handler, with a typed principal. Refusals are problem+json; usage is recorded for every request of a known
  * key, and only an accepted one moves its last use.
  */
-export function withApiKey(options: { scope: Scope }, handler: (args: KeyHandlerArgs) => Promise<Response>): ApiHandler {
+export function withApiKey(options: { operation: Operation }, handler: (args: KeyHandlerArgs) => Promise<Response>): ApiHandler {
+  const scope = scopeOf(options.operation);
   return async (args) => {
     const { request, context } = args;
     const { keyward, clientIp, requestId } = context;
@@ -111,11 +113,11 @@ export function withApiKey(options: { scope: Scope }, handler: (args: KeyHandler
     const { key } = admission;
     const refused = (response: Response) => recordUsage(args, url, key.id, withHeaders(response, limitHeaders), started, false);
 
-    if (!grants(key.scopes, options.scope)) {
-      keyward.securityEvents.record({ kind: "insufficient_scope", severity: "info", keyId: key.id, clientIp, details: { required: options.scope } });
+    if (!grants(key.scopes, scope)) {
+      keyward.securityEvents.record({ kind: "insufficient_scope", severity: "info", keyId: key.id, clientIp, details: { required: scope } });
       return refused(
-        problem("insufficient_scope", `This needs the "${options.scope}" scope; the key has: ${key.scopes.join(", ") || "none"}`, requestId, {
-          extensions: { requiredScope: options.scope },
+        problem("insufficient_scope", `This needs the "${scope}" scope; the key has: ${key.scopes.join(", ") || "none"}`, requestId, {
+          extensions: { requiredScope: scope },
         }),
       );
     }

@@ -3,8 +3,24 @@ import { z } from "zod";
 import { ROLES } from "../../db/schema";
 import { notFound } from "../services/errors.server";
 import { parseAddress } from "./ip";
+import { apiDefaultsSchema, createApiInput, createIdentityInput, listApisInput, listIdentitiesInput, updateApiInput, updateIdentityInput } from "./apis-schemas";
 import { MAX_GRANTS, MAX_PERMISSION_LENGTH, PERMISSION_NAME } from "./permissions";
-import { apiIdSchema, createKeyInput, KEY_STATUSES, keyIdSchema, listKeysInput, rateLimitSchema, rotateKeyInput, scopeSchema, updateKeyInput, userIdSchema } from "./key-schemas";
+import {
+  apiIdSchema,
+  createIssuedKeyInput,
+  createKeyInput,
+  externalIdSchema,
+  identityIdSchema,
+  KEY_KINDS,
+  KEY_STATUSES,
+  keyIdSchema,
+  listKeysInput,
+  rateLimitSchema,
+  rotateKeyInput,
+  scopeSchema,
+  updateKeyInput,
+  userIdSchema,
+} from "./key-schemas";
 
 /**
  * The REST API's schemas: request bodies the handlers validate with, and the responses they send.
@@ -18,6 +34,24 @@ export const createKeyBody = createKeyInput.strict();
 export const updateKeyBody = updateKeyInput.strict();
 export const rotateKeyBody = rotateKeyInput.strict();
 export const listKeysQuery = listKeysInput;
+export const createIssuedKeyBody = createIssuedKeyInput.strict();
+/** An API's keys: the list filters that make sense within one API (its kind and API are the path's). */
+export const listApiKeysQuery = listKeysInput.pick({ limit: true, cursor: true, status: true, q: true, order: true, identityId: true, externalId: true });
+
+export const createApiBody = createApiInput.strict();
+export const updateApiBody = updateApiInput.strict();
+export const listApisQuery = listApisInput.extend({
+  includeArchived: z.stringbool().default(false).describe("`true` lists archived APIs too"),
+});
+
+export const createIdentityBody = createIdentityInput.strict();
+export const updateIdentityBody = updateIdentityInput.strict();
+export const listIdentitiesQuery = listIdentitiesInput;
+/** `?externalId=` (with `apiId` when several of the caller's APIs have it): the one identity a PATCH or DELETE on /api/v1/identities acts on. */
+export const identityByExternalIdQuery = z.object({
+  externalId: externalIdSchema.describe("Your own id for the customer"),
+  apiId: apiIdSchema.optional().describe("The API, when several of yours have an identity with this externalId"),
+});
 
 const permissionNames = z.array(z.string().min(1).max(MAX_PERMISSION_LENGTH).regex(PERMISSION_NAME, "A permission is a name like orders.read")).min(1).max(MAX_GRANTS);
 
@@ -41,8 +75,22 @@ export type VerifyKeyInput = z.infer<typeof verifyKeyInput>;
 
 /** The `{id}` path parameter; a malformed id is "not found", exactly like a key the caller may not see. */
 export function keyIdParam(params: Params): string {
-  const parsed = keyIdSchema.safeParse(params.id);
-  if (!parsed.success) throw notFound("Key");
+  return idParam(params, keyIdSchema, "Key");
+}
+
+/** An API's `{id}`; malformed is "not found", like another owner's API. */
+export function apiIdParam(params: Params): string {
+  return idParam(params, apiIdSchema, "API");
+}
+
+/** An identity's `{id}`; malformed is "not found", like an identity of an API the caller may not see. */
+export function identityIdParam(params: Params): string {
+  return idParam(params, identityIdSchema, "Identity");
+}
+
+function idParam(params: Params, schema: z.ZodString, what: string): string {
+  const parsed = schema.safeParse(params.id);
+  if (!parsed.success) throw notFound(what);
   return parsed.data;
 }
 
@@ -55,7 +103,7 @@ export const apiKeySchema = z
     id: keyIdSchema.describe("Public id; safe to log and show"),
     name: z.string(),
     description: z.string(),
-    start: z.string().describe("`kw_` and the first 4 characters of the key, for recognising it"),
+    start: z.string().describe("The key's prefix (`kw_` for root keys, the API's for issued keys) and its first 4 random characters, for recognising it"),
     last4: z.string(),
     ownerId: userIdSchema,
     scopes: z.array(scopeSchema),
@@ -73,10 +121,15 @@ export const apiKeySchema = z
     metadata: z.record(z.string(), z.unknown()),
     recoverable: z.boolean().describe("An encrypted copy is kept, so an admin can reveal the key"),
     rotatedFrom: keyIdSchema.nullable().describe("The key this one replaced by rotation"),
+    kind: z.enum(KEY_KINDS).describe("`root`: a Keyward management credential (scopes); `issued`: a key of one of your APIs, only ever verified (permissions)"),
+    apiId: apiIdSchema.nullable().describe("The API an issued key belongs to; null for a root key"),
+    identityId: identityIdSchema.nullable().describe("The identity (your customer) an issued key belongs to, if any"),
+    permissions: z.array(z.string()).describe("An issued key's permissions (names of its API's vocabulary, or wildcards such as `orders.*`); empty for a root key"),
+    apiIds: z.array(apiIdSchema).nullable().describe("The APIs a root key is restricted to; null = not restricted (always null for issued keys)"),
   })
   .describe("A key's public view: never its secret, digest or ciphertext");
 
-const plaintextKey = z.string().describe("The key itself (`kw_…`, 64 characters). Shown once: store it now.");
+const plaintextKey = z.string().describe("The key itself (`kw_…` for a root key, the API's prefix for an issued key; 64 characters). Shown once: store it now.");
 
 export const keyListSchema = z.object({
   data: z.array(apiKeySchema),
@@ -99,18 +152,80 @@ export const meSchema = z
   })
   .describe("The key making this request (`apiKey`), its owner and the scopes in force");
 
-export const verifyResultSchema = z.object({
-  valid: z.boolean(),
-  code: z
-    .enum(["VALID", "INVALID", "REVOKED", "DISABLED", "EXPIRED", "IP_NOT_ALLOWED", "INSUFFICIENT_SCOPE", "RATE_LIMITED"])
-    .describe("INVALID says nothing more: the other fields are absent. RATE_LIMITED appears once per-key limits are configured."),
-  keyId: keyIdSchema.optional(),
-  ownerId: userIdSchema.optional(),
-  name: z.string().optional(),
-  scopes: z.array(scopeSchema).optional().describe("Effective scopes"),
-  expiresAt: dateTime.nullable().optional(),
-  meta: z.record(z.string(), z.unknown()).optional().describe("The key's metadata"),
+const verifiedKey = {
+  keyId: keyIdSchema,
+  apiId: apiIdSchema,
+  name: z.string(),
+  identity: z
+    .object({ id: identityIdSchema, externalId: z.string(), meta: z.record(z.string(), z.unknown()) })
+    .nullable()
+    .describe("The customer the key was issued to, if any"),
+  permissions: z.array(z.string()).describe("The key's grants, as stored (wildcards included)"),
+  meta: z.record(z.string(), z.unknown()).describe("The key's metadata"),
+  expiresAt: dateTime.nullable(),
+};
+
+/** The verdicts a key of an API the caller manages can get besides VALID, INVALID and INSUFFICIENT_PERMISSIONS. */
+const REFUSED_CODES = ["REVOKED", "DISABLED", "EXPIRED", "IP_NOT_ALLOWED", "WRONG_API", "RATE_LIMITED"] as const;
+
+export const verifyResultSchema = z
+  .union([
+    z
+      .object({ valid: z.literal(false), code: z.literal("INVALID") })
+      .strict()
+      .describe("Malformed or unknown keys, root keys, and keys of an API the caller may not manage: nothing more is said"),
+    z.object({ valid: z.literal(true), code: z.literal("VALID"), ...verifiedKey }).strict(),
+    z
+      .object({ valid: z.literal(false), code: z.literal("INSUFFICIENT_PERMISSIONS"), missing: z.array(z.string()).describe("What the request needed and the key lacks"), ...verifiedKey })
+      .strict(),
+    z
+      .object({ valid: z.literal(false), code: z.enum(REFUSED_CODES), ...verifiedKey })
+      .strict()
+      .describe("WRONG_API: the key belongs to another of your APIs than `apiId`. RATE_LIMITED: the key used up its own rate limit."),
+  ])
+  .describe("The verdict, a union on `code`. Only INVALID carries no details about the key.");
+
+export const apiSchema = z
+  .object({
+    id: apiIdSchema,
+    name: z.string(),
+    prefix: z.string().describe("Every key of this API starts with `<prefix>_`"),
+    ownerId: userIdSchema.describe("The user who created it; they and admins see it"),
+    permissions: z.array(z.string()).describe("The permission vocabulary its keys are granted from"),
+    implications: z.record(z.string(), z.array(z.string())).describe("name → the names it implies, e.g. `{ admin: [write], write: [read] }`"),
+    defaults: apiDefaultsSchema.describe("Applied to keys issued without these settings"),
+    archivedAt: dateTime.nullable().describe("Set by DELETE; an archived API's keys stay readable and verify as INVALID"),
+    createdAt: dateTime,
+    updatedAt: dateTime,
+    keyCount: z.object({ total: z.number().int(), live: z.number().int().describe("Neither revoked nor expired") }),
+  })
+  .describe("A service you protect with keys of its own prefix");
+
+export const apiListSchema = z.object({ data: z.array(apiSchema), nextCursor: z.string().nullable().describe("Pass as `cursor` for the next page; null on the last page") });
+
+export const identitySchema = z
+  .object({
+    id: identityIdSchema,
+    apiId: apiIdSchema,
+    externalId: z.string().describe("Your own id for the customer; unique within its API"),
+    meta: z.record(z.string(), z.unknown()),
+    createdAt: dateTime,
+    updatedAt: dateTime,
+    keyCount: z.object({ total: z.number().int(), live: z.number().int().describe("Neither revoked nor expired") }),
+  })
+  .describe("A customer of one of your APIs; has keys, never a password");
+
+export const identityListSchema = z.object({ data: z.array(identitySchema), nextCursor: z.string().nullable().describe("Pass as `cursor` for the next page; null on the last page") });
+
+export const deletedIdentitySchema = z.object({
+  id: identityIdSchema,
+  deleted: z.literal(true),
+  detachedKeys: z.number().int().describe("Its revoked or expired keys, which stay and no longer name it"),
 });
+
+export const identityKeysChangeSchema = z
+  .object({ identityId: identityIdSchema, count: z.number().int(), keyIds: z.array(keyIdSchema) })
+  .describe("The keys changed, in one transaction and one audit entry");
 
 export const problemSchema = z
   .object({

@@ -1,15 +1,30 @@
 import { z, type ZodObject, type ZodType } from "zod";
 import {
   apiKeySchema,
+  apiListSchema,
+  apiSchema,
+  createApiBody,
   createdKeySchema,
+  createIdentityBody,
+  createIssuedKeyBody,
   createKeyBody,
+  deletedIdentitySchema,
+  identityByExternalIdQuery,
+  identityKeysChangeSchema,
+  identityListSchema,
+  identitySchema,
   keyListSchema,
+  listApiKeysQuery,
+  listApisQuery,
+  listIdentitiesQuery,
   listKeysQuery,
   meSchema,
   problemSchema,
   revealedKeySchema,
   rotateKeyBody,
   rotatedKeySchema,
+  updateApiBody,
+  updateIdentityBody,
   updateKeyBody,
   verifyKeyInput,
   verifyResultSchema,
@@ -18,7 +33,7 @@ import { alertListInput, securityEventsInput } from "../services/alerts.server";
 import { auditEntrySchema, auditExportInput, auditListInput, auditPageSchema } from "./audit-schemas";
 import { requestLogInput, requestLogPageSchema, usageSeriesInput, usageSeriesSchema, usageSummaryInput, usageSummarySchema } from "./usage-schemas";
 import { MAX_BODY_BYTES, PROBLEM_STATUS, PROBLEM_TITLES, type ProblemCode } from "./http.server";
-import type { Scope } from "./scopes";
+import { scopeOf, type Operation } from "./operations";
 
 /**
  * The OpenAPI 3.1 document of the REST API, generated from the zod schemas the handlers validate
@@ -45,6 +60,17 @@ const SCHEMAS: Record<string, ZodType> = {
   RequestLogPage: requestLogPageSchema,
   AuditEntry: auditEntrySchema,
   AuditPage: auditPageSchema,
+  Api: apiSchema,
+  ApiList: apiListSchema,
+  CreateApiRequest: createApiBody,
+  UpdateApiRequest: updateApiBody,
+  CreateIssuedKeyRequest: createIssuedKeyBody,
+  Identity: identitySchema,
+  IdentityList: identityListSchema,
+  CreateIdentityRequest: createIdentityBody,
+  UpdateIdentityRequest: updateIdentityBody,
+  DeletedIdentity: deletedIdentitySchema,
+  IdentityKeysChange: identityKeysChangeSchema,
 };
 type SchemaName = keyof typeof SCHEMAS;
 
@@ -57,17 +83,18 @@ export const ERROR_DESCRIPTIONS: Partial<Record<ProblemCode, string>> = {
   key_disabled: "The key (or its owner) is disabled; it can be enabled again.",
   key_expired: "The key is past its `expiresAt`.",
   ip_not_allowed: "The key has an IP allowlist and the request came from elsewhere.",
+  not_a_root_key: "The key is real but of the wrong kind: a key issued for one of your APIs. Issued keys never authenticate to Keyward's management API (REST, tRPC or the event stream); they are only checked, with `POST /api/v1/verify` called with a root key (`kw_…`).",
   insufficient_scope: "The key lacks the scope this needs, or tried to grant more than it holds. `requiredScope` says which.",
   forbidden: "The caller may not do this. On keys: the calling key tried to create, change or act on a key less restricted than itself (a wider allowlist, a looser rate limit, a later expiry); `errors` names the field.",
   self_modification_forbidden: "A key tried to change its own scopes, allowlist, rate limit or expiry, or to rotate itself. Use a dashboard session or a key at least as restricted. Renaming, describing, disabling or revoking itself is allowed.",
-  not_found: "No such endpoint, or no such key visible to the caller (another owner's key is not found, never forbidden).",
+  not_found: "No such endpoint, or no such key, API or identity visible to the caller (another owner's, or outside a restricted root key's APIs, or a malformed id: not found, never forbidden).",
   method_not_allowed: "The endpoint exists but not with this method; `Allow` lists the methods it takes.",
   invalid_json: "The body is not valid JSON.",
   payload_too_large: `The body is larger than ${MAX_BODY_BYTES / 1024} KiB.`,
   validation_failed: "The input breaks the schema; `errors` lists each offending field and why.",
   policy_violation: "The input is valid but refused by a server policy (e.g. the longest key lifetime allowed).",
   invalid_state: "The key's state forbids it, e.g. changing a revoked key.",
-  conflict: "The request clashes with what another one did first, e.g. rotating a key that was already rotated (it has a successor, or is in its grace period): rotate the successor instead.",
+  conflict: "The request clashes with the current state: rotating a key that was already rotated (rotate the successor instead), a prefix or externalId already taken, deleting an API or identity that still has live keys (revoke them first), or an externalId several of your APIs have (say which with `apiId`).",
   not_recoverable: "The key was not created as recoverable; its plaintext was never kept.",
   rate_limited: "The key has used up its request budget; `Retry-After` says when to try again.",
   too_many_failures: "Too many failed authentications from this address; `Retry-After` says when to try again.",
@@ -75,17 +102,17 @@ export const ERROR_DESCRIPTIONS: Partial<Record<ProblemCode, string>> = {
   internal_error: "A fault on the server; quote the request id.",
 };
 
-const AUTH_ERRORS: ProblemCode[] = ["credentials_in_url", "missing_credentials", "invalid_key", "key_revoked", "key_disabled", "key_expired", "ip_not_allowed", "insufficient_scope", "rate_limited", "too_many_failures"];
+const AUTH_ERRORS: ProblemCode[] = ["credentials_in_url", "missing_credentials", "invalid_key", "key_revoked", "key_disabled", "key_expired", "ip_not_allowed", "not_a_root_key", "insufficient_scope", "rate_limited", "too_many_failures"];
 const BODY_ERRORS: ProblemCode[] = ["invalid_json", "payload_too_large", "validation_failed"];
 
-interface Operation {
+interface Endpoint {
   method: "get" | "post" | "patch" | "delete";
   path: string;
   operationId: string;
   summary: string;
   description?: string;
-  /** null = public. */
-  scope: Scope | null;
+  /** The operation whose scope it needs (app/lib/operations.ts); null = public. */
+  operation: Operation | null;
   tag: string;
   query?: ZodObject;
   body?: SchemaName;
@@ -93,52 +120,68 @@ interface Operation {
   errors?: ProblemCode[];
 }
 
-const ALERT_ID_PARAMETER = { name: "id", in: "path", required: true, description: "The alert's public id (`alr_…`)", schema: { type: "string", pattern: "^alr_[0-9A-Za-z]{20}$" } };
-const KEY_ID_PARAMETER = { name: "id", in: "path", required: true, description: "The key's public id (`key_…`)", schema: { type: "string", pattern: "^key_[0-9A-Za-z]{20}$" } };
+const idParameter = (what: string, prefix: string) => ({
+  name: "id",
+  in: "path",
+  required: true,
+  description: `The ${what}'s public id (\`${prefix}_…\`); a malformed one is 404, like one the caller may not see`,
+  schema: { type: "string", pattern: `^${prefix}_[0-9A-Za-z]{20}$` },
+});
 
-export const OPERATIONS: Operation[] = [
+/** The `{id}` of each family of paths. */
+const ID_PARAMETERS: [pathPrefix: string, parameter: ReturnType<typeof idParameter>][] = [
+  ["/api/v1/alerts/", idParameter("alert", "alr")],
+  ["/api/v1/apis/", idParameter("API", "api")],
+  ["/api/v1/identities/", idParameter("identity", "idt")],
+  ["/api/v1/keys/", idParameter("key", "key")],
+];
+
+const IDENTITY_BY_EXTERNAL_ID =
+  "The identity is the one `externalId` names among the APIs the caller sees; add `apiId` when several of them have it (else 409 `conflict`). None: 404. `GET /api/v1/identities?externalId=` is the list, filtered, so it answers `{ data, nextCursor }` (at most one identity per API) rather than 404.";
+
+export const ENDPOINTS: Endpoint[] = [
   {
-    method: "get", path: "/api/v1/me", operationId: "getMe", tag: "Keys", scope: "read",
+    method: "get", path: "/api/v1/me", operationId: "getMe", tag: "Keys", operation: "me",
     summary: "The calling key", description: "The key making the request, its owner and its effective scopes.",
     success: { status: 200, description: "The caller", schema: "Me" },
   },
   {
-    method: "get", path: "/api/v1/keys", operationId: "listKeys", tag: "Keys", scope: "read",
+    method: "get", path: "/api/v1/keys", operationId: "listKeys", tag: "Keys", operation: "keys.list",
     summary: "List keys",
-    description: "Keys visible to the caller, newest first: their owner's own; with the admin scope, everyone's (filter with `ownerId`). Cursor pagination.",
+    description: "Keys visible to the caller, newest first: their owner's own; with the admin scope, everyone's (filter with `ownerId`). Root and issued keys alike: filter with `kind`, `apiId`, `identityId`, `externalId`. A root key restricted to some APIs sees only their keys. Cursor pagination.",
     query: listKeysQuery,
     success: { status: 200, description: "A page of keys", schema: "ApiKeyList" },
     errors: ["validation_failed"],
   },
   {
-    method: "post", path: "/api/v1/keys", operationId: "createKey", tag: "Keys", scope: "write",
+    method: "post", path: "/api/v1/keys", operationId: "createKey", tag: "Keys", operation: "keys.create",
     summary: "Create a key",
-    description: "The plaintext key is in this response only. Scopes can never exceed the owner's role nor the caller's own scopes; `ownerId` needs the admin scope. Give `expiresAt` or `expiresInDays`, not both.",
+    description: "Creates a root key (`kw_…`); keys for your customers are issued with `POST /api/v1/apis/{id}/keys`. The plaintext key is in this response only. Scopes can never exceed the owner's role nor the caller's own scopes; `ownerId` needs the admin scope. `apiIds` restricts the new key to those APIs (their keys, identities and verifications). Give `expiresAt` or `expiresInDays`, not both.",
     body: "CreateKeyRequest",
     success: { status: 201, description: "The new key and its public view", schema: "CreatedKey" },
     errors: [...BODY_ERRORS, "policy_violation", "forbidden", "not_found", "invalid_state"],
   },
   {
-    method: "get", path: "/api/v1/keys/{id}", operationId: "getKey", tag: "Keys", scope: "read",
-    summary: "Get a key", description: "Another owner's key is 404 for callers without the admin scope.",
+    method: "get", path: "/api/v1/keys/{id}", operationId: "getKey", tag: "Keys", operation: "keys.get",
+    summary: "Get a key", description: "A root key or an issued key. Another owner's key, or a key of an API outside a restricted root key's APIs, is 404.",
     success: { status: 200, description: "The key", schema: "ApiKey" },
     errors: ["not_found"],
   },
   {
-    method: "patch", path: "/api/v1/keys/{id}", operationId: "updateKey", tag: "Keys", scope: "write",
-    summary: "Update a key", description: "Only the fields given change. `disabled: true` disables the key, `false` enables it. A revoked key cannot be changed.",
+    method: "patch", path: "/api/v1/keys/{id}", operationId: "updateKey", tag: "Keys", operation: "keys.update",
+    summary: "Update a key", description: "Only the fields given change. `disabled: true` disables the key, `false` enables it. A revoked key cannot be changed. `scopes` belong to root keys and `permissions` (names of the API's vocabulary, or wildcards) to issued keys: the other is 422.",
     body: "UpdateKeyRequest",
     success: { status: 200, description: "The key after the change", schema: "ApiKey" },
     errors: [...BODY_ERRORS, "not_found", "invalid_state", "policy_violation", "forbidden", "self_modification_forbidden"],
   },
   {
-    method: "delete", path: "/api/v1/keys/{id}", operationId: "revokeKey", tag: "Keys", scope: "write",
+    method: "delete", path: "/api/v1/keys/{id}", operationId: "revokeKey", tag: "Keys", operation: "keys.revoke",
     summary: "Revoke a key", description: "Final and idempotent: revoking a revoked key succeeds and changes nothing.",
     success: { status: 200, description: "The key, with status `revoked`", schema: "ApiKey" },
     errors: ["not_found", "forbidden"],
   },
   {
-    method: "post", path: "/api/v1/keys/{id}/rotate", operationId: "rotateKey", tag: "Keys", scope: "write",
+    method: "post", path: "/api/v1/keys/{id}/rotate", operationId: "rotateKey", tag: "Keys", operation: "keys.rotate",
     summary: "Rotate a key",
     description: "Issues a new key with the same settings; the old one keeps working until now + `gracePeriodSeconds` (0–604800, default 0). A key is rotated once: rotating it again (it has a successor, or is in its grace period) is 409 `conflict`. A key cannot rotate itself.",
     body: "RotateKeyRequest",
@@ -146,21 +189,144 @@ export const OPERATIONS: Operation[] = [
     errors: [...BODY_ERRORS, "not_found", "invalid_state", "conflict", "policy_violation", "forbidden", "self_modification_forbidden"],
   },
   {
-    method: "post", path: "/api/v1/keys/{id}/reveal", operationId: "revealKey", tag: "Keys", scope: "admin",
+    method: "post", path: "/api/v1/keys/{id}/reveal", operationId: "revealKey", tag: "Keys", operation: "keys.reveal",
     summary: "Reveal a recoverable key", description: "Only keys created with `recoverable: true`. Every reveal is audited.",
     success: { status: 200, description: "The plaintext key", schema: "RevealedKey" },
     errors: ["not_found", "not_recoverable", "invalid_state"],
   },
   {
-    method: "post", path: "/api/v1/verify", operationId: "verifyKey", tag: "Verification", scope: "read",
+    method: "get", path: "/api/v1/apis", operationId: "listApis", tag: "APIs", operation: "apis.list",
+    summary: "List APIs",
+    description: "The APIs the caller may see, newest first: an API belongs to the user who created it; admins see every one; a root key restricted to some APIs sees only those. Archived APIs only with `includeArchived=true`. Cursor pagination.",
+    query: listApisQuery,
+    success: { status: 200, description: "A page of APIs", schema: "ApiList" },
+    errors: ["validation_failed"],
+  },
+  {
+    method: "post", path: "/api/v1/apis", operationId: "createApi", tag: "APIs", operation: "apis.create",
+    summary: "Create an API",
+    description: "Its keys will start with `<prefix>_` (2–12 characters, `[a-z][a-z0-9]*` with optional `_` segments; unique; `kw` is reserved). The permission vocabulary defaults to `read`, `write`, `admin` with admin ⊇ write ⊇ read. A root key restricted to some APIs cannot create one.",
+    body: "CreateApiRequest",
+    success: { status: 201, description: "The new API", schema: "Api" },
+    errors: [...BODY_ERRORS, "conflict", "forbidden"],
+  },
+  {
+    method: "get", path: "/api/v1/apis/{id}", operationId: "getApi", tag: "APIs", operation: "apis.get",
+    summary: "Get an API", description: "Archived APIs too. Another owner's API is 404.",
+    success: { status: 200, description: "The API with its key counts", schema: "Api" },
+    errors: ["not_found"],
+  },
+  {
+    method: "patch", path: "/api/v1/apis/{id}", operationId: "updateApi", tag: "APIs", operation: "apis.update",
+    summary: "Update an API",
+    description: "Rename it, change its vocabulary, implications or key defaults (the prefix never changes). A permission still granted to a live key cannot leave the vocabulary (409). An archived API cannot be changed.",
+    body: "UpdateApiRequest",
+    success: { status: 200, description: "The API after the change", schema: "Api" },
+    errors: [...BODY_ERRORS, "not_found", "conflict", "invalid_state"],
+  },
+  {
+    method: "delete", path: "/api/v1/apis/{id}", operationId: "deleteApi", tag: "APIs", operation: "apis.delete",
+    summary: "Delete (archive) an API",
+    description: "Refused with 409 `conflict` while the API has live keys (neither revoked nor expired): revoke them first. Otherwise the API is archived: its keys stay readable, verification answers `INVALID` for them, and it takes no new keys. Idempotent.",
+    success: { status: 200, description: "The API, with `archivedAt` set", schema: "Api" },
+    errors: ["not_found", "conflict"],
+  },
+  {
+    method: "get", path: "/api/v1/apis/{id}/keys", operationId: "listApiKeys", tag: "APIs", operation: "apis.keys.list",
+    summary: "List an API's keys",
+    description: "The keys issued for this API, newest first, filtered by `identityId`, `externalId` (the identity with your own id), `status` and `q` (name). Cursor pagination, as `GET /api/v1/keys`.",
+    query: listApiKeysQuery,
+    success: { status: 200, description: "A page of keys", schema: "ApiKeyList" },
+    errors: ["validation_failed", "not_found"],
+  },
+  {
+    method: "post", path: "/api/v1/apis/{id}/keys", operationId: "createApiKey", tag: "APIs", operation: "apis.keys.create",
+    summary: "Issue a key for an API",
+    description: "A key for one of your customers: `<prefix>_…`, 64 characters, shown in this response only. `externalId` names the customer by your own id (their identity is created on first use); or give `identityId`, not both. `permissions` are names of the API's vocabulary or wildcards over it (`orders.*`, `*`). Unset settings come from the API's defaults; `expiresAt` or `expiresInDays`, not both, and never past the API's maximum TTL. Manage the key afterwards through `/api/v1/keys/{id}`.",
+    body: "CreateIssuedKeyRequest",
+    success: { status: 201, description: "The new key and its public view", schema: "CreatedKey" },
+    errors: [...BODY_ERRORS, "not_found", "invalid_state", "policy_violation"],
+  },
+  {
+    method: "get", path: "/api/v1/identities", operationId: "listIdentities", tag: "Identities", operation: "identities.list",
+    summary: "List identities",
+    description: "Identities of the APIs the caller may see, newest first, filtered by `apiId`, `externalId` (exactly; at most one per API) or `q` (part of the externalId). Always a list, even with `externalId`: no match is an empty page, not 404. Cursor pagination.",
+    query: listIdentitiesQuery,
+    success: { status: 200, description: "A page of identities", schema: "IdentityList" },
+    errors: ["validation_failed"],
+  },
+  {
+    method: "post", path: "/api/v1/identities", operationId: "createIdentity", tag: "Identities", operation: "identities.create",
+    summary: "Create an identity",
+    description: "A customer of one API, by your own `externalId` (unique within the API: 409 when taken). Issuing a key with a new `externalId` creates one too.",
+    body: "CreateIdentityRequest",
+    success: { status: 201, description: "The new identity", schema: "Identity" },
+    errors: [...BODY_ERRORS, "not_found", "conflict", "invalid_state"],
+  },
+  {
+    method: "patch", path: "/api/v1/identities", operationId: "updateIdentityByExternalId", tag: "Identities", operation: "identities.update",
+    summary: "Update an identity by externalId",
+    description: `As \`PATCH /api/v1/identities/{id}\`. ${IDENTITY_BY_EXTERNAL_ID}`,
+    query: identityByExternalIdQuery,
+    body: "UpdateIdentityRequest",
+    success: { status: 200, description: "The identity after the change", schema: "Identity" },
+    errors: [...BODY_ERRORS, "not_found", "conflict"],
+  },
+  {
+    method: "delete", path: "/api/v1/identities", operationId: "deleteIdentityByExternalId", tag: "Identities", operation: "identities.delete",
+    summary: "Delete an identity by externalId",
+    description: `As \`DELETE /api/v1/identities/{id}\`. ${IDENTITY_BY_EXTERNAL_ID}`,
+    query: identityByExternalIdQuery,
+    success: { status: 200, description: "What was deleted", schema: "DeletedIdentity" },
+    errors: ["validation_failed", "not_found", "conflict"],
+  },
+  {
+    method: "get", path: "/api/v1/identities/{id}", operationId: "getIdentity", tag: "Identities", operation: "identities.get",
+    summary: "Get an identity", description: "With its key counts. An identity of an API the caller may not see is 404. Its keys: `GET /api/v1/keys?identityId=`.",
+    success: { status: 200, description: "The identity", schema: "Identity" },
+    errors: ["not_found"],
+  },
+  {
+    method: "patch", path: "/api/v1/identities/{id}", operationId: "updateIdentity", tag: "Identities", operation: "identities.update",
+    summary: "Update an identity", description: "Change its `externalId` (409 when the API has another identity with it) or replace its `meta`.",
+    body: "UpdateIdentityRequest",
+    success: { status: 200, description: "The identity after the change", schema: "Identity" },
+    errors: [...BODY_ERRORS, "not_found", "conflict"],
+  },
+  {
+    method: "delete", path: "/api/v1/identities/{id}", operationId: "deleteIdentity", tag: "Identities", operation: "identities.delete",
+    summary: "Delete an identity",
+    description: "Refused with 409 `conflict` while it has live keys (revoke them with `revoke-keys` first). Its revoked and expired keys stay, no longer naming it.",
+    success: { status: 200, description: "What was deleted", schema: "DeletedIdentity" },
+    errors: ["not_found", "conflict"],
+  },
+  {
+    method: "post", path: "/api/v1/identities/{id}/revoke-keys", operationId: "revokeIdentityKeys", tag: "Identities", operation: "identities.revokeKeys",
+    summary: "Revoke all of an identity's keys",
+    description: "Every key of the identity not yet revoked, in one transaction: all or none. Audited as one `identity.keys_revoked` entry with the count and the key ids.",
+    success: { status: 200, description: "The keys revoked", schema: "IdentityKeysChange" },
+    errors: ["not_found"],
+  },
+  {
+    method: "post", path: "/api/v1/identities/{id}/disable-keys", operationId: "disableIdentityKeys", tag: "Identities", operation: "identities.disableKeys",
+    summary: "Disable all of an identity's keys",
+    description: "Every live, enabled key of the identity, in one transaction: all or none. Audited as one `identity.keys_disabled` entry with the count and the key ids. Each key can be enabled again with `PATCH /api/v1/keys/{id}`.",
+    success: { status: 200, description: "The keys disabled", schema: "IdentityKeysChange" },
+    errors: ["not_found"],
+  },
+  {
+    method: "post", path: "/api/v1/verify", operationId: "verifyKey", tag: "Verification", operation: "verify",
     summary: "Verify a key",
-    description: "For services that protect their own APIs with Keyward keys: send the key your caller presented (and optionally the scope you need and your caller's address). Always 200 for a well-formed request; the answer is in `valid` and `code`. The key in the Authorization header is your service's own key and is checked as usual.",
+    description:
+      "For services that protect their own APIs with keys issued for them: send the key your caller presented, and optionally `apiId` (your API: a key of another one is `WRONG_API`), the `permissions` the request needs (a list that must all be held, or `{ anyOf: [...] }`; wildcard grants such as `orders.*` match) and your caller's `ip`. " +
+      "Always 200 for a well-formed request; the answer is in `valid` and `code`. Unknown keys, root keys and keys of an API the calling root key may not see are all the same bare `INVALID`: verification never tells anything about keys the caller may not manage. " +
+      "The key in the Authorization header is your service's root key and is checked as usual.",
     body: "VerifyRequest",
     success: { status: 200, description: "The verdict", schema: "VerifyResult" },
     errors: BODY_ERRORS,
   },
   {
-    method: "get", path: "/api/v1/keys/{id}/usage", operationId: "getKeyUsage", tag: "Usage", scope: "read",
+    method: "get", path: "/api/v1/keys/{id}/usage", operationId: "getKeyUsage", tag: "Usage", operation: "keys.usage",
     summary: "A key's usage over time",
     description: "Requests, successes, denials (401/403 caused by the key), rate-limited and server errors per minute, hour or day. Defaults to the last 24 hours by hour; minute granularity is limited to 90 days. Same visibility as the key.",
     query: usageSeriesInput,
@@ -168,21 +334,21 @@ export const OPERATIONS: Operation[] = [
     errors: ["validation_failed", "not_found"],
   },
   {
-    method: "get", path: "/api/v1/keys/{id}/requests", operationId: "listKeyRequests", tag: "Usage", scope: "read",
+    method: "get", path: "/api/v1/keys/{id}/requests", operationId: "listKeyRequests", tag: "Usage", operation: "keys.requests",
     summary: "A key's recent requests", description: "The request log, newest first, with cursor pagination (kept 14 days by default).",
     query: requestLogInput,
     success: { status: 200, description: "A page of requests", schema: "RequestLogPage" },
     errors: ["validation_failed", "not_found"],
   },
   {
-    method: "get", path: "/api/v1/usage/summary", operationId: "getUsageSummary", tag: "Usage", scope: "admin",
+    method: "get", path: "/api/v1/usage/summary", operationId: "getUsageSummary", tag: "Usage", operation: "usage.summary",
     summary: "Usage across all keys", description: "Totals and the busiest keys over a range (default: the last 24 hours).",
     query: usageSummaryInput,
     success: { status: 200, description: "Totals and top keys", schema: "UsageSummary" },
     errors: ["validation_failed"],
   },
   {
-    method: "get", path: "/api/v1/events", operationId: "streamEvents", tag: "Keys", scope: "read",
+    method: "get", path: "/api/v1/events", operationId: "streamEvents", tag: "Keys", operation: "events.stream",
     summary: "Live changes (Server-Sent Events)",
     description:
       "A `text/event-stream` that stays open. Each message's `data` is one JSON event with ids only: `{\"type\":\"key.changed\",\"keyId\"}` (a key was changed, disabled, enabled, rotated or revoked: drop cached verifications of it) and `{\"type\":\"usage.flushed\",\"keyIds\"}` (new usage was written). " +
@@ -193,7 +359,7 @@ export const OPERATIONS: Operation[] = [
     errors: ["too_many_requests"],
   },
   {
-    method: "get", path: "/api/v1/audit", operationId: "listAuditEntries", tag: "Audit", scope: "admin",
+    method: "get", path: "/api/v1/audit", operationId: "listAuditEntries", tag: "Audit", operation: "audit.list",
     summary: "The audit trail",
     description: "Every management action from every surface (dashboard, tRPC, REST, CLI), newest first, with its actor, target, client address and request id. `action` takes an exact action (`key.revoked`) or a family (`key.*`); `actorId` matches a user or the key it acted through. Entries are append-only: there is no way to change or delete one.",
     query: auditListInput,
@@ -201,7 +367,7 @@ export const OPERATIONS: Operation[] = [
     errors: ["validation_failed"],
   },
   {
-    method: "get", path: "/api/v1/audit/export", operationId: "exportAuditEntries", tag: "Audit", scope: "admin",
+    method: "get", path: "/api/v1/audit/export", operationId: "exportAuditEntries", tag: "Audit", operation: "audit.export",
     summary: "Export the audit trail",
     description: "The entries matching the same filters as `listAuditEntries`, streamed as a download: `format=ndjson` (one JSON entry per line, the default) or `format=csv` (RFC 4180; cells that a spreadsheet would run as a formula are prefixed with `'`).",
     query: auditExportInput,
@@ -209,7 +375,7 @@ export const OPERATIONS: Operation[] = [
     errors: ["validation_failed"],
   },
   {
-    method: "get", path: "/api/v1/security-events", operationId: "listSecurityEvents", tag: "Security", scope: "admin",
+    method: "get", path: "/api/v1/security-events", operationId: "listSecurityEvents", tag: "Security", operation: "security.events",
     summary: "List security events",
     description: "Refused keys, keys in URLs, denied addresses, missing scopes, rate limiting, failed sign-ins, reveals, admin sign-ins from new addresses…, newest first. High-volume kinds are one row per minute per (kind, key, client address) with a `count`. Filter by `kind`, `keyId`, `severity`, `from` (inclusive), `to` (exclusive); cursor pagination.",
     query: securityEventsInput,
@@ -217,7 +383,7 @@ export const OPERATIONS: Operation[] = [
     errors: ["validation_failed"],
   },
   {
-    method: "get", path: "/api/v1/alerts", operationId: "listAlerts", tag: "Security", scope: "admin",
+    method: "get", path: "/api/v1/alerts", operationId: "listAlerts", tag: "Security", operation: "security.alerts",
     summary: "List alerts",
     description: "Alerts opened by the alert rules, newest first (by first firing). `status`: open, acknowledged, resolved, or unresolved (open or acknowledged). A rule firing again bumps the unresolved alert's `count` and `lastFiredAt`. Cursor pagination.",
     query: alertListInput,
@@ -225,31 +391,34 @@ export const OPERATIONS: Operation[] = [
     errors: ["validation_failed"],
   },
   {
-    method: "post", path: "/api/v1/alerts/{id}/ack", operationId: "acknowledgeAlert", tag: "Security", scope: "admin",
+    method: "post", path: "/api/v1/alerts/{id}/ack", operationId: "acknowledgeAlert", tag: "Security", operation: "security.ack",
     summary: "Acknowledge an alert", description: "Records who acknowledged it and when (and an `alert.acknowledged` audit entry). Idempotent; a resolved alert cannot be acknowledged.",
     success: { status: 200, description: "The alert after the change", contentType: "application/json" },
     errors: ["not_found", "invalid_state"],
   },
   {
-    method: "post", path: "/api/v1/alerts/{id}/resolve", operationId: "resolveAlert", tag: "Security", scope: "admin",
+    method: "post", path: "/api/v1/alerts/{id}/resolve", operationId: "resolveAlert", tag: "Security", operation: "security.resolve",
     summary: "Resolve an alert", description: "Records who resolved it and when (and an `alert.resolved` audit entry). Idempotent. If the rule fires again afterwards, a new alert opens.",
     success: { status: 200, description: "The alert after the change", contentType: "application/json" },
     errors: ["not_found"],
   },
   {
-    method: "get", path: "/api/v1/openapi.json", operationId: "getOpenApi", tag: "Meta", scope: null,
+    method: "get", path: "/api/v1/openapi.json", operationId: "getOpenApi", tag: "Meta", operation: null,
     summary: "This document", success: { status: 200, description: "OpenAPI 3.1 document", contentType: "application/json" },
   },
   {
-    method: "get", path: "/api/health", operationId: "getHealth", tag: "Meta", scope: null,
+    method: "get", path: "/api/health", operationId: "getHealth", tag: "Meta", operation: null,
     summary: "Liveness", description: "The process answers.", success: { status: 200, description: "`{ status: \"ok\" }`", contentType: "application/json" },
   },
   {
-    method: "get", path: "/api/ready", operationId: "getReady", tag: "Meta", scope: null,
+    method: "get", path: "/api/ready", operationId: "getReady", tag: "Meta", operation: null,
     summary: "Readiness", description: "The database answers: 200, else 503 with Retry-After.",
     success: { status: 200, description: "`{ status: \"ready\", database }`", contentType: "application/json" },
   },
 ];
+
+/** Bodies that must be sent: the others may be empty (`{}`), every field being optional. */
+const REQUIRED_BODIES = new Set<SchemaName>(["CreateKeyRequest", "VerifyRequest", "CreateApiRequest", "CreateIdentityRequest"]);
 
 function jsonSchema(schema: ZodType): JsonSchema {
   return tidy(z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }) as JsonSchema);
@@ -295,14 +464,18 @@ function errorResponses(codes: readonly ProblemCode[]): Record<string, unknown> 
   );
 }
 
-function operationObject(op: Operation): Record<string, unknown> {
-  const codes = [...new Set([...(op.scope ? AUTH_ERRORS : []), ...(op.errors ?? [])])];
+function operationObject(op: Endpoint): Record<string, unknown> {
+  const scope = op.operation ? scopeOf(op.operation) : null;
+  const codes = [...new Set([...(scope ? AUTH_ERRORS : []), ...(op.errors ?? [])])];
+  const idParameter = op.path.includes("{id}") ? ID_PARAMETERS.find(([prefix]) => op.path.startsWith(prefix))![1] : null;
   const parameters = [
-    ...(op.path.includes("{id}") ? [op.path.startsWith("/api/v1/alerts/") ? ALERT_ID_PARAMETER : KEY_ID_PARAMETER] : []),
+    ...(idParameter ? [idParameter] : []),
     ...(op.query
       ? Object.entries(op.query.shape).map(([name, schema]) => {
           const described = jsonSchema(schema as ZodType);
-          return { name, in: "query", required: false, description: described.description, schema: described };
+          // Required when absence does not parse (no default, not optional).
+          const required = !(schema as ZodType).safeParse(undefined).success;
+          return { name, in: "query", required, description: described.description, schema: described };
         })
       : []),
   ];
@@ -312,11 +485,11 @@ function operationObject(op: Operation): Record<string, unknown> {
   return {
     operationId: op.operationId,
     summary: op.summary,
-    description: [op.description, op.scope ? `Requires the \`${op.scope}\` scope.` : "Public: no key needed."].filter(Boolean).join("\n\n"),
+    description: [op.description, scope ? `Requires the \`${scope}\` scope (operation \`${op.operation}\`) and a root key.` : "Public: no key needed."].filter(Boolean).join("\n\n"),
     tags: [op.tag],
-    ...(op.scope ? { "x-keyward-scope": op.scope } : { security: [] }),
+    ...(scope ? { "x-keyward-scope": scope, "x-keyward-operation": op.operation } : { security: [] }),
     ...(parameters.length > 0 ? { parameters } : {}),
-    ...(op.body ? { requestBody: { required: op.body === "CreateKeyRequest" || op.body === "VerifyRequest", content: { "application/json": { schema: ref(op.body) } } } } : {}),
+    ...(op.body ? { requestBody: { required: REQUIRED_BODIES.has(op.body), content: { "application/json": { schema: ref(op.body) } } } } : {}),
     responses: { [String(op.success.status)]: success, ...errorResponses(codes) },
   };
 }
@@ -327,20 +500,22 @@ let cached: Record<string, unknown> | undefined;
 export function openApiDocument(): Record<string, unknown> {
   if (cached) return cached;
   const paths: Record<string, Record<string, unknown>> = {};
-  for (const op of OPERATIONS) (paths[op.path] ??= {})[op.method] = operationObject(op);
+  for (const op of ENDPOINTS) (paths[op.path] ??= {})[op.method] = operationObject(op);
   cached = {
     openapi: "3.1.0",
     info: {
       title: "Keyward API",
       version: "1.0.0",
       description:
-        "Manage and verify Keyward API keys. Authenticate with `Authorization: Bearer <key>` (or `X-API-Key: <key>`); a key is never accepted in a URL. " +
+        "Protect your APIs with keys Keyward issues for them, and manage those keys, APIs and identities. Authenticate with a root key (`kw_…`) in `Authorization: Bearer <key>` (or `X-API-Key: <key>`); a key is never accepted in a URL, and keys issued for your APIs never authenticate here (403 `not_a_root_key`): they are checked with `POST /api/v1/verify`. " +
         "Errors are RFC 9457 problem details (`application/problem+json`) with a stable `code` and the request id, which every response also carries in `X-Request-Id`. " +
         "Scopes are hierarchical (admin ⊇ write ⊇ read) and a key's effective scopes never exceed what its owner's role allows today.",
     },
     servers: [{ url: "/" }],
     tags: [
-      { name: "Keys", description: "Create, list, change, rotate and revoke keys" },
+      { name: "Keys", description: "Create, list, change, rotate and revoke keys: root keys, and keys issued for your APIs" },
+      { name: "APIs", description: "The services you protect, each with its own key prefix, permission vocabulary and key defaults" },
+      { name: "Identities", description: "Your customers, by your own externalId: their keys, and revoking or disabling them all at once" },
       { name: "Verification", description: "Check keys your own service receives" },
       { name: "Usage", description: "Per-key counters and the request log" },
       { name: "Meta", description: "Health and this document" },

@@ -2,10 +2,14 @@ import type { Scope } from "./scopes";
 
 /**
  * The scope every operation of Keyward's management API needs, declared once: the REST routes
- * (`withApiKey(operation(...))`), the tRPC procedures (`operationProcedure(...)`) and the OpenAPI
+ * (`withApiKey({ operation }, ...)`), the tRPC procedures (`operationProcedure(...)`) and the OpenAPI
  * document all read this table, so a surface cannot ask for less than another. Scopes are
  * hierarchical (admin ⊇ write ⊇ read); a root key restricted to some APIs is further limited to
  * their keys and identities by the services themselves.
+ *
+ * Security events and alerts are two operations each: the REST endpoints list everything and are
+ * admin-only (`security.events`, `security.alerts`), while the dashboard's reads (`security.view`)
+ * are open to every reader and filtered by the services to the keys the caller may see.
  */
 export const OPERATIONS = {
   me: { scope: "read" },
@@ -45,6 +49,10 @@ export const OPERATIONS = {
   "security.alerts": { scope: "admin" },
   "security.ack": { scope: "admin" },
   "security.resolve": { scope: "admin" },
+  "security.view": { scope: "read" },
+  "security.deliveries": { scope: "admin" },
+  "security.rules": { scope: "admin" },
+  "security.rules.update": { scope: "admin" },
   "users.manage": { scope: "admin" },
 } as const satisfies Record<string, { scope: Scope }>;
 

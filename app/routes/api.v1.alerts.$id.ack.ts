@@ -3,7 +3,7 @@ import { apiRoute, json } from "~/lib/http.server";
 
 /** Acknowledges an open alert (idempotent); a resolved one is 409. */
 const route = apiRoute({
-  POST: withApiKey({ scope: "admin" }, async ({ params, context, actor }) => {
+  POST: withApiKey({ operation: "security.ack" }, async ({ params, context, actor }) => {
     return json(await context.keyward.security.ack(actor, params.id ?? ""));
   }),
 });

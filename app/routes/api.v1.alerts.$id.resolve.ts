@@ -3,7 +3,7 @@ import { apiRoute, json } from "~/lib/http.server";
 
 /** Resolves an alert (idempotent); if its rule fires again, a new alert opens. */
 const route = apiRoute({
-  POST: withApiKey({ scope: "admin" }, async ({ params, context, actor }) => {
+  POST: withApiKey({ operation: "security.resolve" }, async ({ params, context, actor }) => {
     return json(await context.keyward.security.resolve(actor, params.id ?? ""));
   }),
 });

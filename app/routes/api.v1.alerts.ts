@@ -4,7 +4,7 @@ import { alertListInput } from "~/services/alerts.server";
 
 /** Alerts, newest first (by first firing), optionally by status, cursor-paginated. */
 const route = apiRoute({
-  GET: withApiKey({ scope: "admin" }, async ({ request, context, actor }) => {
+  GET: withApiKey({ operation: "security.alerts" }, async ({ request, context, actor }) => {
     const query = parseInput(alertListInput, queryObject(new URL(request.url), ["limit"]));
     return json(await context.keyward.security.listAlerts(actor, query));
   }),

@@ -4,7 +4,7 @@ import { apiRoute } from "~/lib/http.server";
 
 /** The audit trail for a range as a CSV or NDJSON download (admin scope). */
 const route = apiRoute({
-  GET: withApiKey({ scope: "admin" }, ({ request, context, actor }) => auditExportResponse(new URL(request.url), context, actor)),
+  GET: withApiKey({ operation: "audit.export" }, ({ request, context, actor }) => auditExportResponse(new URL(request.url), context, actor)),
 });
 export const loader = route.loader;
 export const action = route.action;

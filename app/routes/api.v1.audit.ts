@@ -4,7 +4,7 @@ import { apiRoute, json, parseInput, queryObject } from "~/lib/http.server";
 
 /** The audit trail, newest first, filtered and paginated (admin scope). */
 const route = apiRoute({
-  GET: withApiKey({ scope: "admin" }, async ({ request, context, actor }) => {
+  GET: withApiKey({ operation: "audit.list" }, async ({ request, context, actor }) => {
     const query = parseInput(auditListInput, queryObject(new URL(request.url), ["limit"]));
     return json(await context.keyward.audit.list(actor, query));
   }),

@@ -11,7 +11,7 @@ import { STREAMS_FULL_RETRY_AFTER_SECONDS } from "~/services/live.server";
  * maximum stream age (the SDK reconnects). Each key may hold a few streams open per instance: 429 past it.
  */
 const route = apiRoute({
-  GET: withApiKey({ scope: "read" }, async ({ request, context, principal, actor }) => {
+  GET: withApiKey({ operation: "events.stream" }, async ({ request, context, principal, actor }) => {
     const { keyward } = context;
     const presented = readPresentedKey(request)!;
     const stillValid = async () => (await keyward.verifier.authenticate(presented)).code === "VALID";

@@ -5,7 +5,7 @@ import { requestLogInput } from "~/lib/usage-schemas";
 
 /** A key's recent requests from the request log, newest first. */
 const route = apiRoute({
-  GET: withApiKey({ scope: "read" }, async ({ request, params, context, actor }) => {
+  GET: withApiKey({ operation: "keys.requests" }, async ({ request, params, context, actor }) => {
     const id = keyIdParam(params);
     const query = parseInput(requestLogInput, queryObject(new URL(request.url), ["limit"]));
     return json(await context.keyward.usageReports.requests(actor, id, query));

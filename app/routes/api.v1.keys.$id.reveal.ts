@@ -3,7 +3,7 @@ import { keyIdParam } from "~/lib/api-schemas";
 import { apiRoute, json } from "~/lib/http.server";
 
 const route = apiRoute({
-  POST: withApiKey({ scope: "admin" }, async ({ params, context, actor }) => {
+  POST: withApiKey({ operation: "keys.reveal" }, async ({ params, context, actor }) => {
     return json(await context.keyward.keys.reveal(actor, keyIdParam(params)));
   }),
 });

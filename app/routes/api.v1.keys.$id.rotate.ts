@@ -3,7 +3,7 @@ import { keyIdParam, rotateKeyBody } from "~/lib/api-schemas";
 import { apiRoute, json, readJson } from "~/lib/http.server";
 
 const route = apiRoute({
-  POST: withApiKey({ scope: "write" }, async ({ request, params, context, actor }) => {
+  POST: withApiKey({ operation: "keys.rotate" }, async ({ request, params, context, actor }) => {
     const id = keyIdParam(params);
     const input = await readJson(request, rotateKeyBody);
     return json(await context.keyward.keys.rotate(actor, id, input), { status: 201 });

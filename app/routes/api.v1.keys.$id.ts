@@ -3,15 +3,15 @@ import { keyIdParam, updateKeyBody } from "~/lib/api-schemas";
 import { apiRoute, json, readJson } from "~/lib/http.server";
 
 const route = apiRoute({
-  GET: withApiKey({ scope: "read" }, async ({ params, context, actor }) => {
+  GET: withApiKey({ operation: "keys.get" }, async ({ params, context, actor }) => {
     return json(await context.keyward.keys.get(actor, keyIdParam(params)));
   }),
-  PATCH: withApiKey({ scope: "write" }, async ({ request, params, context, actor }) => {
+  PATCH: withApiKey({ operation: "keys.update" }, async ({ request, params, context, actor }) => {
     const id = keyIdParam(params);
     const patch = await readJson(request, updateKeyBody);
     return json(await context.keyward.keys.update(actor, id, patch));
   }),
-  DELETE: withApiKey({ scope: "write" }, async ({ params, context, actor }) => {
+  DELETE: withApiKey({ operation: "keys.revoke" }, async ({ params, context, actor }) => {
     return json(await context.keyward.keys.revoke(actor, keyIdParam(params)));
   }),
 });

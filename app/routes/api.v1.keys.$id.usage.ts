@@ -5,7 +5,7 @@ import { usageSeriesInput } from "~/lib/usage-schemas";
 
 /** A key's usage per minute, hour or day; the same visibility as the key itself. */
 const route = apiRoute({
-  GET: withApiKey({ scope: "read" }, async ({ request, params, context, actor }) => {
+  GET: withApiKey({ operation: "keys.usage" }, async ({ request, params, context, actor }) => {
     const id = keyIdParam(params);
     const query = parseInput(usageSeriesInput, queryObject(new URL(request.url)));
     return json(await context.keyward.usageReports.series(actor, id, query));

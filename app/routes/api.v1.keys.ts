@@ -3,11 +3,11 @@ import { createKeyBody, listKeysQuery } from "~/lib/api-schemas";
 import { apiRoute, json, parseInput, queryObject, readJson } from "~/lib/http.server";
 
 const route = apiRoute({
-  GET: withApiKey({ scope: "read" }, async ({ request, context, actor }) => {
+  GET: withApiKey({ operation: "keys.list" }, async ({ request, context, actor }) => {
     const query = parseInput(listKeysQuery, queryObject(new URL(request.url), ["limit"]));
     return json(await context.keyward.keys.list(actor, query));
   }),
-  POST: withApiKey({ scope: "write" }, async ({ request, context, actor }) => {
+  POST: withApiKey({ operation: "keys.create" }, async ({ request, context, actor }) => {
     const input = await readJson(request, createKeyBody);
     return json(await context.keyward.keys.create(actor, input), { status: 201 });
   }),

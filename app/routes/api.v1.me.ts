@@ -9,6 +9,6 @@ export async function me({ context, principal, actor }: Pick<KeyHandlerArgs, "co
   return json({ apiKey, owner: principal.owner, scopes: principal.scopes } satisfies z.input<typeof meSchema>);
 }
 
-const route = apiRoute({ GET: withApiKey({ scope: "read" }, me) });
+const route = apiRoute({ GET: withApiKey({ operation: "me" }, me) });
 export const loader = route.loader;
 export const action = route.action;

@@ -4,7 +4,7 @@ import { securityEventsInput } from "~/services/alerts.server";
 
 /** Security events, newest first, filtered and cursor-paginated. */
 const route = apiRoute({
-  GET: withApiKey({ scope: "admin" }, async ({ request, context, actor }) => {
+  GET: withApiKey({ operation: "security.events" }, async ({ request, context, actor }) => {
     const query = parseInput(securityEventsInput, queryObject(new URL(request.url), ["limit"]));
     return json(await context.keyward.security.listEvents(actor, query));
   }),

@@ -4,7 +4,7 @@ import { usageSummaryInput } from "~/lib/usage-schemas";
 
 /** Totals and the busiest keys over a range (admin scope). */
 const route = apiRoute({
-  GET: withApiKey({ scope: "admin" }, async ({ request, context, actor }) => {
+  GET: withApiKey({ operation: "usage.summary" }, async ({ request, context, actor }) => {
     const query = parseInput(usageSummaryInput, queryObject(new URL(request.url), ["top"]));
     return json(await context.keyward.usageReports.summary(actor, query));
   }),

@@ -4,7 +4,7 @@ import { apiRoute, json, readJson } from "~/lib/http.server";
 
 /** For services protecting their own APIs with keys Keyward issued for them: always 200 for a well-formed request, the verdict in the body. */
 const route = apiRoute({
-  POST: withApiKey({ scope: "read" }, async ({ request, context, actor }) => {
+  POST: withApiKey({ operation: "verify" }, async ({ request, context, actor }) => {
     const { key, ...options } = await readJson(request, verifyKeyInput);
     return json(await context.keyward.verifier.verify(key, { ...options, caller: actor }));
   }),

@@ -1,18 +1,20 @@
 import type { inferRouterInputs, inferRouterOutputs } from "@trpc/server";
 import { actorScopes } from "../services/actor.server";
 import { accountRouter } from "./routers/account";
+import { apisRouter } from "./routers/apis";
 import { auditRouter } from "./routers/audit";
+import { identitiesRouter } from "./routers/identities";
 import { keysRouter } from "./routers/keys";
 import { overviewRouter } from "./routers/overview";
 import { securityRouter } from "./routers/security";
 import { usageRouter } from "./routers/usage";
 import { usersRouter } from "./routers/users";
 import { verifyProcedure } from "./routers/verify";
-import { authedProcedure, createCallerFactory, router } from "./trpc.server";
+import { createCallerFactory, operationProcedure, router } from "./trpc.server";
 
 export const appRouter = router({
   /** Who is calling: the user, the key they are using (if any), and the scopes in force. */
-  me: authedProcedure.query(async ({ ctx }) => {
+  me: operationProcedure("me").query(async ({ ctx }) => {
     const { actor } = ctx;
     if (actor.kind !== "user") throw new Error("unreachable: tRPC callers are users");
     const user = await ctx.keyward.users.get(actor, actor.userId);
@@ -24,6 +26,8 @@ export const appRouter = router({
   }),
   account: accountRouter,
   keys: keysRouter,
+  apis: apisRouter,
+  identities: identitiesRouter,
   users: usersRouter,
   usage: usageRouter,
   overview: overviewRouter,

@@ -1,7 +1,7 @@
 import { isDatabaseUnavailable, isUnstorableText, UNSTORABLE_TEXT_MESSAGE } from "../../db/errors";
 import { initTRPC, TRPCError, type TRPC_ERROR_CODE_KEY } from "@trpc/server";
 import { z, ZodError } from "zod";
-import type { Scope } from "../lib/scopes";
+import { scopeOf, type Operation } from "../lib/operations";
 import { grants } from "../lib/scopes";
 import { isSameOrigin, readPresentedKey, requestMeta } from "../lib/request.server";
 import { actorScopes, keyActor, sessionActor, type Actor } from "../services/actor.server";
@@ -157,9 +157,14 @@ export const authedProcedure = publicProcedure.use(({ ctx, type, next }) => {
   return next({ ctx: { ...ctx, actor: ctx.actor } });
 });
 
-/** Requires a scope (hierarchical: admin ⊇ write ⊇ read). Session users hold their role's scopes. */
-export const scopedProcedure = (scope: Scope) =>
-  authedProcedure.use(({ ctx, next }) => {
+/**
+ * A procedure for one operation of the management API: it requires the scope the operation table
+ * (app/lib/operations.ts) declares, the same one the REST route and the OpenAPI document name.
+ * Scopes are hierarchical (admin ⊇ write ⊇ read); session users hold their role's scopes.
+ */
+export const operationProcedure = (operation: Operation) => {
+  const scope = scopeOf(operation);
+  return authedProcedure.use(({ ctx, next }) => {
     if (!grants(actorScopes(ctx.actor), scope)) {
       // A key asking beyond its scopes is recorded, as on the REST API; a dashboard user is simply refused.
       if (ctx.keyUse) {
@@ -170,5 +175,4 @@ export const scopedProcedure = (scope: Scope) =>
     }
     return next();
   });
-
-export const adminProcedure = scopedProcedure("admin");
+};

@@ -1,9 +1,16 @@
 import OpenAPIParser from "@readme/openapi-parser";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { OPERATIONS } from "../../app/lib/operations";
+import { sessionActor } from "../../app/services/actor.server";
 import { system } from "../support/keyward";
 import { call, setup, type Fixture } from "./support";
 
-type Document = { openapi: string; paths: Record<string, Record<string, { security?: unknown[]; requestBody?: unknown; responses: Record<string, { content?: Record<string, unknown> }> }>>; components: { schemas: Record<string, { properties?: Record<string, unknown>; required?: string[] }> } };
+type Operation = keyof typeof OPERATIONS;
+type Document = {
+  openapi: string;
+  paths: Record<string, Record<string, { security?: unknown[]; requestBody?: unknown; "x-keyward-scope"?: string; "x-keyward-operation"?: string; responses: Record<string, { content?: Record<string, unknown>; "x-codes"?: string[] }> }>>;
+  components: { schemas: Record<string, { properties?: Record<string, unknown>; required?: string[] }> };
+};
 
 describe("GET /api/v1/openapi.json", () => {
   let f: Fixture;
@@ -34,20 +41,65 @@ describe("GET /api/v1/openapi.json", () => {
         "POST /api/v1/keys/{id}/rotate",
         "POST /api/v1/keys/{id}/reveal",
         "POST /api/v1/verify",
+        "GET /api/v1/apis",
+        "POST /api/v1/apis",
+        "GET /api/v1/apis/{id}",
+        "PATCH /api/v1/apis/{id}",
+        "DELETE /api/v1/apis/{id}",
+        "GET /api/v1/apis/{id}/keys",
+        "POST /api/v1/apis/{id}/keys",
+        "GET /api/v1/identities",
+        "POST /api/v1/identities",
+        "PATCH /api/v1/identities",
+        "DELETE /api/v1/identities",
+        "GET /api/v1/identities/{id}",
+        "PATCH /api/v1/identities/{id}",
+        "DELETE /api/v1/identities/{id}",
+        "POST /api/v1/identities/{id}/revoke-keys",
+        "POST /api/v1/identities/{id}/disable-keys",
         "GET /api/v1/openapi.json",
         "GET /api/health",
         "GET /api/ready",
       ]),
     );
     const apiKey = document.components.schemas.ApiKey!;
-    for (const field of ["id", "name", "description", "start", "last4", "ownerId", "scopes", "allowedIps", "rateLimit", "status", "expiresAt", "disabledAt", "revokedAt", "createdAt", "updatedAt", "lastUsedAt", "lastUsedIp", "requestCount", "metadata", "recoverable"]) {
+    for (const field of ["id", "name", "description", "start", "last4", "ownerId", "scopes", "allowedIps", "rateLimit", "status", "expiresAt", "disabledAt", "revokedAt", "createdAt", "updatedAt", "lastUsedAt", "lastUsedIp", "requestCount", "metadata", "recoverable", "kind", "apiId", "identityId", "permissions", "apiIds"]) {
       expect(apiKey.properties, field).toHaveProperty(field);
     }
     expect(apiKey.properties).not.toHaveProperty("digest");
     // Generated from the handlers' own schemas: the create body lists what POST /keys validates.
     expect(Object.keys(document.components.schemas.CreateKeyRequest!.properties!).sort()).toEqual(
-      ["allowedIps", "description", "expiresAt", "expiresInDays", "metadata", "name", "ownerId", "rateLimit", "recoverable", "scopes"].sort(),
+      ["allowedIps", "apiIds", "description", "expiresAt", "expiresInDays", "metadata", "name", "ownerId", "rateLimit", "recoverable", "scopes"].sort(),
     );
+    expect(Object.keys(document.components.schemas.CreateIssuedKeyRequest!.properties!).sort()).toEqual(
+      ["allowedIps", "description", "expiresAt", "expiresInDays", "externalId", "identityId", "meta", "name", "permissions", "rateLimit", "recoverable"].sort(),
+    );
+    expect(Object.keys(document.components.schemas.VerifyRequest!.properties!).sort()).toEqual(["apiId", "ip", "key", "permissions"]);
+  });
+
+  it("names each operation's scope from the operation table, and not_a_root_key among the refusals of every authenticated one", () => {
+    for (const [path, methods] of Object.entries(document.paths)) {
+      for (const [method, operation] of Object.entries(methods)) {
+        if (operation.security?.length === 0) continue;
+        const name = operation["x-keyward-operation"]!;
+        expect(OPERATIONS, `${method} ${path}`).toHaveProperty([name]);
+        expect(operation["x-keyward-scope"], `${method} ${path}`).toBe(OPERATIONS[name as Operation].scope);
+        expect(operation.responses["403"]?.["x-codes"], `${method} ${path}`).toContain("not_a_root_key");
+      }
+    }
+    expect(document.paths["/api/v1/apis"]!.post!["x-keyward-scope"]).toBe("write");
+    expect(document.paths["/api/v1/security-events"]!.get!["x-keyward-scope"]).toBe("admin");
+  });
+
+  it("documents the verdict exactly: bare INVALID, and the issued key's details otherwise", () => {
+    const variants = (document.components.schemas.VerifyResult as { anyOf: { properties: Record<string, { const?: string; enum?: string[] }>; required: string[] }[] }).anyOf;
+    const codes = variants.flatMap((variant) => variant.properties.code!.const ?? variant.properties.code!.enum!);
+    expect(codes.sort()).toEqual(["DISABLED", "EXPIRED", "INSUFFICIENT_PERMISSIONS", "INVALID", "IP_NOT_ALLOWED", "RATE_LIMITED", "REVOKED", "VALID", "WRONG_API"]);
+    const invalid = variants.find((variant) => variant.properties.code!.const === "INVALID")!;
+    expect(Object.keys(invalid.properties).sort()).toEqual(["code", "valid"]);
+    const valid = variants.find((variant) => variant.properties.code!.const === "VALID")!;
+    expect(Object.keys(valid.properties).sort()).toEqual(["apiId", "code", "expiresAt", "identity", "keyId", "meta", "name", "permissions", "valid"]);
+    expect(variants.find((variant) => variant.properties.code!.const === "INSUFFICIENT_PERMISSIONS")!.required).toContain("missing");
   });
 
   /** An open alert about a key: a use of the revoked key fires the "revoked key used" rule. */
@@ -59,11 +111,16 @@ describe("GET /api/v1/openapi.json", () => {
   }
 
   it("every documented path answers with success (never 404 or 500)", async () => {
+    let n = 0;
     for (const [template, methods] of Object.entries(document.paths)) {
       for (const [method, operation] of Object.entries(methods)) {
-        // A fresh target each time, so a DELETE cannot spoil the next operation.
-        const { key: target, apiKey } = await f.createKey(f.admin.id, { scopes: ["admin"], recoverable: true });
-        const path = template.replace("{id}", template.startsWith("/api/v1/alerts/") ? await openAlert(apiKey.id) : apiKey.id);
+        // Fresh targets each time, so a DELETE cannot spoil the next operation.
+        const { apiKey } = await f.createKey(f.admin.id, { scopes: ["admin"], recoverable: true });
+        const api = await f.app.keyward.apis.create(sessionActor({ id: f.admin.id, role: "admin" }), { name: "doc", prefix: `doc${n++}` });
+        const identity = await f.app.keyward.identities.create(system, { apiId: api.id, externalId: `doc_${n}` });
+        const ids: Record<string, string> = { alerts: template.startsWith("/api/v1/alerts/") ? await openAlert(apiKey.id) : "", apis: api.id, identities: identity.id, keys: apiKey.id };
+        let path = template.replace("{id}", ids[template.split("/")[3]!]!);
+        if (template === "/api/v1/identities" && (method === "patch" || method === "delete")) path += `?externalId=${identity.externalId}`;
         const key = operation.security?.length === 0 ? undefined : f.adminKey;
         if (operation.responses["200"]?.content?.["text/event-stream"]) {
           // A stream never ends: its status and type are the answer.
@@ -74,9 +131,16 @@ describe("GET /api/v1/openapi.json", () => {
           controller.abort();
           continue;
         }
-        const body = method === "post" && path.endsWith("/keys") ? { name: "doc", scopes: ["read"] } : method === "post" && path.endsWith("/verify") ? { key: target } : undefined;
-        const response = await call(f.app, path, { method: method.toUpperCase(), key, body });
+        const bodies: Record<string, unknown> = {
+          "post /api/v1/keys": { name: "doc", scopes: ["read"] },
+          "post /api/v1/verify": template === "/api/v1/verify" ? { key: (await f.app.keyward.keys.createIssued(system, api.id, {})).key, apiId: api.id } : undefined,
+          "post /api/v1/apis": { name: "doc", prefix: `docnew${n}` },
+          "post /api/v1/apis/{id}/keys": { externalId: "doc_customer" },
+          "post /api/v1/identities": { apiId: api.id, externalId: "doc_new" },
+        };
+        const response = await call(f.app, path, { method: method.toUpperCase(), key, body: bodies[`${method} ${template}`] });
         expect(response.status, `${method} ${path}: ${response.text}`).toBeLessThan(400);
+        if (template === "/api/v1/verify") expect(response.body).toMatchObject({ valid: true, code: "VALID" });
       }
     }
   });
@@ -85,7 +149,7 @@ describe("GET /api/v1/openapi.json", () => {
     const response = await fetch(`${f.app.url}/docs/api`);
     expect(response.status).toBe(200);
     const html = await response.text();
-    for (const text of ["/api/v1/keys/{id}/rotate", "Verify a key", "insufficient_scope", "CreateKeyRequest", "gracePeriodSeconds", "credentials_in_url"]) {
+    for (const text of ["/api/v1/keys/{id}/rotate", "Verify a key", "insufficient_scope", "CreateKeyRequest", "gracePeriodSeconds", "credentials_in_url", "/api/v1/apis/{id}/keys", "not_a_root_key", "CreateIssuedKeyRequest"]) {
       expect(html).toContain(text);
     }
   });

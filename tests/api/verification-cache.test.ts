@@ -139,6 +139,21 @@ describe("the verification cache", () => {
     expect(cache.size).toBe(1);
   });
 
+  it("drops every key of an API, or of an identity, when it changes", async () => {
+    const actor = (await createUser(keyward, "member")).actor;
+    const api = await keyward.apis.create(actor, { name: "cached", prefix: "cacheapi" });
+    const customer = await keyward.keys.createIssued(actor, api.id, { externalId: "cached_customer" });
+    const anonymous = await keyward.keys.createIssued(actor, api.id, {});
+    const root = await newKey();
+    const { verifier: v, cache } = verifier();
+    for (const { key } of [customer, anonymous, root]) await v.authenticate(key);
+    expect(cache.size).toBe(3);
+    cache.apply({ type: "identity.changed", identityId: customer.apiKey.identityId! });
+    expect(cache.size).toBe(2);
+    cache.apply({ type: "api.changed", apiId: api.id });
+    expect(cache.size).toBe(1);
+  });
+
   it("never stores a lookup that raced an invalidation (it may hold the row from before the change)", async () => {
     const { key, apiKey } = await newKey();
     let release!: () => void;

@@ -15,7 +15,11 @@ describe("POST /api/v1/verify errors", () => {
       [{}, "key"],
       [{ key: 42 }, "key"],
       [{ key: "x".repeat(257) }, "key"],
-      [{ key: "kw_x", scope: "root" }, "scope"],
+      [{ key: "kw_x", scope: "read" }, "body"],
+      [{ key: "kw_x", apiId: "not-an-api" }, "apiId"],
+      [{ key: "kw_x", permissions: [] }, "permissions"],
+      [{ key: "kw_x", permissions: ["not a name"] }, "permissions.0"],
+      [{ key: "kw_x", permissions: { anyOf: ["orders.read"], allOf: ["orders.write"] } }, "permissions"],
       [{ key: "kw_x", ip: "not-an-ip" }, "ip"],
       [{ key: "kw_x", extra: true }, "body"],
     ] as const) {

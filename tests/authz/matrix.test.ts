@@ -295,3 +295,50 @@ describe("a key never leaves a key less restricted than itself (tRPC)", () => {
     expect((await kw.keys.get(system, apiKey.id)).expiresAt).toBeNull();
   });
 });
+
+describe("APIs and identities through tRPC", () => {
+  it("a member gets NOT_FOUND for another member's API, its keys and identities; a read key cannot change them; an admin can", async () => {
+    const api = await kw.apis.create(other.actor, { name: "theirs", prefix: "matrixtheirs" });
+    const { apiKey } = await kw.keys.createIssued(other.actor, api.id, { externalId: "their_customer" });
+    const identityId = apiKey.identityId!;
+    const caller = await sessionCaller(await signIn(member));
+    await expectError(caller.apis.get({ id: api.id }), "NOT_FOUND", "not_found");
+    await expectError(caller.apis.update({ id: api.id, name: "mine" }), "NOT_FOUND", "not_found");
+    await expectError(caller.apis.delete({ id: api.id }), "NOT_FOUND", "not_found");
+    await expectError(caller.apis.keys.list({ apiId: api.id }), "NOT_FOUND", "not_found");
+    await expectError(caller.apis.keys.create({ apiId: api.id }), "NOT_FOUND", "not_found");
+    await expectError(caller.identities.get({ id: identityId }), "NOT_FOUND", "not_found");
+    await expectError(caller.identities.byExternalId({ externalId: "their_customer" }), "NOT_FOUND", "not_found");
+    await expectError(caller.identities.revokeKeys({ id: identityId }), "NOT_FOUND", "not_found");
+    await expectError(caller.identities.disableKeys({ id: identityId }), "NOT_FOUND", "not_found");
+    await expectError(caller.identities.delete({ id: identityId }), "NOT_FOUND", "not_found");
+    expect((await caller.apis.list({})).data.map((a) => a.id)).not.toContain(api.id);
+    expect((await caller.identities.list({ externalId: "their_customer" })).data).toEqual([]);
+    expect((await kw.keys.get(system, apiKey.id)).status).toBe("active");
+
+    const { key: readKey } = await keyFor(other, { scopes: ["read"] });
+    const reader = await keyCaller(readKey);
+    expect((await reader.apis.get({ id: api.id })).id).toBe(api.id);
+    await expectError(reader.apis.create({ name: "no", prefix: "matrixno" }), "FORBIDDEN", "insufficient_scope");
+    await expectError(reader.apis.keys.create({ apiId: api.id }), "FORBIDDEN", "insufficient_scope");
+    await expectError(reader.identities.revokeKeys({ id: identityId }), "FORBIDDEN", "insufficient_scope");
+
+    const adminCaller = await sessionCaller(await signIn(admin));
+    expect((await adminCaller.identities.byExternalId({ externalId: "their_customer", apiId: api.id })).id).toBe(identityId);
+    expect(await adminCaller.identities.disableKeys({ id: identityId })).toEqual({ identityId, count: 1, keyIds: [apiKey.id] });
+  });
+
+  it("issues and lists an API's keys, and refuses the delete of an API or identity with live keys (CONFLICT)", async () => {
+    const caller = await sessionCaller(await signIn(member));
+    const api = await caller.apis.create({ name: "mine", prefix: "matrixmine", permissions: ["orders.read"] });
+    const { key, apiKey } = await caller.apis.keys.create({ apiId: api.id, externalId: "buyer", permissions: ["orders.read"] });
+    expect(key.startsWith("matrixmine_")).toBe(true);
+    expect((await caller.apis.keys.list({ apiId: api.id, externalId: "buyer" })).data.map((k) => k.id)).toEqual([apiKey.id]);
+    await expectError(caller.apis.delete({ id: api.id }), "CONFLICT", "conflict");
+    await expectError(caller.identities.delete({ id: apiKey.identityId! }), "CONFLICT", "conflict");
+    expect(await caller.verify({ key, apiId: api.id, permissions: { anyOf: ["orders.read"] } })).toMatchObject({ valid: true, code: "VALID", keyId: apiKey.id });
+    expect((await caller.identities.revokeKeys({ id: apiKey.identityId! })).count).toBe(1);
+    expect((await caller.identities.delete({ id: apiKey.identityId! })).deleted).toBe(true);
+    expect((await caller.apis.delete({ id: api.id })).archivedAt).not.toBeNull();
+  });
+});

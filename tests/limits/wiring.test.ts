@@ -58,9 +58,10 @@ describe("the service container", () => {
 
   it("consumes the verified key's limit in verify (RATE_LIMITED once it is spent)", async () => {
     const owner = await createUser(kw, "member");
-    const { key } = await kw.keys.create(owner.actor, { name: "verified", scopes: ["read"], rateLimit: { requests: 2, windowSeconds: 60 } });
+    const api = await kw.apis.create(owner.actor, { name: "Limited", prefix: "limited" });
+    const { key } = await kw.keys.createIssued(owner.actor, api.id, { name: "verified", rateLimit: { requests: 2, windowSeconds: 60 } });
     const codes = [];
-    for (let i = 0; i < 3; i++) codes.push((await kw.verifier.verify(key)).code);
+    for (let i = 0; i < 3; i++) codes.push((await kw.verifier.verify(key, { caller: owner.actor })).code);
     expect(codes).toEqual(["VALID", "VALID", "RATE_LIMITED"]);
   });
 

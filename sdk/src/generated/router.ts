@@ -22,7 +22,7 @@ export interface ApiKeyView {
   start: string;
   last4: string;
   ownerId: string;
-  scopes: ("admin" | "read" | "write")[];
+  scopes: ("read" | "write" | "admin")[];
   allowedIps: string[];
   rateLimit: RateLimit | null;
   status: "active" | "disabled" | "expired" | "revoked";
@@ -39,11 +39,73 @@ export interface ApiKeyView {
   };
   recoverable: boolean;
   rotatedFrom: string | null;
+  /** `root`: Keyward's own management credential; `issued`: a key of an API, only ever verified. */
+  kind: "root" | "issued";
+  /** The API an issued key belongs to; null for a root key. */
+  apiId: string | null;
+  /** The identity (customer) an issued key belongs to, if any. */
+  identityId: string | null;
+  /** An issued key's permissions; empty for a root key. */
+  permissions: string[];
+  /** The APIs a root key is restricted to; null = not restricted (and always null for issued keys). */
+  apiIds: string[] | null;
 }
 
 export interface RateLimit {
   requests: number;
   windowSeconds: number;
+}
+
+/** An API as every surface shows it. Timestamps are ISO 8601 UTC. */
+export interface ApiView {
+  id: string;
+  name: string;
+  prefix: string;
+  ownerId: string;
+  permissions: string[];
+  implications: PermissionImplications;
+  defaults: ApiKeyDefaults;
+  archivedAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+  /** Its keys: all of them, and those neither revoked nor expired. */
+  keyCount: {
+    total: number;
+    live: number;
+  };
+}
+
+/** The permission vocabulary's implications: a key holding the name also holds what it implies (admin → write → read). */
+export interface PermissionImplications {
+  [key: string]: string[];
+}
+
+/** What a new key of an API gets when its creator does not say otherwise. */
+export interface ApiKeyDefaults {
+  /** Lifetime of a new key in days; undefined = never expires (unless maxTtlDays says otherwise). */
+  expiresInDays?: number;
+  /** Longest lifetime any key of this API may have, in days. */
+  maxTtlDays?: number;
+  rateLimit?: RateLimit;
+  allowedIps?: string[];
+  recoverable?: boolean;
+}
+
+/** A customer of an API, as every surface shows it. */
+export interface IdentityView {
+  id: string;
+  apiId: string;
+  externalId: string;
+  meta: {
+    [key: string]: unknown;
+  };
+  createdAt: string;
+  updatedAt: string;
+  /** Its keys: all of them, and those neither revoked nor expired. */
+  keyCount: {
+    total: number;
+    live: number;
+  };
 }
 
 export interface UserView {
@@ -158,7 +220,7 @@ export interface AlertView {
   ruleId: string;
   ruleName: string;
   subject: string;
-  subjectType: "ip" | "key";
+  subjectType: "key" | "ip";
   severity: "info" | "warning" | "critical";
   status: "open" | "acknowledged" | "resolved";
   keyId: string | null;
@@ -187,31 +249,50 @@ export interface AlertRuleView {
   name: string;
   description: string;
   enabled: boolean;
-  kinds: ("invalid_key" | "key_revoked" | "key_disabled" | "key_expired" | "ip_not_allowed" | "insufficient_scope" | "rate_limited" | "too_many_failures" | "credentials_in_url" | "login_failed" | "login_locked" | "key_revealed" | "admin_login_new_ip" | "rate_limiter_fallback" | "rate_limiter_recovered")[];
+  kinds: ("invalid_key" | "key_revoked" | "key_disabled" | "key_expired" | "ip_not_allowed" | "insufficient_scope" | "not_a_root_key" | "rate_limited" | "too_many_failures" | "credentials_in_url" | "login_failed" | "login_locked" | "key_revealed" | "admin_login_new_ip" | "rate_limiter_fallback" | "rate_limiter_recovered")[];
   threshold: number;
   windowSeconds: number;
-  groupBy: "ip" | "key";
+  groupBy: "key" | "ip";
   measure: "events" | "minutes";
   severity: "info" | "warning" | "critical";
   updatedAt: string;
   updatedBy: string | null;
 }
 
+/** The verdict on a key a service received. INVALID carries nothing else: it is also the answer for an unknown key, a root key, and a key of an API the caller may not see, which must not be told apart. */
 export type VerifyResult = {
   valid: false;
   code: "INVALID";
-} | {
-  valid: boolean;
-  code: "VALID" | "REVOKED" | "DISABLED" | "EXPIRED" | "IP_NOT_ALLOWED" | "INSUFFICIENT_SCOPE" | "RATE_LIMITED";
+} | ({
+  valid: true;
+  code: "VALID";
+} & VerifiedKey) | ({
+  valid: false;
+  code: "INSUFFICIENT_PERMISSIONS";
+  missing: string[];
+} & VerifiedKey) | ({
+  valid: false;
+  code: "REVOKED" | "DISABLED" | "EXPIRED" | "IP_NOT_ALLOWED" | "WRONG_API" | "RATE_LIMITED";
+} & VerifiedKey);
+
+/** What a verification tells about an issued key the caller may manage. */
+export interface VerifiedKey {
   keyId: string;
-  ownerId: string;
+  apiId: string;
   name: string;
-  scopes: ("admin" | "read" | "write")[];
-  expiresAt: string | null;
+  identity: {
+    id: string;
+    externalId: string;
+    meta: {
+      [key: string]: unknown;
+    };
+  } | null;
+  permissions: string[];
   meta: {
     [key: string]: unknown;
   };
-};
+  expiresAt: string | null;
+}
 
 /** The shape of every error the router sends (its errorFormatter). */
 export type ErrorShape = {
@@ -237,7 +318,7 @@ export type AppRouter = TRPCBuiltRouter<
         role: "admin" | "member";
       };
       keyId: string | null;
-      scopes: ("admin" | "read" | "write")[];
+      scopes: ("read" | "write" | "admin")[];
     }; meta: object; errorShape: ErrorShape }>;
     account: {
       changePassword: TRPCMutationProcedure<{ input: {
@@ -264,9 +345,15 @@ export type AppRouter = TRPCBuiltRouter<
         ownerId?: string;
         q?: string;
         /** Keys holding this scope (exactly; admin keys are not listed as read keys). */
-        scope?: "admin" | "read" | "write";
+        scope?: "read" | "write" | "admin";
         /** By creation time; both orders page by cursor from the same index. */
         order?: "newest" | "oldest";
+        /** Root keys (Keyward's own credentials) or keys issued for APIs. */
+        kind?: "root" | "issued";
+        apiId?: string;
+        identityId?: string;
+        /** An identity's keys by your own id for it (with apiId, or across the APIs you see). */
+        externalId?: string;
       }; output: {
         data: ApiKeyView[];
         nextCursor: string | null;
@@ -276,7 +363,7 @@ export type AppRouter = TRPCBuiltRouter<
       }; output: ApiKeyView; meta: object; errorShape: ErrorShape }>;
       create: TRPCMutationProcedure<{ input: {
         name: string;
-        scopes: ("admin" | "read" | "write")[];
+        scopes: ("read" | "write" | "admin")[];
         description?: string;
         /** Absolute expiry (ISO 8601); null = never (when the policy allows it). */
         expiresAt?: string | null;
@@ -294,6 +381,8 @@ export type AppRouter = TRPCBuiltRouter<
         ownerId?: string;
         /** Keep an encrypted copy so an admin can reveal it later. */
         recoverable?: boolean;
+        /** Restrict this root key to these APIs (their keys, identities and verifications); omitted = every API its owner may see. */
+        apiIds?: string[];
       }; output: {
         key: string;
         apiKey: ApiKeyView;
@@ -302,7 +391,7 @@ export type AppRouter = TRPCBuiltRouter<
         id: string;
         name?: string;
         description?: string;
-        scopes?: ("admin" | "read" | "write")[];
+        scopes?: ("read" | "write" | "admin")[];
         allowedIps?: string[];
         rateLimit?: {
           requests: number;
@@ -313,6 +402,8 @@ export type AppRouter = TRPCBuiltRouter<
           [key: string]: unknown;
         };
         disabled?: boolean;
+        /** An issued key's permissions (root keys have scopes instead). */
+        permissions?: string[];
       }; output: ApiKeyView; meta: object; errorShape: ErrorShape }>;
       disable: TRPCMutationProcedure<{ input: {
         id: string;
@@ -335,6 +426,155 @@ export type AppRouter = TRPCBuiltRouter<
         id: string;
       }; output: {
         key: string;
+      }; meta: object; errorShape: ErrorShape }>;
+    };
+    apis: {
+      list: TRPCQueryProcedure<{ input: {
+        limit?: number;
+        cursor?: string;
+        q?: string;
+        includeArchived?: boolean;
+      }; output: {
+        data: ApiView[];
+        nextCursor: string | null;
+      }; meta: object; errorShape: ErrorShape }>;
+      get: TRPCQueryProcedure<{ input: {
+        id: string;
+      }; output: ApiView; meta: object; errorShape: ErrorShape }>;
+      create: TRPCMutationProcedure<{ input: {
+        name: string;
+        prefix: string;
+        /** The permission vocabulary; default read, write, admin (admin → write → read). */
+        permissions?: string[];
+        implications?: {
+          [key: string]: string[];
+        };
+        defaults?: {
+          expiresInDays?: number;
+          maxTtlDays?: number;
+          rateLimit?: {
+            requests: number;
+            windowSeconds: number;
+          };
+          allowedIps?: string[];
+          recoverable?: boolean;
+        };
+      }; output: ApiView; meta: object; errorShape: ErrorShape }>;
+      update: TRPCMutationProcedure<{ input: {
+        id: string;
+        name?: string;
+        permissions?: string[];
+        implications?: {
+          [key: string]: string[];
+        };
+        defaults?: {
+          expiresInDays?: number;
+          maxTtlDays?: number;
+          rateLimit?: {
+            requests: number;
+            windowSeconds: number;
+          };
+          allowedIps?: string[];
+          recoverable?: boolean;
+        };
+      }; output: ApiView; meta: object; errorShape: ErrorShape }>;
+      delete: TRPCMutationProcedure<{ input: {
+        id: string;
+      }; output: ApiView; meta: object; errorShape: ErrorShape }>;
+      keys: {
+        list: TRPCQueryProcedure<{ input: {
+          apiId: string;
+          limit?: number;
+          cursor?: string;
+          status?: "active" | "disabled" | "expired" | "revoked" | "all";
+          q?: string;
+          /** By creation time; both orders page by cursor from the same index. */
+          order?: "newest" | "oldest";
+          identityId?: string;
+          /** An identity's keys by your own id for it (with apiId, or across the APIs you see). */
+          externalId?: string;
+        }; output: {
+          data: ApiKeyView[];
+          nextCursor: string | null;
+        }; meta: object; errorShape: ErrorShape }>;
+        create: TRPCMutationProcedure<{ input: {
+          apiId: string;
+          name?: string;
+          description?: string;
+          /** The customer, by your own id: their identity is created on first use. */
+          externalId?: string;
+          identityId?: string;
+          permissions?: string[];
+          expiresAt?: string | null;
+          expiresInDays?: number;
+          allowedIps?: string[];
+          rateLimit?: {
+            requests: number;
+            windowSeconds: number;
+          } | null;
+          meta?: {
+            [key: string]: unknown;
+          };
+          recoverable?: boolean;
+        }; output: {
+          key: string;
+          apiKey: ApiKeyView;
+        }; meta: object; errorShape: ErrorShape }>;
+      };
+    };
+    identities: {
+      list: TRPCQueryProcedure<{ input: {
+        limit?: number;
+        cursor?: string;
+        apiId?: string;
+        externalId?: string;
+        /** Substring of the externalId. */
+        q?: string;
+      }; output: {
+        data: IdentityView[];
+        nextCursor: string | null;
+      }; meta: object; errorShape: ErrorShape }>;
+      get: TRPCQueryProcedure<{ input: {
+        id: string;
+      }; output: IdentityView; meta: object; errorShape: ErrorShape }>;
+      byExternalId: TRPCQueryProcedure<{ input: {
+        externalId: string;
+        apiId?: string;
+      }; output: IdentityView; meta: object; errorShape: ErrorShape }>;
+      create: TRPCMutationProcedure<{ input: {
+        apiId: string;
+        externalId: string;
+        meta?: {
+          [key: string]: unknown;
+        };
+      }; output: IdentityView; meta: object; errorShape: ErrorShape }>;
+      update: TRPCMutationProcedure<{ input: {
+        id: string;
+        externalId?: string;
+        meta?: {
+          [key: string]: unknown;
+        };
+      }; output: IdentityView; meta: object; errorShape: ErrorShape }>;
+      delete: TRPCMutationProcedure<{ input: {
+        id: string;
+      }; output: {
+        id: string;
+        deleted: true;
+        detachedKeys: number;
+      }; meta: object; errorShape: ErrorShape }>;
+      revokeKeys: TRPCMutationProcedure<{ input: {
+        id: string;
+      }; output: {
+        identityId: string;
+        count: number;
+        keyIds: string[];
+      }; meta: object; errorShape: ErrorShape }>;
+      disableKeys: TRPCMutationProcedure<{ input: {
+        id: string;
+      }; output: {
+        identityId: string;
+        count: number;
+        keyIds: string[];
       }; meta: object; errorShape: ErrorShape }>;
     };
     users: {
@@ -459,7 +699,7 @@ export type AppRouter = TRPCBuiltRouter<
       events: TRPCQueryProcedure<{ input: {
         limit?: number;
         cursor?: string;
-        kind?: "invalid_key" | "key_revoked" | "key_disabled" | "key_expired" | "ip_not_allowed" | "insufficient_scope" | "rate_limited" | "too_many_failures" | "credentials_in_url" | "login_failed" | "login_locked" | "key_revealed" | "admin_login_new_ip" | "rate_limiter_fallback" | "rate_limiter_recovered";
+        kind?: "invalid_key" | "key_revoked" | "key_disabled" | "key_expired" | "ip_not_allowed" | "insufficient_scope" | "not_a_root_key" | "rate_limited" | "too_many_failures" | "credentials_in_url" | "login_failed" | "login_locked" | "key_revealed" | "admin_login_new_ip" | "rate_limiter_fallback" | "rate_limiter_recovered";
         keyId?: string;
         severity?: "info" | "warning" | "critical";
         /** Inclusive. */
@@ -497,10 +737,10 @@ export type AppRouter = TRPCBuiltRouter<
         id: string;
         patch: {
           enabled?: boolean;
-          kinds?: ("invalid_key" | "key_revoked" | "key_disabled" | "key_expired" | "ip_not_allowed" | "insufficient_scope" | "rate_limited" | "too_many_failures" | "credentials_in_url" | "login_failed" | "login_locked" | "key_revealed" | "admin_login_new_ip" | "rate_limiter_fallback" | "rate_limiter_recovered")[];
+          kinds?: ("invalid_key" | "key_revoked" | "key_disabled" | "key_expired" | "ip_not_allowed" | "insufficient_scope" | "not_a_root_key" | "rate_limited" | "too_many_failures" | "credentials_in_url" | "login_failed" | "login_locked" | "key_revealed" | "admin_login_new_ip" | "rate_limiter_fallback" | "rate_limiter_recovered")[];
           threshold?: number;
           windowSeconds?: number;
-          groupBy?: "ip" | "key";
+          groupBy?: "key" | "ip";
           measure?: "events" | "minutes";
           severity?: "info" | "warning" | "critical";
         };
@@ -508,7 +748,10 @@ export type AppRouter = TRPCBuiltRouter<
     };
     verify: TRPCMutationProcedure<{ input: {
       key: string;
-      scope?: "admin" | "read" | "write";
+      apiId?: string;
+      permissions?: string[] | {
+        anyOf: string[];
+      };
       ip?: string;
     }; output: VerifyResult; meta: object; errorShape: ErrorShape }>;
   }
@@ -530,6 +773,21 @@ export const PROCEDURES = {
   "keys.revoke": "mutation",
   "keys.rotate": "mutation",
   "keys.reveal": "mutation",
+  "apis.list": "query",
+  "apis.get": "query",
+  "apis.create": "mutation",
+  "apis.update": "mutation",
+  "apis.delete": "mutation",
+  "apis.keys.list": "query",
+  "apis.keys.create": "mutation",
+  "identities.list": "query",
+  "identities.get": "query",
+  "identities.byExternalId": "query",
+  "identities.create": "mutation",
+  "identities.update": "mutation",
+  "identities.delete": "mutation",
+  "identities.revokeKeys": "mutation",
+  "identities.disableKeys": "mutation",
   "users.list": "query",
   "users.get": "query",
   "users.create": "mutation",
