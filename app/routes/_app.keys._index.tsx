@@ -11,7 +11,7 @@ import { Input } from "~/components/ui/input";
 import { Label } from "~/components/ui/label";
 import { Select, SelectContent, SelectItem, SelectTrigger, SelectValue } from "~/components/ui/select";
 import { describeFailure } from "~/lib/action-errors.server";
-import { KEY_LIST_ORDERS, keyIdSchema, keyStatusFilterSchema, listKeysInput, userIdSchema } from "~/lib/key-schemas";
+import { apiIdSchema, KEY_KINDS, KEY_LIST_ORDERS, keyIdSchema, keyStatusFilterSchema, listKeysInput, userIdSchema } from "~/lib/key-schemas";
 import { cn } from "~/lib/utils";
 import { readForm } from "~/lib/request.server";
 import { requireUser } from "~/session.server";
@@ -33,6 +33,11 @@ const STATUS_FILTERS = [
 ] as const;
 
 const SCOPE_FILTERS = ["all", "read", "write", "admin"] as const;
+const KIND_FILTERS = [
+  { value: "all", label: "Every kind" },
+  { value: "root", label: "Root keys" },
+  { value: "issued", label: "Issued keys" },
+] as const;
 const ORDERS = [
   { value: "newest", label: "Newest first" },
   { value: "oldest", label: "Oldest first" },
@@ -44,20 +49,24 @@ const listParams = z.object({
   scope: z.enum(SCOPE_FILTERS).catch("all"),
   owner: userIdSchema.optional().catch(undefined),
   order: z.enum(KEY_LIST_ORDERS).catch("newest"),
+  kind: z.enum(KEY_KINDS).optional().catch(undefined),
+  apiId: apiIdSchema.optional().catch(undefined),
   cursor: pageCursorParam("string"),
 });
 
 /** The URL parameters that choose which keys are listed (the cursor only pages through them). */
-const FILTER_PARAMS = ["q", "status", "scope", "owner", "order"] as const;
+const FILTER_PARAMS = ["q", "status", "scope", "owner", "order", "kind", "apiId"] as const;
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const { caller, user, actor } = await requireUser(request, context);
   const url = new URL(request.url);
-  const { q, status, scope, owner, order, cursor } = listParams.parse(Object.fromEntries(url.searchParams));
+  const { q, status, scope, owner, order, kind, apiId, cursor } = listParams.parse(Object.fromEntries(url.searchParams));
   const isAdmin = user.role === "admin";
-  const [page, owners] = await Promise.all([
-    caller.keys.list({ q: q || undefined, status, scope: scope === "all" ? undefined : scope, ownerId: isAdmin ? owner : undefined, order, cursor, limit: PAGE_SIZE }),
+  const [page, owners, apis] = await Promise.all([
+    caller.keys.list({ q: q || undefined, status, scope: scope === "all" ? undefined : scope, ownerId: isAdmin ? owner : undefined, order, kind, apiId, cursor, limit: PAGE_SIZE }),
     isAdmin ? caller.users.list() : Promise.resolve([]),
+    // Deleted APIs too: their revoked keys are still listed.
+    context.keyward.apis.list(actor, { limit: 100, includeArchived: true }),
   ]);
   const emails = new Map(owners.map((owner) => [owner.id, owner.email]));
   const rows = await describeKeyRows(context.keyward, actor, page.data);
@@ -67,6 +76,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     cursor: cursor ?? null,
     filters: filterKey(url.searchParams),
     owners: owners.map((o) => ({ id: o.id, email: o.email })),
+    apis: apis.data.map((api) => ({ id: api.id, name: api.name })),
     isAdmin,
     now: context.keyward.clock.now().toISOString(),
   });
@@ -104,7 +114,7 @@ function EmptyState({ filtered }: { filtered: boolean }) {
         <>
           <div className="space-y-1">
             <h2 className="text-lg font-semibold">No keys match these filters</h2>
-            <p className="text-sm text-muted-foreground">Try another name or status.</p>
+            <p className="text-sm text-muted-foreground">Try another name, status, kind or API.</p>
           </div>
           <Button asChild variant="outline">
             <Link to="/keys">Clear filters</Link>
@@ -127,7 +137,7 @@ function EmptyState({ filtered }: { filtered: boolean }) {
   );
 }
 
-function Filters({ owners }: { owners: { id: string; email: string }[] }) {
+function Filters({ owners, apis }: { owners: { id: string; email: string }[]; apis: { id: string; name: string }[] }) {
   const [params] = useSearchParams();
   const navigate = useNavigate();
   const [q, setQ] = useState(params.get("q") ?? "");
@@ -135,21 +145,28 @@ function Filters({ owners }: { owners: { id: string; email: string }[] }) {
   const scope = params.get("scope") ?? "all";
   const owner = params.get("owner") ?? "all";
   const order = params.get("order") ?? "newest";
+  const kind = params.get("kind") ?? "all";
+  const apiId = params.get("apiId") ?? "all";
 
   // Follow the URL (back button, "Clear filters"), except while the user is typing in the box.
   useEffect(() => {
     if (document.activeElement?.id !== "key-search") setQ(params.get("q") ?? "");
   }, [params]);
 
-  const apply = (next: { q?: string; status?: string; scope?: string; owner?: string; order?: string }) => {
+  const apply = (next: { q?: string; status?: string; scope?: string; owner?: string; order?: string; kind?: string; apiId?: string }) => {
     const search = new URLSearchParams();
     const text = (next.q ?? q).trim();
-    const chosen = { status: next.status ?? status, scope: next.scope ?? scope, owner: next.owner ?? owner, order: next.order ?? order };
+    const chosen = { status: next.status ?? status, scope: next.scope ?? scope, owner: next.owner ?? owner, order: next.order ?? order, kind: next.kind ?? kind, apiId: next.apiId ?? apiId };
+    // Root keys belong to no API: choosing one of the two lets go of the other.
+    if (next.apiId && next.apiId !== "all" && chosen.kind === "root") chosen.kind = "all";
+    if (next.kind === "root") chosen.apiId = "all";
     if (text) search.set("q", text);
     if (chosen.status !== "all") search.set("status", chosen.status);
     if (chosen.scope !== "all") search.set("scope", chosen.scope);
     if (chosen.owner !== "all") search.set("owner", chosen.owner);
     if (chosen.order !== "newest") search.set("order", chosen.order);
+    if (chosen.kind !== "all") search.set("kind", chosen.kind);
+    if (chosen.apiId !== "all") search.set("apiId", chosen.apiId);
     navigate({ pathname: "/keys", search: search.toString() }, { replace: true, preventScrollReset: true });
   };
 
@@ -195,6 +212,43 @@ function Filters({ owners }: { owners: { id: string; email: string }[] }) {
           </SelectContent>
         </Select>
       </div>
+      <div className="w-full sm:w-36">
+        <Label htmlFor="key-kind" className="sr-only">
+          Filter by kind
+        </Label>
+        <Select value={kind} onValueChange={(value) => apply({ kind: value })}>
+          <SelectTrigger id="key-kind" aria-label="Filter by kind">
+            <SelectValue>{KIND_FILTERS.find((filter) => filter.value === kind)?.label ?? "Every kind"}</SelectValue>
+          </SelectTrigger>
+          <SelectContent>
+            {KIND_FILTERS.map((filter) => (
+              <SelectItem key={filter.value} value={filter.value}>
+                {filter.label}
+              </SelectItem>
+            ))}
+          </SelectContent>
+        </Select>
+      </div>
+      {apis.length > 0 ? (
+        <div className="w-full sm:w-48">
+          <Label htmlFor="key-api" className="sr-only">
+            Filter by API
+          </Label>
+          <Select value={apiId} onValueChange={(value) => apply({ apiId: value })}>
+            <SelectTrigger id="key-api" aria-label="Filter by API">
+              <SelectValue>{apiId === "all" ? "Every API" : (apis.find((api) => api.id === apiId)?.name ?? apiId)}</SelectValue>
+            </SelectTrigger>
+            <SelectContent>
+              <SelectItem value="all">Every API</SelectItem>
+              {apis.map((api) => (
+                <SelectItem key={api.id} value={api.id}>
+                  {api.name}
+                </SelectItem>
+              ))}
+            </SelectContent>
+          </Select>
+        </div>
+      ) : null}
       <div className="w-full sm:w-36">
         <Label htmlFor="key-scope" className="sr-only">
           Filter by scope
@@ -249,7 +303,7 @@ function Filters({ owners }: { owners: { id: string; email: string }[] }) {
           </SelectContent>
         </Select>
       </div>
-      {q || status !== "all" || scope !== "all" || owner !== "all" || order !== "newest" ? (
+      {q || status !== "all" || scope !== "all" || owner !== "all" || order !== "newest" || kind !== "all" || apiId !== "all" ? (
         <Button type="button" variant="ghost" size="sm" onClick={() => {
             setQ("");
             navigate("/keys", { replace: true });
@@ -318,7 +372,7 @@ export default function KeysIndex() {
         }
       />
       <div className="space-y-4">
-        <Filters owners={data.owners} />
+        <Filters owners={data.owners} apis={data.apis} />
         {keys.length === 0 ? (
           <EmptyState filtered={filtered || Boolean(data.cursor)} />
         ) : (

@@ -31,14 +31,15 @@ describe.skipIf(skipBrowserSuite("APIs e2e"))("APIs, issued keys and identities 
     return (await response.json()) as { valid: boolean; code: string; identity?: { externalId: string } | null; permissions?: string[] };
   };
 
-  /** Screens of one page, dark and at phone width, signed in with the cookies of `page`. */
-  const phoneDark = async (page: Page, path: string, name: string, problems: string[]) => {
+  /** Screens of one page, dark and at phone width, signed in with the cookies of `page`, after `act` if given. */
+  const phoneDark = async (page: Page, path: string, name: string, problems: string[], act?: (phonePage: Page) => Promise<void>) => {
     const phone = await newContext(browser, app.url, { viewport: { width: 390, height: 844 }, colorScheme: "dark" });
     await phone.addCookies(await page.context().cookies());
     const phonePage = await phone.newPage();
     watchProblems(phonePage, problems);
     await phonePage.goto(path);
     await phonePage.locator("h1").first().waitFor();
+    await act?.(phonePage);
     await screenshot(phonePage, name);
     await phone.close();
   };
@@ -166,5 +167,88 @@ describe.skipIf(skipBrowserSuite("APIs e2e"))("APIs, issued keys and identities 
     await context.close();
     // 409: the taken prefix provoked above.
     expect(unexpectedProblems(problems, [409])).toEqual([]);
+  });
+
+  it("picks an existing identity from the suggestions, edits an issued key's permissions, and filters the keys list by kind and API", { timeout: 180_000 }, async () => {
+    const member = await createUser(app.keyward, "member");
+    const api = await app.keyward.apis.create(member.actor, {
+      name: "Shop API",
+      prefix: "shop",
+      permissions: ["orders.read", "orders.write", "reports.read"],
+      defaults: { rateLimit: { requests: 500, windowSeconds: 60 } },
+    });
+    await app.keyward.keys.createIssued(member.actor, api.id, { externalId: "customer_alpha" });
+    await app.keyward.keys.create(member.actor, { name: "member root key", scopes: ["read"] });
+
+    const context = await newContext(browser, app.url);
+    const page = await context.newPage();
+    const problems = watchProblems(page);
+    await signInAndWait(page, member.email);
+
+    // The issue form says an empty rate limit is the API's default, and suggests existing external ids.
+    await page.goto(`/apis/${api.id}/keys/new`);
+    await page.getByText("Leave both empty for the default of Shop API: 500 requests per 60 seconds.").waitFor();
+    const externalId = page.getByRole("combobox", { name: /External id/ });
+    await externalId.fill("alp");
+    const suggestions = page.getByRole("listbox", { name: "Existing external ids" });
+    await suggestions.getByRole("option", { name: "customer_alpha" }).waitFor();
+    await externalId.press("ArrowDown");
+    await expect(externalId.getAttribute("aria-activedescendant")).resolves.toBeTruthy();
+    await externalId.press("Enter");
+    await expect(externalId.inputValue()).resolves.toBe("customer_alpha");
+    await expect(suggestions.isHidden()).resolves.toBe(true);
+    await page.getByRole("checkbox", { name: "orders.read" }).check();
+    // The suggestions' button and list, dark: the native datalist's arrow was dark on dark.
+    await phoneDark(page, `/apis/${api.id}/keys/new`, "issue-key-suggestions-phone-dark", problems, async (phonePage) => {
+      await phonePage.getByRole("button", { name: "Existing external ids" }).click();
+      await phonePage.getByRole("option", { name: "customer_alpha" }).waitFor();
+    });
+    await page.getByRole("button", { name: "Issue key" }).click();
+    await page.getByText("Key issued").waitFor();
+    const { data: issued } = await app.keyward.keys.list(member.actor, { apiId: api.id, externalId: "customer_alpha" });
+    expect(issued).toHaveLength(2);
+    const apiKey = issued.find((key) => key.permissions.length > 0)!;
+    expect(apiKey).toMatchObject({ permissions: ["orders.read"], rateLimit: { requests: 500, windowSeconds: 60 } });
+
+    // Its permissions, edited on its page: a box of the vocabulary and a typed wildcard.
+    await page.goto(`/keys/${apiKey.id}`);
+    const setting = page.locator('[data-setting="permissions"]');
+    await setting.getByRole("button", { name: "Edit Permissions" }).click();
+    await setting.getByRole("checkbox", { name: "orders.write" }).check();
+    await setting.getByLabel("Wildcards and other grants").fill("reports.*");
+    await setting.getByRole("button", { name: "Save" }).click();
+    await page.getByText("Permissions saved").waitFor();
+    await setting.getByText("reports.*").waitFor();
+    await expect(app.keyward.keys.get(member.actor, apiKey.id)).resolves.toMatchObject({ permissions: ["orders.read", "orders.write", "reports.*"] });
+
+    // A grant outside the vocabulary is refused under the field, and the key keeps its permissions.
+    await setting.getByRole("button", { name: "Edit Permissions" }).click();
+    await setting.getByLabel("Wildcards and other grants").fill("billing.read");
+    await setting.getByRole("button", { name: "Save" }).click();
+    await setting.getByText(/Not permissions of Shop API: billing\.read/).waitFor();
+    await expect(setting.getByLabel("Wildcards and other grants").getAttribute("aria-invalid")).resolves.toBe("true");
+    await screenshot(page, "issued-key-permissions-refused");
+    await setting.getByRole("button", { name: "Cancel" }).click();
+    await setting.getByText("reports.*").waitFor();
+    await screenshot(page, "issued-key-page");
+    await phoneDark(page, `/keys/${apiKey.id}`, "issued-key-page-phone-dark", problems);
+
+    // The keys list, narrowed to issued keys of the API by its filters, in the URL.
+    await page.goto("/keys");
+    await page.getByRole("link", { name: "member root key" }).waitFor();
+    await page.getByRole("combobox", { name: "Filter by kind" }).click();
+    await page.getByRole("option", { name: "Issued keys" }).click();
+    await page.waitForURL(/\/keys\?kind=issued$/);
+    await page.getByRole("combobox", { name: "Filter by API" }).click();
+    await page.getByRole("option", { name: "Shop API" }).click();
+    await page.waitForURL(new RegExp(`/keys\\?kind=issued&apiId=${api.id}$`));
+    await page.locator("tbody tr").nth(1).waitFor();
+    await expect(page.locator("tbody tr").count()).resolves.toBe(2);
+    await expect(page.getByRole("link", { name: "member root key" }).count()).resolves.toBe(0);
+    await screenshot(page, "keys-filtered-by-api");
+
+    await context.close();
+    // 400/422: the refused permissions edit above.
+    expect(unexpectedProblems(problems, [400, 422])).toEqual([]);
   });
 });

@@ -111,6 +111,63 @@ describe("API and identity pages", () => {
     expect(await app.keyward.apis.get(member.actor, apiId)).toMatchObject({ name: "Orders (prod)", implications: { "orders.write": ["orders.read"] } });
   });
 
+  it("edits an issued key's permissions from its page, and refuses one outside the API's vocabulary by the field", async () => {
+    const { apiKey } = await app.keyward.keys.createIssued(member.actor, apiId, { externalId: "customer_perm", permissions: ["orders.read"] });
+    const edit = (fields: Record<string, string | string[]>) => {
+      const body = new URLSearchParams({ intent: "update", field: "permissions" });
+      for (const [name, value] of Object.entries(fields)) for (const one of [value].flat()) body.append(name, one);
+      return fetch(`${app.url}/keys/${apiKey.id}?_data=${encodeURIComponent("routes/_app.keys.$id")}`, {
+        method: "POST",
+        headers: { Cookie: cookie, Origin: app.url, "Content-Type": "application/x-www-form-urlencoded" },
+        body,
+      });
+    };
+    const page = (await (await get(`/keys/${apiKey.id}`, "routes/_app.keys.$id")).json()) as { vocabulary: string[] };
+    expect(page.vocabulary).toEqual(["orders.read", "orders.write"]);
+
+    const saved = await edit({ permissions: ["orders.read", "orders.write"], grants: "orders.*, *" });
+    expect(saved.status).toBe(200);
+    expect(await saved.json()).toMatchObject({ ok: true, field: "permissions" });
+    expect((await app.keyward.keys.get(member.actor, apiKey.id)).permissions).toEqual(["orders.read", "orders.write", "orders.*", "*"]);
+
+    const unknown = await edit({ permissions: "orders.write", grants: "reports.read" });
+    expect(unknown.status).toBeGreaterThanOrEqual(400);
+    expect(unknown.status).toBeLessThan(500);
+    expect(await unknown.json()).toMatchObject({ ok: false, field: "permissions", error: expect.stringContaining("Not permissions of Orders") });
+    const malformed = await edit({ grants: "orders.**" });
+    expect(malformed.status).toBe(400);
+    expect(await malformed.json()).toMatchObject({ ok: false, field: "permissions", error: expect.stringContaining("A permission is a name like orders.read") });
+    // Neither refusal changed the key.
+    expect((await app.keyward.keys.get(member.actor, apiKey.id)).permissions).toEqual(["orders.read", "orders.write", "orders.*", "*"]);
+  });
+
+  it("lists the keys of one kind and API at /keys, page by page", async () => {
+    const listed = await app.keyward.apis.create(member.actor, { name: "Listing", prefix: "listing" });
+    for (let i = 0; i < 21; i++) await app.keyward.keys.createIssued(member.actor, listed.id, { name: `listed ${i}` });
+    // Keys the filter leaves out: a root key and a key of another API.
+    await app.keyward.keys.create(member.actor, { name: "root of the member", scopes: ["read"] });
+    await app.keyward.keys.createIssued(member.actor, apiId, { name: "of orders" });
+
+    type Page = { keys: { name: string; kind: string; apiId: string | null }[]; nextCursor: string | null; apis: { id: string }[] };
+    const list = async (search: string) => (await (await get(`/keys?index&${search}`, "routes/_app.keys._index")).json()) as Page;
+    const first = await list(`kind=issued&apiId=${listed.id}`);
+    expect(first.apis.map((api) => api.id)).toEqual(expect.arrayContaining([apiId, listed.id]));
+    expect(first.apis.map((api) => api.id)).not.toContain(othersApiId);
+    expect(first.keys).toHaveLength(20);
+    expect(first.nextCursor).not.toBeNull();
+    const second = await list(`kind=issued&apiId=${listed.id}&cursor=${encodeURIComponent(first.nextCursor!)}`);
+    expect(second.nextCursor).toBeNull();
+    const all = [...first.keys, ...second.keys];
+    expect(new Set(all.map((key) => key.name))).toEqual(new Set(Array.from({ length: 21 }, (_, i) => `listed ${i}`)));
+    expect(all.every((key) => key.kind === "issued" && key.apiId === listed.id)).toBe(true);
+
+    const roots = await list("kind=root");
+    expect(roots.keys.length).toBeGreaterThan(0);
+    expect(roots.keys.every((key) => key.kind === "root")).toBe(true);
+    // Another member's API filters to nothing rather than to their keys.
+    expect((await list(`apiId=${othersApiId}`)).keys).toEqual([]);
+  });
+
   it("answers 404 for another member's API and identity, on every page and action", async () => {
     expect((await get(`/apis/${othersApiId}`, "routes/_app.apis.$id")).status).toBe(404);
     expect((await get(`/apis/${othersApiId}/keys/new`, "routes/_app.apis.$id_.keys.new")).status).toBe(404);

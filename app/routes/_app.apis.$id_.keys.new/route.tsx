@@ -4,6 +4,7 @@ import { ArrowLeft, CircleCheck, Loader2, TriangleAlert } from "lucide-react";
 import { useEffect, useRef, useState } from "react";
 import { CopyButton } from "~/components/copy-button";
 import { RouteErrorBoundary } from "~/components/error-boundary";
+import { SuggestInput } from "~/components/suggest-input";
 import { fieldIds, FieldErrors, FormField } from "~/components/form-field";
 import { PageHeader } from "~/components/page-header";
 import { Alert, AlertDescription, AlertTitle } from "~/components/ui/alert";
@@ -126,6 +127,15 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
   }
 }
 
+/** An empty rate limit takes the API's default when it sets one; only otherwise the server's. */
+function rateLimitHint(api: { name: string; defaults: { rateLimit?: { requests: number; windowSeconds: number } } }): string {
+  const limit = api.defaults.rateLimit;
+  const empty = limit
+    ? `Leave both empty for the default of ${api.name}: ${limit.requests.toLocaleString("en-US")} requests per ${limit.windowSeconds.toLocaleString("en-US")} seconds.`
+    : `Leave both empty to use the server’s default limit (KEYWARD_DEFAULT_RATE_LIMIT); ${api.name} sets no default of its own.`;
+  return `${empty} Over the limit, verification answers RATE_LIMITED.`;
+}
+
 type Created = Extract<NonNullable<ReturnType<typeof useActionData<typeof action>>>, { ok: true }>;
 
 function IssuedKey({ created, apiName, origin }: { created: Created; apiName: string; origin: string }) {
@@ -238,14 +248,9 @@ export default function IssueKey() {
               </div>
             ) : null}
             <Section title="Customer" description="Who the key is for, by your own id for them. A new id creates the identity; an existing one adds a key to it.">
-              <FormField id="externalId" label={<>External id <span className="font-normal text-muted-foreground">(optional)</span></>} errors={errors.externalId} hint={externalIds.length > 0 ? `${externalIds.length} existing: pick one from the list or type a new one.` : "For example your customer's account id, user_123."}>
-                <Input {...fieldIds("externalId", errors.externalId, true)} name="externalId" list="known-identities" autoComplete="off" spellCheck={false} className="font-mono" autoFocus />
+              <FormField id="externalId" label={<>External id <span className="font-normal text-muted-foreground">(optional)</span></>} errors={errors.externalId} hint={externalIds.length > 0 ? `${externalIds.length} existing: pick one from the list (arrow keys or the button) or type a new one.` : "For example your customer's account id, user_123."}>
+                <SuggestInput {...fieldIds("externalId", errors.externalId, true)} name="externalId" suggestions={externalIds} listLabel="Existing external ids" spellCheck={false} className="font-mono" autoFocus />
               </FormField>
-              <datalist id="known-identities">
-                {externalIds.map((externalId) => (
-                  <option key={externalId} value={externalId} />
-                ))}
-              </datalist>
               <FormField id="name" label={<>Name <span className="font-normal text-muted-foreground">(optional)</span></>} errors={errors.name} hint="Defaults to the external id.">
                 <Input {...fieldIds("name", errors.name, true)} name="name" maxLength={100} autoComplete="off" />
               </FormField>
@@ -273,7 +278,7 @@ export default function IssueKey() {
               <FieldErrors id="permissions" errors={errors.permissions} />
             </Section>
             <ExpirySection expiry={expiry} onExpiryChange={setExpiry} presets={presets} maxTtlDays={maxTtlDays} now={now} errors={errors} />
-            <RestrictionsSection allowlist={allowlist} onAllowlistChange={setAllowlist} errors={errors} />
+            <RestrictionsSection allowlist={allowlist} onAllowlistChange={setAllowlist} errors={errors} rateLimitHint={rateLimitHint(api)} />
             <Section title="Recovery" description="By default nobody, not even Keyward, can show this key again.">
               <div className="flex items-start justify-between gap-4 rounded-md border p-4">
                 <div className="space-y-1">

@@ -1,5 +1,4 @@
 import { Link } from "@remix-run/react";
-import { KeyAccess } from "~/components/keys-table";
 import { RelativeTime } from "~/components/relative-time";
 import { Card, CardContent, CardHeader, CardTitle } from "~/components/ui/card";
 import type { KeyView, LoaderData } from "./route";
@@ -42,10 +41,6 @@ export function DetailsPanel({ apiKey, owner, belongsTo, now }: { apiKey: KeyVie
                 ) : (
                   "None"
                 )}
-              </dd>
-              <dt className="text-muted-foreground">Permissions</dt>
-              <dd className="flex justify-end">
-                <KeyAccess apiKey={apiKey} />
               </dd>
             </>
           ) : null}

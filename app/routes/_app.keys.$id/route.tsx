@@ -50,6 +50,8 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
     isAdmin ? caller.users.get({ id: apiKey.ownerId }) : Promise.resolve({ id: user.id, email: user.email, role: user.role }),
   ]);
   const belongsTo = (await describeKeyRows(context.keyward, actor, [apiKey])).get(apiKey.id)!;
+  // The checkboxes of the permissions editor: the vocabulary of the key's API.
+  const vocabulary = apiKey.apiId ? (await context.keyward.apis.get(actor, apiKey.apiId)).permissions : [];
   const rotatedTo = audit.data.find((entry) => entry.action === "key.rotated" && typeof entry.details.newKeyId === "string")?.details.newKeyId as string | undefined;
   return json({
     apiKey,
@@ -61,6 +63,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
     belongsTo,
     isAdmin,
     granularity,
+    vocabulary,
     grantableScopes: ROLE_SCOPES[owner.role as Role].filter((scope) => ROLE_SCOPES[user.role].includes(scope)),
     maxTtlDays: context.keyward.config.maxKeyTtlDays ?? null,
     now: now.toISOString(),
@@ -69,7 +72,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
 
 // Actions ---------------------------------------------------------------------------------------
 
-const EDITABLE = ["name", "description", "scopes", "rateLimit", "allowedIps", "expiresAt"] as const;
+const EDITABLE = ["name", "description", "scopes", "permissions", "rateLimit", "allowedIps", "expiresAt"] as const;
 export type Editable = (typeof EDITABLE)[number];
 
 type Patch = { patch: Record<string, unknown> } | { error: string };
@@ -77,6 +80,12 @@ type Patch = { patch: Record<string, unknown> } | { error: string };
 /** A parsed field as the patch it makes, or its messages as the one error its editor shows. */
 function patchOf<T>(field: Editable, part: FormPart<T>): Patch {
   return part.ok ? { patch: { [field]: part.value } } : { error: Object.values(part.errors).flat().join("\n") };
+}
+
+/** The permissions editor's grants: the vocabulary's ticked boxes and the typed ones (the service checks both). */
+function grantsOf(form: FormData): string[] {
+  const checked = form.getAll("permissions").filter((value): value is string => typeof value === "string");
+  return [...checked, ...formText(form, "grants").split(/[\s,]+/).filter(Boolean)];
 }
 
 /** The patch one inline editor submits, or the message for its field. */
@@ -88,6 +97,8 @@ function patchFor(field: Editable, form: FormData): Patch {
       return { patch: { description: formText(form, "description") } };
     case "scopes":
       return { patch: { scopes: form.getAll("scopes").filter((s) => typeof s === "string") } };
+    case "permissions":
+      return { patch: { permissions: grantsOf(form) } };
     case "allowedIps":
       return patchOf("allowedIps", parseAllowedIps(form));
     case "rateLimit": {
@@ -121,7 +132,7 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
         const result = patchFor(input.field, form);
         if ("error" in result) return json({ ok: false as const, intent: "update" as const, error: result.error, field: input.field }, { status: 400 });
         const checked = updateKeyInput.safeParse(result.patch);
-        if (!checked.success) return json({ ok: false as const, intent: "update" as const, error: checked.error.issues.map((issue) => issue.message).join("\n"), field: input.field }, { status: 400 });
+        if (!checked.success) return json({ ok: false as const, intent: "update" as const, error: [...new Set(checked.error.issues.map((issue) => issue.message))].join("\n"), field: input.field }, { status: 400 });
         const key = await caller.keys.update({ id: id.data, ...checked.data });
         return json({ ok: true as const, intent: "update" as const, name: key.name, field: input.field });
       }
@@ -215,7 +226,7 @@ export default function KeyDetail() {
         </div>
 
         <div className="min-w-0 space-y-6">
-          <SettingsPanel apiKey={apiKey} grantableScopes={data.grantableScopes} maxTtlDays={data.maxTtlDays} now={now} />
+          <SettingsPanel apiKey={apiKey} vocabulary={data.vocabulary} grantableScopes={data.grantableScopes} maxTtlDays={data.maxTtlDays} now={now} />
           <DetailsPanel apiKey={apiKey} owner={data.owner} belongsTo={data.belongsTo} now={now} />
         </div>
       </div>

@@ -67,3 +67,44 @@ export function ExpiryEditor({ apiKey, maxTtlDays, now }: { apiKey: KeyView; max
     </div>
   );
 }
+
+/** The vocabulary of the key's API as boxes to tick, and a box for wildcards and grants outside it (the service refuses unknown ones). */
+export function PermissionsEditor({ vocabulary, granted, errorId, hasError }: { vocabulary: string[]; granted: string[]; errorId: string; hasError: boolean }) {
+  const typed = granted.filter((grant) => !vocabulary.includes(grant));
+  return (
+    <div className="space-y-3">
+      {vocabulary.length > 0 ? (
+        <fieldset className="space-y-2">
+          <legend className="sr-only">Permissions from the vocabulary</legend>
+          {vocabulary.map((permission) => (
+            <div key={permission} className="flex items-center gap-2">
+              <Checkbox id={`edit-permission-${permission}`} name="permissions" value={permission} defaultChecked={granted.includes(permission)} />
+              <Label htmlFor={`edit-permission-${permission}`} className="break-all font-mono font-normal">
+                {permission}
+              </Label>
+            </div>
+          ))}
+        </fieldset>
+      ) : null}
+      <div className="space-y-1.5">
+        <Label htmlFor="edit-grants" className="text-xs font-normal text-muted-foreground">
+          Wildcards and other grants
+        </Label>
+        <Input
+          id="edit-grants"
+          name="grants"
+          defaultValue={typed.join(" ")}
+          placeholder="orders.*"
+          autoComplete="off"
+          spellCheck={false}
+          className="font-mono"
+          aria-invalid={hasError || undefined}
+          aria-describedby={`edit-grants-hint ${hasError ? errorId : ""}`.trim()}
+        />
+        <p id="edit-grants-hint" className="text-[0.8rem] text-muted-foreground">
+          Separated by spaces or commas, e.g. orders.* or * for everything.
+        </p>
+      </div>
+    </div>
+  );
+}

@@ -4,15 +4,16 @@ import { Checkbox } from "~/components/ui/checkbox";
 import { Input } from "~/components/ui/input";
 import { Label } from "~/components/ui/label";
 import { Textarea } from "~/components/ui/textarea";
+import { KeyAccess } from "~/components/keys-table";
 import { RelativeTime } from "~/components/relative-time";
 import type { Scope } from "~/lib/scopes";
 import { numberFormat } from "./format";
 import type { KeyView } from "./route";
 import { Setting } from "./setting";
-import { AllowlistEditor, ExpiryEditor } from "./setting-editors";
+import { AllowlistEditor, ExpiryEditor, PermissionsEditor } from "./setting-editors";
 
 /** The key's settings, each edited and saved on its own. */
-export function SettingsPanel({ apiKey, grantableScopes, maxTtlDays, now }: { apiKey: KeyView; grantableScopes: Scope[]; maxTtlDays: number | null; now: string }) {
+export function SettingsPanel({ apiKey, vocabulary, grantableScopes, maxTtlDays, now }: { apiKey: KeyView; vocabulary: string[]; grantableScopes: Scope[]; maxTtlDays: number | null; now: string }) {
   const locked = apiKey.status === "revoked";
   return (
     <Card>
@@ -77,7 +78,15 @@ export function SettingsPanel({ apiKey, grantableScopes, maxTtlDays, now }: { ap
               </fieldset>
             )}
           />
-        ) : null}
+        ) : (
+          <Setting
+            field="permissions"
+            label="Permissions"
+            disabled={locked}
+            view={<KeyAccess apiKey={apiKey} />}
+            editor={(errorId, hasError) => <PermissionsEditor vocabulary={vocabulary} granted={apiKey.permissions} errorId={errorId} hasError={hasError} />}
+          />
+        )}
         <Setting
           field="rateLimit"
           label="Rate limit"

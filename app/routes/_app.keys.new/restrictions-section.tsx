@@ -20,7 +20,8 @@ function allowlistLines(text: string): AllowlistLine[] {
     .filter((entry) => entry.value !== "");
 }
 
-export function RestrictionsSection({ allowlist, onAllowlistChange, errors }: { allowlist: string; onAllowlistChange: (text: string) => void; errors: FieldErrorMap }) {
+/** `rateLimitHint` says what an empty rate limit means and what happens over it, which differ for root and issued keys. */
+export function RestrictionsSection({ allowlist, onAllowlistChange, errors, rateLimitHint }: { allowlist: string; onAllowlistChange: (text: string) => void; errors: FieldErrorMap; rateLimitHint: string }) {
   const liveIpErrors = useMemo(
     () =>
       allowlistLines(allowlist).flatMap(({ line, value }) => {
@@ -82,7 +83,7 @@ export function RestrictionsSection({ allowlist, onAllowlistChange, errors }: { 
             <FieldErrors id="rateLimitWindow" errors={errors.rateLimitWindow} />
           </div>
         </div>
-        <p className="text-[0.8rem] text-muted-foreground">Leave both empty to use the server’s default limit (KEYWARD_DEFAULT_RATE_LIMIT). Over the limit, requests get 429 with Retry-After.</p>
+        <p className="text-[0.8rem] text-muted-foreground">{rateLimitHint}</p>
       </fieldset>
     </Section>
   );

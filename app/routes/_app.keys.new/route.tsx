@@ -196,7 +196,12 @@ export default function NewKey() {
               now={now}
               errors={errors}
             />
-            <RestrictionsSection allowlist={allowlist} onAllowlistChange={setAllowlist} errors={errors} />
+            <RestrictionsSection
+              allowlist={allowlist}
+              onAllowlistChange={setAllowlist}
+              errors={errors}
+              rateLimitHint="Leave both empty to use the server’s default limit (KEYWARD_DEFAULT_RATE_LIMIT). Over the limit, requests get 429 with Retry-After."
+            />
             {apis.length > 0 ? <ApisSection apis={apis} errors={errors} /> : null}
             <RecoverySection />
           </CardContent>
