@@ -19,6 +19,8 @@ import {
   rotateKeyInput,
   scopeSchema,
   updateKeyInput,
+  NUL_MESSAGE,
+  storable,
   userIdSchema,
 } from "./key-schemas";
 
@@ -69,6 +71,12 @@ export const verifyKeyInput = z
       .refine((value) => parseAddress(value) !== null, "Not an IPv4 or IPv6 address")
       .optional()
       .describe("The address your caller came from. A key with an IP allowlist is refused (IP_NOT_ALLOWED) when it is missing."),
+    cost: z.number().int().min(0).max(1_000_000).optional().describe("Credits this request costs a key that has credits (default 1; 0 checks without charging)."),
+    tags: z
+      .array(z.string().min(1).max(64).refine(storable, NUL_MESSAGE))
+      .max(10)
+      .optional()
+      .describe("Up to 10 short labels kept with this verification in the key's request log, e.g. the path your service protects."),
   })
   .strict();
 export type VerifyKeyInput = z.infer<typeof verifyKeyInput>;

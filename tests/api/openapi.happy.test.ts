@@ -74,7 +74,7 @@ describe("GET /api/v1/openapi.json", () => {
     expect(Object.keys(document.components.schemas.CreateIssuedKeyRequest!.properties!).sort()).toEqual(
       ["allowedIps", "description", "expiresAt", "expiresInDays", "externalId", "identityId", "meta", "name", "permissions", "rateLimit", "recoverable"].sort(),
     );
-    expect(Object.keys(document.components.schemas.VerifyRequest!.properties!).sort()).toEqual(["apiId", "ip", "key", "permissions"]);
+    expect(Object.keys(document.components.schemas.VerifyRequest!.properties!).sort()).toEqual(["apiId", "cost", "ip", "key", "permissions", "tags"]);
   });
 
   it("names each operation's scope from the operation table, and not_a_root_key among the refusals of every authenticated one", () => {

@@ -1,4 +1,5 @@
 import { verifyKeyInput } from "../../lib/api-schemas";
+import { verifyIssuedKey } from "../../services/verification.server";
 import { operationProcedure } from "../trpc.server";
 
 /**
@@ -7,4 +8,4 @@ import { operationProcedure } from "../trpc.server";
  */
 export const verifyProcedure = operationProcedure("verify")
   .input(verifyKeyInput)
-  .mutation(({ ctx, input }) => ctx.keyward.verifier.verify(input.key, { apiId: input.apiId, permissions: input.permissions, ip: input.ip, caller: ctx.actor }));
+  .mutation(({ ctx, input }) => verifyIssuedKey(ctx.keyward, input, { caller: ctx.actor }));
