@@ -5,6 +5,7 @@
  *   express  the same chain as Express middleware, then @remix-run/express, as production ran until ADR 0014
  * PORT and HOST say where to listen; SIGTERM closes it. Any IPC message is answered with the process's
  * CPU time so far (process.cpuUsage()), so the benchmark can charge each run's CPU to its requests.
+ * It prints what it read from its environment (adapter, address, database, Redis) on stderr at start.
  */
 import http from "node:http";
 import path from "node:path";
@@ -16,6 +17,7 @@ import { loadConfig } from "../../app/config.server";
 import { logger, routeConsoleTo } from "../../app/lib/logger.server";
 import { createHttpServer, createPipeline, type HttpAppOptions } from "../../app/server/http";
 import type { Keyward, KeywardOptions } from "../../app/services/keyward.server";
+import { describeBackend, printEnvironment } from "../lib/bench-env";
 
 type BuildWithServices = ServerBuild & { entry: { module: { createKeyward(options: KeywardOptions): Promise<Keyward> } } };
 
@@ -35,6 +37,12 @@ const adapter = process.env.KEYWARD_HTTP_ADAPTER;
 if (adapter !== "node" && adapter !== "express") throw new Error(`KEYWARD_HTTP_ADAPTER must be "node" or "express", not ${JSON.stringify(adapter)}`);
 routeConsoleTo(logger);
 const config = loadConfig();
+printEnvironment(`adapter server (${adapter})`, {
+  KEYWARD_HTTP_ADAPTER: adapter,
+  PORT: String(config.port),
+  HOST: config.host,
+  ...describeBackend(config.database.kind === "postgres" ? { databaseUrl: config.database.url, redisUrl: config.redisUrl } : { dataDir: config.database.dataDir, redisUrl: config.redisUrl }),
+});
 const build = (await import(pathToFileURL(path.resolve("build/index.js")).href)) as BuildWithServices;
 const keyward = await build.entry.module.createKeyward({ config });
 const server = (adapter === "node" ? createHttpServer : createExpressServer)({ build, keyward });

@@ -7,12 +7,13 @@
  * Starts two server processes (scripts/bench/adapter-server.ts) on the same production build, NODE_ENV=production,
  * each on its own copy of one temporary embedded database holding a member and a key: the adapter is all that
  * differs. It drives each with autocannon from this process on /api/health (no database), GET /api/v1/me with a
- * valid key (the key middleware, then the handler) and a dashboard page loader (the keys list as a signed-in
+ * valid root key (the key middleware, then the handler) and a dashboard page loader (the keys list as a signed-in
  * `?_data=` request, as client-side navigation asks for it). Adapters alternate within every round, and the one
  * going first alternates between rounds (keep BENCH_ROUNDS even), so drift and the machine's other tenants hit
  * both alike. Next to throughput it reports what a shared machine cannot blur: the server's own CPU time per
  * request (user + system, asked of the server over IPC, from the start of a run to the end of the usage flush
- * after it). It reports each run, then per route the medians and the ratios node/express.
+ * after it). It reports each run, then per route the medians and the ratios node/express. The servers get
+ * no DATABASE_URL or REDIS_URL, whatever this process has: embedded PGlite, per-process limits (printed at start).
  */
 import { spawn } from "node:child_process";
 import crypto from "node:crypto";
@@ -23,6 +24,7 @@ import autocannon from "autocannon";
 import { loadConfig } from "../../app/config.server";
 import { systemActor } from "../../app/services/actor.server";
 import { createKeyward } from "../../app/services/keyward.server";
+import { describeBackend, printEnvironment, withoutBackend } from "../lib/bench-env";
 import { table } from "../lib/format";
 import { freePort } from "../lib/server-process";
 
@@ -130,15 +132,20 @@ async function startAdapterServer(adapter: Adapter, env: NodeJS.ProcessEnv, emai
 async function main(): Promise<void> {
   if (!fs.existsSync("build/index.js")) throw new Error("No production build: run `npm run build` first (npm run bench:adapter does).");
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "keyward-bench-adapter-"));
-  const { DATABASE_URL: _ignored, REDIS_URL: _alsoIgnored, ...inherited } = process.env;
   const env: NodeJS.ProcessEnv = {
-    ...inherited,
+    ...withoutBackend(process.env),
     NODE_ENV: "production",
     KEYWARD_SECRET: crypto.randomBytes(32).toString("base64"),
     KEYWARD_ENCRYPTION_KEY: crypto.randomBytes(32).toString("base64"),
     LOG_LEVEL: "warn",
   };
   const databases = { express: path.join(dataDir, "express"), node: path.join(dataDir, "node") } satisfies Record<Adapter, string>;
+  printEnvironment("bench:adapter environment (the servers' too)", {
+    BENCH_SECONDS: String(SECONDS),
+    BENCH_ROUNDS: String(ROUNDS),
+    BENCH_CONNECTIONS: String(CONNECTIONS),
+    ...describeBackend({ dataDir: `${databases.express} and ${databases.node}` }),
+  });
 
   // The member and the key, made through the services before any server takes the database's lock; then copied.
   const keyward = await createKeyward({ config: loadConfig({ ...env, KEYWARD_DATA_DIR: databases.express }) });

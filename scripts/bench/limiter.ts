@@ -11,6 +11,7 @@
 import os from "node:os";
 import { RateLimiter } from "../../app/services/rate-limiter.server";
 import { hasRedisServer, startPrivateRedis } from "../../tests/support/redis";
+import { printEnvironment } from "../lib/bench-env";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const CONCURRENCY = 64;
@@ -91,6 +92,10 @@ async function scenario(redisUrl: string | undefined, label: string): Promise<Re
 const ms = (value: number) => `${value.toFixed(3)} ms`;
 
 async function main(): Promise<void> {
+  printEnvironment("bench:limiter environment", {
+    BENCH_SECONDS: process.env.BENCH_SECONDS === undefined ? `unset (${SECONDS})` : String(SECONDS),
+    REDIS_URL: "not used (a private redis-server on a free port)",
+  });
   console.log(`Rate limiter (bottleneck 2.19.5) — Node ${process.version}, ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`);
   console.log(`${SECONDS} s per throughput run at ${CONCURRENCY} decisions in flight; ${LATENCY_SAMPLES} sequential decisions for idle latency\n`);
 

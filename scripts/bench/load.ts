@@ -8,10 +8,11 @@
  *
  * Starts `node build/server.js` (NODE_ENV=production) on a fresh database: a temporary PGlite data
  * directory, or a database of its own on DATABASE_URL's server (dropped at the end); REDIS_URL, when
- * set, is passed on (cluster-wide limits). Before the server starts, the bulk seed service creates
+ * set, is passed on (cluster-wide limits); both are printed at start and handed to the server explicitly. Before the server starts, the bulk seed service creates
  * 1 000 active keys (default limit), 20 active keys limited to 5 requests a minute and 50 revoked keys.
  * autocannon then sends GET /api/v1/me at `--rate` requests per second (overallRate) for `--duration`
- * seconds after a warm-up, each request drawn from this mix:
+ * seconds after a warm-up, each request drawn from this mix (root keys: GET /api/v1/me admits root keys,
+ * and an issued key would be refused 403 not_a_root_key):
  *
  *   valid 75 % · rate-limited key 7 % · revoked 5 % · unknown well-formed 5 % · wrong checksum 4 % · malformed 4 %
  *
@@ -36,6 +37,7 @@ import { generateKey, KEY_CHECKSUM_LENGTH, BASE62 } from "../../app/lib/key-form
 import { systemActor } from "../../app/services/actor.server";
 import { BulkSeedService, type BulkKeySpec } from "../../app/services/bulk-seed.server";
 import { createKeyward } from "../../app/services/keyward.server";
+import { describeBackend, printEnvironment, withoutBackend } from "../lib/bench-env";
 import { table } from "../lib/format";
 import { formatCount } from "../lib/progress";
 import { startServerProcess, type ServerProcess } from "../lib/server-process";
@@ -192,10 +194,10 @@ async function main(): Promise<void> {
     if (!Number.isInteger(value) || value < (name === "warmup" ? 0 : 1)) throw new Error(`--${name} must be a whole number ≥ ${name === "warmup" ? 0 : 1}`);
   }
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "keyward-load-"));
+  const redisUrl = process.env.REDIS_URL;
   const database = process.env.DATABASE_URL ? await createPostgresDatabase(process.env.DATABASE_URL) : null;
-  const { DATABASE_URL: _ignored, ...inherited } = process.env;
   const env: NodeJS.ProcessEnv = {
-    ...inherited,
+    ...withoutBackend(process.env),
     NODE_ENV: "production",
     KEYWARD_SECRET: crypto.randomBytes(32).toString("base64"),
     KEYWARD_ENCRYPTION_KEY: crypto.randomBytes(32).toString("base64"),
@@ -203,7 +205,12 @@ async function main(): Promise<void> {
     TRUST_PROXY: "1",
     LOG_LEVEL: "warn",
     ...(database ? { DATABASE_URL: database.url } : {}),
+    ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
   };
+  printEnvironment("bench:load environment (the server's too)", {
+    DATABASE_URL: process.env.DATABASE_URL,
+    ...describeBackend({ databaseUrl: database?.url, dataDir, redisUrl }),
+  });
 
   let server: ServerProcess | undefined;
   process.on("SIGINT", () => {
@@ -306,7 +313,7 @@ async function main(): Promise<void> {
 
     process.stdout.write(
       `\nREST load, production build, GET /api/v1/me at ${RATE} req/s (autocannon overallRate, ${CONNECTIONS} connections) for ${DURATION} s after ${WARMUP} s of warm-up; ` +
-        `${database ? "PostgreSQL" : "embedded PGlite"}${process.env.REDIS_URL ? " + Redis" : ""}; ${ACTIVE_KEYS} active keys; server and load on the same ${os.cpus().length} CPUs (Node ${process.version})\n` +
+        `${database ? "PostgreSQL" : "embedded PGlite"}${redisUrl ? " + Redis" : ""}; ${ACTIVE_KEYS} active keys; server and load on the same ${os.cpus().length} CPUs (Node ${process.version})\n` +
         `load average (1/5/15 min) before: ${loadBefore}, after: ${loadAfter}\n\n` +
         table(
           ["throughput", "responses", "p50", "p90", "p99", "max", "conn. errors", "timeouts"],

@@ -6,7 +6,8 @@
  *   npm run bench:pages -- --url http://127.0.0.1:3000 --requests 100   # a server that is already running
  *
  * Without --url it starts `node build/server.js` itself on the database the environment names
- * (DATABASE_URL, or the embedded default: with NODE_ENV=production the secrets must be given, so for
+ * (DATABASE_URL, or the embedded default in KEYWARD_DATA_DIR; REDIS_URL when set; all printed at start
+ * and handed to the server explicitly: with NODE_ENV=production the secrets must be given, so for
  * the embedded default run it with NODE_ENV=development, which reads them from the data directory).
  * It signs in as the seeded admin (--email/--password), then requests each page's loader as a Remix
  * data request (`?_data=routes/…`, the loader alone, as client-side navigation does), one at a time,
@@ -21,6 +22,7 @@
  */
 import os from "node:os";
 import { parseArgs } from "node:util";
+import { describeBackend, printEnvironment } from "../lib/bench-env";
 import { table } from "../lib/format";
 import { formatCount } from "../lib/progress";
 import { startServerProcess } from "../lib/server-process";
@@ -49,7 +51,20 @@ interface Sample {
 }
 
 function startServer() {
-  return startServerProcess({ NODE_ENV: process.env.NODE_ENV ?? "production", LOG_LEVEL: process.env.LOG_LEVEL ?? "warn" });
+  const env = {
+    NODE_ENV: process.env.NODE_ENV ?? "production",
+    LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
+    KEYWARD_DATA_DIR: process.env.KEYWARD_DATA_DIR,
+    DATABASE_URL: process.env.DATABASE_URL,
+    REDIS_URL: process.env.REDIS_URL,
+  };
+  printEnvironment("bench:pages environment (the server's)", {
+    NODE_ENV: env.NODE_ENV,
+    LOG_LEVEL: env.LOG_LEVEL,
+    KEYWARD_DATA_DIR: env.KEYWARD_DATA_DIR === undefined ? "unset (the app's default data directory)" : env.KEYWARD_DATA_DIR,
+    ...describeBackend({ databaseUrl: env.DATABASE_URL, dataDir: env.KEYWARD_DATA_DIR, redisUrl: env.REDIS_URL }),
+  });
+  return startServerProcess(env);
 }
 
 async function signIn(url: string): Promise<string> {
@@ -112,6 +127,7 @@ async function trpc<T>(url: string, cookie: string, procedure: string, input: un
 
 async function main(): Promise<void> {
   if (!Number.isInteger(REQUESTS) || REQUESTS < 1 || !Number.isInteger(DEPTH) || DEPTH < 1) throw new Error("--requests and --depth must be whole numbers ≥ 1");
+  if (args.url) printEnvironment("bench:pages", { server: `${args.url} (already running, on its own environment)` });
   const server = args.url ? null : await startServer();
   const base = args.url ?? server!.url;
   try {

@@ -7,7 +7,9 @@
  *
  * Starts the production build (`node build/server.js`, NODE_ENV=production, a temporary embedded
  * database, or a database of its own on BENCH_DATABASE_URL's server, dropped at the end) as a
- * separate process and drives it with autocannon from this one. It compares, in one run:
+ * separate process and drives it with autocannon from this one. REDIS_URL, when set, is passed on to the
+ * server; DATABASE_URL is not (BENCH_DATABASE_URL chooses the server). The backend is printed at start.
+ * The key is a root key: GET /api/v1/me admits root keys (verification of issued keys is bench:verify). It compares, in one run:
  *   - GET /api/v1/me with a valid key: the whole middleware (URL check, header, format and checksum,
  *     verification cache, status, allowlist, scope), then the handler;
  *   - GET /api/v1/bench/me: the same route module's handler, with the same database read, WITHOUT the
@@ -24,6 +26,7 @@ import postgres from "postgres";
 import { loadConfig } from "../../app/config.server";
 import { systemActor } from "../../app/services/actor.server";
 import { createKeyward } from "../../app/services/keyward.server";
+import { describeBackend, printEnvironment, withoutBackend } from "../lib/bench-env";
 import { table } from "../lib/format";
 import { startServerProcess } from "../lib/server-process";
 
@@ -31,6 +34,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const POSTGRES_SERVER = process.env.BENCH_DATABASE_URL;
+const REDIS_URL = process.env.REDIS_URL;
 
 interface Run {
   requestsPerSecond: number;
@@ -53,16 +57,23 @@ async function main(): Promise<void> {
   if (!fs.existsSync("build/server.js")) throw new Error("No production build: run `npm run build` first (npm run bench:rest does).");
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "keyward-bench-"));
   const database = POSTGRES_SERVER ? await createPostgresDatabase(POSTGRES_SERVER) : null;
-  const { DATABASE_URL: _ignored, ...inherited } = process.env;
   const env: NodeJS.ProcessEnv = {
-    ...inherited,
+    ...withoutBackend(process.env),
     NODE_ENV: "production",
     KEYWARD_SECRET: crypto.randomBytes(32).toString("base64"),
     KEYWARD_ENCRYPTION_KEY: crypto.randomBytes(32).toString("base64"),
     KEYWARD_DATA_DIR: dataDir,
     LOG_LEVEL: "warn",
     ...(database ? { DATABASE_URL: database.url } : {}),
+    ...(REDIS_URL ? { REDIS_URL } : {}),
   };
+  printEnvironment("bench:rest environment (the server's too)", {
+    BENCH_SECONDS: String(SECONDS),
+    BENCH_ROUNDS: String(ROUNDS),
+    BENCH_CONNECTIONS: String(CONNECTIONS),
+    BENCH_DATABASE_URL: POSTGRES_SERVER,
+    ...describeBackend({ databaseUrl: database?.url, dataDir, redisUrl: REDIS_URL }),
+  });
 
   // The key, made through the services before the server takes the embedded database's lock.
   const keyward = await createKeyward({ config: loadConfig(env) });
@@ -106,7 +117,7 @@ async function main(): Promise<void> {
     const row = (label: string, run: Run) => [label, run.requestsPerSecond.toFixed(0), `${run.p50.toFixed(1)} ms`, `${run.p99.toFixed(1)} ms`, String(run.errors)];
     const ratio = withAuth.requestsPerSecond / base.requestsPerSecond;
     process.stdout.write(
-      `\nREST, production build, autocannon -c ${CONNECTIONS}, ${ROUNDS} × ${SECONDS} s per route, server and load on the same ${os.cpus().length} CPUs (Node ${process.version}, ${database ? "PostgreSQL" : "embedded PGlite"}, load average before ${loadBefore})\n\n` +
+      `\nREST, production build, autocannon -c ${CONNECTIONS}, ${ROUNDS} × ${SECONDS} s per route, server and load on the same ${os.cpus().length} CPUs (Node ${process.version}, ${database ? "PostgreSQL" : "embedded PGlite"}${REDIS_URL ? " + Redis" : ""}, load average before ${loadBefore})\n\n` +
         table(
           ["route", "req/s", "p50", "p99", "errors"],
           [

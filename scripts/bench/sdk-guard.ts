@@ -3,14 +3,16 @@
  *   1. keywardGuard on a cached key, in process: header read, format + CRC-32 check, SHA-256 of
  *      the key, cache hit (target ≤ 20 µs median);
  *   2. `verify` through the SDK against a local Keyward (`node build/server.js`, its own process,
- *      embedded database): client → HTTP → tRPC → verifier (cached server-side) → back (p50/p99);
+ *      embedded database, no Redis): client → HTTP → tRPC → verifier (cached server-side) → back (p50/p99);
  *   3. the guard on a cache miss (cacheTtlMs: 0), i.e. 2 plus the guard's own work;
  *   4. what `pacing: true` adds to a call, in process: `me()` against a fetch stub that answers at
  *      once with a large RateLimit budget, pacing off vs on (the client's own work, no network).
  *
  *   npm run build && npm run bench:sdk-guard        (BENCH_SAMPLES=… for more round trips)
  *
- * The server gets a fresh data directory under the OS temp dir (removed at the end); nothing shared is touched.
+ * The caller's key is issued for an API the client's root key owns, and the guard and `verify` ask for
+ * that API and the `read` permission (root keys verify INVALID). The server gets a fresh data directory
+ * under the OS temp dir (removed at the end), and no DATABASE_URL or REDIS_URL; nothing shared is touched.
  */
 import crypto from "node:crypto";
 import fs from "node:fs";
@@ -21,6 +23,7 @@ import { systemActor } from "../../app/services/actor.server";
 import { createKeyward as createServices } from "../../app/services/keyward.server";
 import { openDatabase } from "../../db/client.server";
 import { createKeyward, keywardGuard } from "../../sdk/src/index";
+import { describeBackend, printEnvironment } from "../lib/bench-env";
 import { table } from "../lib/format";
 import { startServerProcess, type ServerProcess } from "../lib/server-process";
 
@@ -52,15 +55,21 @@ async function main(): Promise<void> {
     KEYWARD_ENCRYPTION_KEY: crypto.randomBytes(32).toString("base64"),
     LOG_LEVEL: "warn",
   };
+  printEnvironment("bench:sdk-guard environment (the server's too)", {
+    BENCH_SAMPLES: process.env.BENCH_SAMPLES === undefined ? `unset (${ROUND_TRIPS})` : String(ROUND_TRIPS),
+    ...describeBackend({ dataDir }),
+  });
 
-  // Seed a user and two keys, then close the data directory: PGlite allows one process.
+  // Seed a user, their root key, an API and a key issued for it, then close the data directory: PGlite allows one process.
   const config = loadConfig(env);
   const database = await openDatabase(config.database);
   const services = await createServices({ config, database });
   const owner = await services.users.create(systemActor("bench"), { email: "bench@example.test", password: crypto.randomBytes(16).toString("hex"), role: "member" });
   const unlimited = { requests: 1_000_000, windowSeconds: 60 };
   const { key: clientKey } = await services.keys.create(systemActor("bench"), { name: "bench client", scopes: ["read"], ownerId: owner.id, rateLimit: unlimited });
-  const { key: callerKey } = await services.keys.create(systemActor("bench"), { name: "bench caller", scopes: ["read"], ownerId: owner.id, rateLimit: unlimited });
+  const api = await services.apis.create(systemActor("bench"), { name: "bench", prefix: "bench" }, { ownerId: owner.id });
+  const { key: callerKey } = await services.keys.createIssued(systemActor("bench"), api.id, { name: "bench caller", permissions: ["read"], rateLimit: unlimited });
+  const verified = { apiId: api.id, permissions: ["read"] };
   await services.close();
   await database.close();
 
@@ -72,7 +81,7 @@ async function main(): Promise<void> {
     const request = new Request("https://api.example.test/orders", { headers: { Authorization: `Bearer ${callerKey}` } });
 
     // 1. Cached key.
-    const guard = keywardGuard({ client, scope: "read", cacheTtlMs: 3_600_000 });
+    const guard = keywardGuard({ client, ...verified, cacheTtlMs: 3_600_000 });
     const first = await guard(request);
     if (!first.ok) throw new Error(`the caller key was refused: ${first.code}`, { cause: first.error });
     for (let i = 0; i < WARMUP; i++) await guard(request);
@@ -85,11 +94,13 @@ async function main(): Promise<void> {
     // loop never polled I/O, so the server's close of the idle keep-alive socket went unseen and the
     // next request would go out on it ("other side closed"). One macrotask lets the pool see it.
     await new Promise((resolve) => setTimeout(resolve, 50));
-    for (let i = 0; i < 200; i++) await client.verify({ key: callerKey, scope: "read" });
-    const verifies = await measure(ROUND_TRIPS, () => client.verify({ key: callerKey, scope: "read" }));
+    const verdict = await client.verify({ key: callerKey, ...verified });
+    if (!verdict.valid) throw new Error(`verify refused the caller key: ${verdict.code}`);
+    for (let i = 0; i < 200; i++) await client.verify({ key: callerKey, ...verified });
+    const verifies = await measure(ROUND_TRIPS, () => client.verify({ key: callerKey, ...verified }));
 
     // 3. The guard without its cache.
-    const uncached = keywardGuard({ client, scope: "read", cacheTtlMs: 0 });
+    const uncached = keywardGuard({ client, ...verified, cacheTtlMs: 0 });
     const misses = await measure(ROUND_TRIPS, () => uncached(request));
 
     // 4. Pacing overhead, against a stub that answers at once with budget to spare.

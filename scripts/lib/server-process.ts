@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import net from "node:net";
 import type { ProcessUsage } from "../../app/server/main";
+import { withoutBackend } from "./bench-env";
 
 /** A port nobody listens on right now. */
 export function freePort(): Promise<number> {
@@ -27,7 +28,8 @@ export interface ServerProcess {
 
 /**
  * `node build/server.js` in its own process group on a free port, resolved once `/api/ready` answers
- * 200. The environment given is added to this process's own; PORT and HOST are set here.
+ * 200. The environment given is added to this process's own, except DATABASE_URL and REDIS_URL,
+ * which the server gets only when `env` names them; PORT and HOST are set here.
  */
 export async function startServerProcess(
   env: Record<string, string | undefined>,
@@ -35,7 +37,7 @@ export async function startServerProcess(
 ): Promise<ServerProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, [...(ipc ? ["--expose-gc"] : []), "build/server.js"], {
-    env: { ...process.env, ...env, PORT: String(port), HOST: "127.0.0.1" },
+    env: { ...withoutBackend(process.env), ...env, PORT: String(port), HOST: "127.0.0.1" },
     detached: true,
     stdio: ipc ? ["ignore", "pipe", "pipe", "ipc"] : ["ignore", "pipe", "pipe"],
   });
