@@ -16,7 +16,10 @@ import { requireScope, type Actor } from "./actor.server";
 import type { Clock } from "./clock.server";
 import { KeywardError } from "./errors.server";
 import type { EventBus } from "./events.server";
+import type { ApiService } from "./apis.server";
+import type { IdentityService } from "./identities.server";
 import type { KeyService } from "./keys.server";
+import { VERIFY_CODES } from "./verification-cache.server";
 
 /** One API request made with an identified key, as the API-key middleware reports it. */
 export interface RecordedRequest {
@@ -301,6 +304,8 @@ export interface UsageSeries {
   totals: UsageCounts;
   lastUsedAt: string | null;
   lastUsedIp: string | null;
+  /** An issued key's verifications by outcome, over the same buckets (absent for a root key). */
+  verifications?: VerificationSeries;
 }
 
 export interface UsageSummary {
@@ -323,6 +328,12 @@ export interface RequestLogEntry {
   durationMs: number;
   userAgent: string | null;
   requestId: string | null;
+  /** Set on a verification of an issued key: its outcome code, the caller's tags, the key's API and identity, and the root key that asked. */
+  outcome: string | null;
+  tags: string[] | null;
+  apiId: string | null;
+  identityId: string | null;
+  rootKeyId: string | null;
 }
 
 const BUCKET_MS: Record<Granularity, number> = { minute: MINUTE_MS, hour: HOUR_MS, day: DAY_MS };
@@ -339,29 +350,45 @@ export const summedCounts = {
   errors: sql<number>`coalesce(sum(errors), 0)`.mapWith(Number),
 };
 
-const COUNT_COLUMNS = sql.raw("requests, success, denied, rate_limited, errors");
+/** Where one family of counters lives, coarsest first: each level's table, its time column, its bucket; and the counted columns. */
+interface CounterFamily {
+  levels: readonly { table: SQL; time: SQL; ms: number }[];
+  columns: SQL;
+}
 
-/** Where counts live, coarsest first: each level's table, its time column, and its bucket. */
-const LEVELS = [
-  { table: sql.raw("usage_days"), time: sql.raw("day"), ms: DAY_MS },
-  { table: sql.raw("usage_hours"), time: sql.raw("hour"), ms: HOUR_MS },
-  { table: sql.raw("usage_minutes"), time: sql.raw("minute"), ms: MINUTE_MS },
-] as const;
+const counterFamily = (prefix: "usage" | "verification", columns: string): CounterFamily => ({
+  levels: [
+    { table: sql.raw(`${prefix}_days`), time: sql.raw("day"), ms: DAY_MS },
+    { table: sql.raw(`${prefix}_hours`), time: sql.raw("hour"), ms: HOUR_MS },
+    { table: sql.raw(`${prefix}_minutes`), time: sql.raw("minute"), ms: MINUTE_MS },
+  ],
+  columns: sql.raw(columns),
+});
+
+const REQUESTS = counterFamily("usage", "requests, success, denied, rate_limited, errors");
+const VERIFICATIONS = counterFamily("verification", "outcome, count");
 
 /** Rows of one level in [from, to) in the shape of `usageRows`. */
-function levelRows(level: (typeof LEVELS)[number], from: Date, to: Date, keys: SQL): SQL {
-  return sql`(select key_id, ${level.time} as t, ${COUNT_COLUMNS} from ${level.table}
+function levelRows(family: CounterFamily, depth: number, from: Date, to: Date, keys: SQL): SQL {
+  const level = family.levels[depth]!;
+  return sql`(select key_id, ${level.time} as t, ${family.columns} from ${level.table}
     where ${level.time} >= ${from.toISOString()}::timestamptz and ${level.time} < ${to.toISOString()}::timestamptz and ${keys})`;
 }
 
 /** The whole buckets of level `depth` inside [from, to), and the edges from the finer levels. */
-function rowsFrom(depth: number, from: Date, to: Date, keys: SQL): SQL[] {
-  const level = LEVELS[depth]!;
-  if (depth === LEVELS.length - 1) return from < to ? [levelRows(level, from, to, keys)] : [];
+function rowsFrom(family: CounterFamily, depth: number, from: Date, to: Date, keys: SQL): SQL[] {
+  const level = family.levels[depth]!;
+  if (depth === family.levels.length - 1) return from < to ? [levelRows(family, depth, from, to, keys)] : [];
   const first = new Date(Math.ceil(from.getTime() / level.ms) * level.ms);
   const last = new Date(Math.floor(to.getTime() / level.ms) * level.ms);
-  if (first >= last) return rowsFrom(depth + 1, from, to, keys);
-  return [levelRows(level, first, last, keys), ...rowsFrom(depth + 1, from, first, keys), ...rowsFrom(depth + 1, last, to, keys)];
+  if (first >= last) return rowsFrom(family, depth + 1, from, to, keys);
+  return [levelRows(family, depth, first, last, keys), ...rowsFrom(family, depth + 1, from, first, keys), ...rowsFrom(family, depth + 1, last, to, keys)];
+}
+
+function familyRows(family: CounterFamily, from: Date, to: Date, keys: SQL, bucketMs: number): SQL {
+  const coarsest = family.levels.findIndex((level) => bucketMs % level.ms === 0);
+  const parts = rowsFrom(family, coarsest, from, to, keys);
+  return parts.length === 0 ? levelRows(family, family.levels.length - 1, from, to, keys) : sql`(${sql.join(parts, sql` union all `)})`;
 }
 
 /**
@@ -372,16 +399,62 @@ function rowsFrom(depth: number, from: Date, to: Date, keys: SQL): SQL[] {
  * buckets divide it (no days for an hourly chart). `keys` narrows by `key_id`.
  */
 export function usageRows(from: Date, to: Date, keys: SQL = sql`true`, bucketMs: number = DAY_MS): SQL {
-  const coarsest = LEVELS.findIndex((level) => bucketMs % level.ms === 0);
-  const parts = rowsFrom(coarsest, from, to, keys);
-  return parts.length === 0 ? levelRows(LEVELS.at(-1)!, from, to, keys) : sql`(${sql.join(parts, sql` union all `)})`;
+  return familyRows(REQUESTS, from, to, keys, bucketMs);
 }
+
+/** Verifications in [from, to) as rows (key_id, t, outcome, count), read like `usageRows`; `where` narrows by key_id, api_id or identity_id. */
+export function verificationRows(from: Date, to: Date, where: SQL, bucketMs: number = DAY_MS): SQL {
+  return familyRows(VERIFICATIONS, from, to, where, bucketMs);
+}
+
+/** The start of a row's bucket at `granularity`, in epoch ms, over rows whose `t` is their own bucket's start. */
+function bucketOf(granularity: Granularity): SQL<number> {
+  const start = granularity === "minute" ? sql`t` : sql`date_trunc(${sql.raw(`'${granularity}'`)}, t at time zone 'UTC') at time zone 'UTC'`;
+  return sql<number>`floor(extract(epoch from ${start}) * 1000)`.mapWith(Number);
+}
+
+/** Outcomes a verification is counted under: every code but INVALID, which names no key. */
+export const RECORDED_OUTCOMES = VERIFY_CODES.filter((code) => code !== "INVALID");
+
+export type OutcomeCounts = Record<string, number>;
+
+export interface VerificationPoint {
+  /** Start of the bucket, ISO 8601 UTC. */
+  at: string;
+  total: number;
+  /** Every recorded outcome, zeros included. */
+  outcomes: OutcomeCounts;
+}
+
+export interface VerificationSeries {
+  /** Every bucket from the range's start (rounded down) up to its end, zeros included, oldest first. */
+  points: VerificationPoint[];
+  totals: { total: number; outcomes: OutcomeCounts };
+}
+
+export interface VerificationUsage extends VerificationSeries {
+  granularity: Granularity;
+  from: string;
+  to: string;
+}
+
+export interface ApiVerificationUsage extends VerificationUsage {
+  /** The keys verified most in the range, most first; `refused` counts every outcome but VALID. */
+  topKeys: { keyId: string; name: string | null; total: number; refused: number }[];
+}
+
+const zeroOutcomes = (): OutcomeCounts => Object.fromEntries(RECORDED_OUTCOMES.map((code) => [code, 0]));
+
+/** How many keys the API's usage lists. */
+const TOP_KEYS = 10;
 
 export interface UsageServiceDeps {
   db: Database;
   clock: Clock;
-  /** Visibility of a key's usage is the key's own (`keys.get`). */
+  /** Visibility of a key's usage is the key's own (`keys.get`), of an API's or an identity's their own. */
   keys: Pick<KeyService, "get">;
+  apis: Pick<ApiService, "get">;
+  identities: Pick<IdentityService, "get">;
   /** Request-log rows older than this are deleted by the hourly cleanup. @default 14 */
   requestLogRetentionDays?: number;
 }
@@ -425,9 +498,8 @@ export class UsageService {
     const start = Math.floor(from.getTime() / step) * step;
 
     const source = usageRows(new Date(start), to, sql`key_id = ${keyId}`, step);
-    const bucket = granularity === "minute" ? sql`t` : sql`date_trunc(${sql.raw(`'${granularity}'`)}, t at time zone 'UTC') at time zone 'UTC'`;
     const rows = await this.deps.db
-      .select({ t: sql<number>`floor(extract(epoch from ${bucket}) * 1000)`.mapWith(Number), ...summedCounts })
+      .select({ t: bucketOf(granularity), ...summedCounts })
       .from(sql`${source} as u`)
       .groupBy(sql`1`)
       .orderBy(sql`1`);
@@ -440,7 +512,70 @@ export class UsageService {
       points.push({ t: new Date(t).toISOString(), ...counts });
       for (const field of Object.keys(totals) as (keyof UsageCounts)[]) totals[field] += counts[field];
     }
-    return { keyId, granularity, from: new Date(start).toISOString(), to: to.toISOString(), points, totals, lastUsedAt: key.lastUsedAt, lastUsedIp: key.lastUsedIp };
+    const series: UsageSeries = { keyId, granularity, from: new Date(start).toISOString(), to: to.toISOString(), points, totals, lastUsedAt: key.lastUsedAt, lastUsedIp: key.lastUsedIp };
+    if (key.kind === "issued") series.verifications = await this.verificationSeries(sql`key_id = ${keyId}`, granularity, start, to);
+    return series;
+  }
+
+  /** An API's verifications per bucket and by outcome, and its most verified keys. Same visibility as the API. */
+  async apiUsage(actor: Actor, apiId: string, rawInput: UsageSeriesInput = {}): Promise<ApiVerificationUsage> {
+    await this.deps.apis.get(actor, apiId);
+    const where = sql`api_id = ${apiId}`;
+    const usage = await this.verificationUsage(where, rawInput);
+    const source = sql`${verificationRows(new Date(usage.from), new Date(usage.to), where)} as v`;
+    const total = sql<number>`coalesce(sum(v.count), 0)`.mapWith(Number);
+    const topKeys = await this.deps.db
+      .select({ keyId: sql<string>`v.key_id`, name: apiKeys.name, total, refused: sql<number>`coalesce(sum(v.count) filter (where v.outcome <> 'VALID'), 0)`.mapWith(Number) })
+      .from(source)
+      .leftJoin(apiKeys, eq(apiKeys.id, sql`v.key_id`))
+      .groupBy(sql`v.key_id`, apiKeys.name)
+      .orderBy(desc(total), sql`v.key_id`)
+      .limit(TOP_KEYS);
+    return { ...usage, topKeys };
+  }
+
+  /** The verifications of all of an identity's keys together. Same visibility as the identity. */
+  async identityUsage(actor: Actor, identityId: string, rawInput: UsageSeriesInput = {}): Promise<VerificationUsage> {
+    await this.deps.identities.get(actor, identityId);
+    return this.verificationUsage(sql`identity_id = ${identityId}`, rawInput);
+  }
+
+  private async verificationUsage(where: SQL, rawInput: UsageSeriesInput): Promise<VerificationUsage> {
+    const { granularity, ...input } = usageSeriesInput.parse(rawInput);
+    const { from, to } = this.range(input, MAX_RANGE_DAYS[granularity], granularity);
+    const step = BUCKET_MS[granularity];
+    const start = Math.floor(from.getTime() / step) * step;
+    const series = await this.verificationSeries(where, granularity, start, to);
+    return { granularity, from: new Date(start).toISOString(), to: to.toISOString(), ...series };
+  }
+
+  /** Verifications matching `where` per bucket of `granularity` in [start, to), by outcome. */
+  private async verificationSeries(where: SQL, granularity: Granularity, start: number, to: Date): Promise<VerificationSeries> {
+    const step = BUCKET_MS[granularity];
+    const rows = await this.deps.db
+      .select({ t: bucketOf(granularity), outcome: sql<string>`v.outcome`, count: sql<number>`sum(v.count)`.mapWith(Number) })
+      .from(sql`${verificationRows(new Date(start), to, where, step)} as v`)
+      .groupBy(sql`1`, sql`2`);
+
+    const byBucket = new Map<number, OutcomeCounts>();
+    for (const { t, outcome, count } of rows) {
+      const outcomes = byBucket.get(t) ?? zeroOutcomes();
+      outcomes[outcome] = (outcomes[outcome] ?? 0) + count;
+      byBucket.set(t, outcomes);
+    }
+    const points: VerificationPoint[] = [];
+    const totals = { total: 0, outcomes: zeroOutcomes() };
+    for (let t = start; t < to.getTime(); t += step) {
+      const outcomes = byBucket.get(t) ?? zeroOutcomes();
+      let total = 0;
+      for (const [outcome, count] of Object.entries(outcomes)) {
+        total += count;
+        totals.outcomes[outcome] = (totals.outcomes[outcome] ?? 0) + count;
+      }
+      totals.total += total;
+      points.push({ at: new Date(t).toISOString(), total, outcomes });
+    }
+    return { points, totals };
   }
 
   /** Admin: totals over every key and the busiest keys in the range. */
