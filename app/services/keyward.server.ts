@@ -44,11 +44,11 @@ export interface Keyward {
    * Seams of the API-key middleware, always provided (a test may swap one for a fake or remove it):
    * per-key rate limits (bottleneck; shared through Redis when REDIS_URL is set), the failed-auth
    * throttle per client address bucket (consulted by `verifier.admit` before a database lookup),
-   * and usage recording (in memory, written in batches).
+   * and usage recording of requests and verifications (in memory, written in batches).
    */
   limiter?: Pick<RateLimiter, "consume">;
   authFailures?: FailureCounter;
-  usage?: Pick<UsageRecorder, "record">;
+  usage?: Pick<UsageRecorder, "record" | "recordVerification">;
   /** Failed dashboard sign-ins: refusals per address bucket and per account from a bucket; an account's failures from everywhere only slow it. */
   loginFailures: LoginThrottle;
   /** Usage series, summary and request log (what `usage` recorded), and the verifications of an API or an identity. */

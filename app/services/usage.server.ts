@@ -1,6 +1,6 @@
 import { and, desc, eq, inArray, lt, sql, type SQL } from "drizzle-orm";
 import type { Database } from "../../db/client.server";
-import { apiKeys, requestLog, usageDays, usageHours, usageMinutes } from "../../db/schema";
+import { apiKeys, requestLog, usageDays, usageHours, usageMinutes, verificationDays, verificationHours, verificationMinutes } from "../../db/schema";
 import { afterCursor, encodeCursor } from "../lib/cursor";
 import { logger } from "../lib/logger.server";
 import {
@@ -41,6 +41,27 @@ export interface RecordedRequest {
   requestId: string;
 }
 
+/** One verification of an identified issued key (every outcome but INVALID), as `verifyIssuedKey` reports it. */
+export interface RecordedVerification {
+  keyId: string;
+  apiId: string;
+  identityId: string | null;
+  /** VALID or the refusal's code. */
+  outcome: string;
+  at: Date;
+  /** The address the verifying service passed for its caller, if any. */
+  ip: string | null;
+  tags: string[];
+  /** The root key that asked (null for a session). */
+  rootKeyId: string | null;
+  requestId: string | null;
+  durationMs: number;
+}
+
+/** Where a verification is logged: the request that made it. */
+const VERIFY_METHOD = "POST";
+const VERIFY_PATH = "/api/v1/verify";
+
 export interface UsageCounts {
   requests: number;
   success: number;
@@ -74,9 +95,20 @@ interface CounterRow extends UsageCounts {
   minute: Date;
 }
 
+interface VerificationRow {
+  keyId: string;
+  apiId: string;
+  /** Empty when the key has no identity (the tables' primary key cannot hold null). */
+  identityId: string;
+  outcome: string;
+  minute: Date;
+  count: number;
+}
+
 interface LastUse {
   at: Date;
-  ip: string;
+  /** Null when the use came without an address (a verification whose service passed no `ip`): the stored one stays. */
+  ip: string | null;
   count: number;
 }
 
@@ -84,12 +116,14 @@ type LogRow = typeof requestLog.$inferInsert;
 
 interface Pending {
   counters: Map<string, CounterRow>;
-  /** Accepted requests only. */
+  /** Verifications per key × minute × outcome. */
+  verifications: Map<string, VerificationRow>;
+  /** Accepted requests and VALID verifications only. */
   lastUse: Map<string, LastUse>;
   log: LogRow[];
 }
 
-const emptyPending = (): Pending => ({ counters: new Map(), lastUse: new Map(), log: [] });
+const emptyPending = (): Pending => ({ counters: new Map(), verifications: new Map(), lastUse: new Map(), log: [] });
 
 export interface UsageRecorderDeps {
   db: Database;
@@ -99,13 +133,13 @@ export interface UsageRecorderDeps {
   flushIntervalMs?: number;
   /** Request-log rows held while writes fail; new rows beyond it are dropped (and counted). @default 100_000 */
   maxPendingRequests?: number;
-  /** Counter rows (key × minute) held while writes fail. @default 100_000 */
+  /** Counter rows (key × minute, and verification rows key × minute × outcome, each) held while writes fail. @default 100_000 */
   maxPendingCounters?: number;
 }
 
 /**
- * Usage counters, last use and the request log, with no database write on the request path:
- * `record` only adds to memory; a timer writes everything in one transaction of batched statements
+ * Usage counters, verification counters, last use and the request log, with no database write on
+ * the request path: `record` and `recordVerification` only add to memory; a timer writes everything in one transaction of batched statements
  * every `flushIntervalMs`, and `close` writes what is left. A failed write keeps its data for the
  * next one (within the bounds above). A crash loses at most one interval.
  */
@@ -139,13 +173,9 @@ export class UsageRecorder {
     }
 
     // A refusal is counted above (as denied or rate limited), but it is no use of the key.
-    if (request.accepted) this.noteUse(request);
+    if (request.accepted) this.noteUse(request.keyId, request.at, request.clientIp);
 
-    if (this.pending.log.length >= (this.deps.maxPendingRequests ?? 100_000)) {
-      this.dropped++;
-      return;
-    }
-    this.pending.log.push({
+    this.log({
       occurredAt: request.at,
       keyId: request.keyId,
       method: request.method.slice(0, 16),
@@ -158,12 +188,55 @@ export class UsageRecorder {
     });
   }
 
-  private noteUse(request: RecordedRequest): void {
-    const last = this.pending.lastUse.get(request.keyId);
-    if (!last) this.pending.lastUse.set(request.keyId, { at: request.at, ip: request.clientIp, count: 1 });
+  /**
+   * A verification of an issued key: counted by outcome for the key (and so its API and identity),
+   * one line in the key's request log, and, when VALID only, a use of the key (last use, request count).
+   */
+  recordVerification(verification: RecordedVerification): void {
+    const minute = Math.floor(verification.at.getTime() / MINUTE_MS) * MINUTE_MS;
+    const slot = `${verification.keyId}|${minute}|${verification.outcome}`;
+    let row = this.pending.verifications.get(slot);
+    if (!row && this.pending.verifications.size < (this.deps.maxPendingCounters ?? 100_000)) {
+      const { keyId, apiId, identityId, outcome } = verification;
+      row = { keyId, apiId, identityId: identityId ?? "", outcome, minute: new Date(minute), count: 0 };
+      this.pending.verifications.set(slot, row);
+    }
+    if (row) row.count++;
+    else this.dropped++;
+
+    if (verification.outcome === "VALID") this.noteUse(verification.keyId, verification.at, verification.ip);
+
+    this.log({
+      occurredAt: verification.at,
+      keyId: verification.keyId,
+      method: VERIFY_METHOD,
+      path: VERIFY_PATH,
+      // The verify call itself succeeded; what it found is the outcome.
+      status: 200,
+      clientIp: verification.ip,
+      durationMs: verification.durationMs,
+      userAgent: null,
+      requestId: verification.requestId?.slice(0, 128) ?? null,
+      apiId: verification.apiId,
+      identityId: verification.identityId,
+      outcome: verification.outcome,
+      tags: verification.tags,
+      rootKeyId: verification.rootKeyId,
+    });
+  }
+
+  private log(row: LogRow): void {
+    if (this.pending.log.length >= (this.deps.maxPendingRequests ?? 100_000)) this.dropped++;
+    else this.pending.log.push(row);
+  }
+
+  /** A use without an address moves the time and the count, and leaves the address last seen. */
+  private noteUse(keyId: string, at: Date, ip: string | null): void {
+    const last = this.pending.lastUse.get(keyId);
+    if (!last) this.pending.lastUse.set(keyId, { at, ip, count: 1 });
     else {
       last.count++;
-      if (request.at >= last.at) Object.assign(last, { at: request.at, ip: request.clientIp });
+      if (at >= last.at) Object.assign(last, { at, ip: ip ?? last.ip });
     }
   }
 
@@ -182,7 +255,7 @@ export class UsageRecorder {
 
   private async write(): Promise<void> {
     const batch = this.pending;
-    if (batch.counters.size === 0 && batch.lastUse.size === 0 && batch.log.length === 0) return;
+    if (batch.counters.size === 0 && batch.verifications.size === 0 && batch.lastUse.size === 0 && batch.log.length === 0) return;
     this.pending = emptyPending();
     try {
       await this.deps.db.transaction(async (tx) => {
@@ -197,6 +270,7 @@ export class UsageRecorder {
           const values = rows.map(({ start, ...row }) => ({ ...row, day: start }));
           await tx.insert(usageDays).values(values).onConflictDoUpdate({ target: [usageDays.keyId, usageDays.day], set: addedCounts(usageDays) });
         }
+        await writeVerifications(tx, [...batch.verifications.values()]);
         for (const uses of chunks([...batch.lastUse], CHUNK)) {
           const values = sql.join(
             uses.map(([keyId, use]) => sql`(${keyId}, ${use.at.toISOString()}::timestamptz, ${use.ip}::text, ${use.count}::bigint)`),
@@ -207,7 +281,7 @@ export class UsageRecorder {
             update api_keys as k set
               request_count = k.request_count + v.n,
               last_used_at = greatest(k.last_used_at, v.at),
-              last_used_ip = case when k.last_used_at is null or v.at >= k.last_used_at then v.ip else k.last_used_ip end
+              last_used_ip = case when k.last_used_at is null or v.at >= k.last_used_at then coalesce(v.ip, k.last_used_ip) else k.last_used_ip end
             from (values ${values}) as v(id, at, ip, n)
             where k.id = v.id`);
         }
@@ -222,7 +296,8 @@ export class UsageRecorder {
       logger.warn({ dropped: this.dropped }, `Usage: ${this.dropped} request(s) could not be buffered while writes were failing (buffer full)`);
       this.dropped = 0;
     }
-    await this.announce([...new Set([...[...batch.counters.values()].map((row) => row.keyId), ...batch.lastUse.keys()])]);
+    const touched = [...batch.counters.values(), ...batch.verifications.values()].map((row) => row.keyId);
+    await this.announce([...new Set([...touched, ...batch.lastUse.keys()])]);
   }
 
   private async announce(keyIds: string[]): Promise<void> {
@@ -245,18 +320,61 @@ export class UsageRecorder {
       else if (batch.counters.size < (this.deps.maxPendingCounters ?? 100_000)) batch.counters.set(slot, row);
       else this.dropped += row.requests;
     }
+    for (const [slot, row] of newer.verifications) {
+      const older = batch.verifications.get(slot);
+      if (older) older.count += row.count;
+      else if (batch.verifications.size < (this.deps.maxPendingCounters ?? 100_000)) batch.verifications.set(slot, row);
+      else this.dropped += row.count;
+    }
     for (const [keyId, use] of newer.lastUse) {
       const older = batch.lastUse.get(keyId);
       if (!older) batch.lastUse.set(keyId, use);
       else {
         older.count += use.count;
-        if (use.at >= older.at) Object.assign(older, { at: use.at, ip: use.ip });
+        if (use.at >= older.at) Object.assign(older, { at: use.at, ip: use.ip ?? older.ip });
       }
     }
     const room = Math.max(0, (this.deps.maxPendingRequests ?? 100_000) - batch.log.length);
     batch.log.push(...newer.log.slice(0, room));
     this.dropped += newer.log.length - Math.min(room, newer.log.length);
   }
+}
+
+/** Verification counters into the minute table and its hour and day roll-ups, added to what other instances wrote. */
+async function writeVerifications(tx: Pick<Database, "insert">, minutes: VerificationRow[]): Promise<void> {
+  for (const rows of chunks(minutes, CHUNK)) {
+    await tx.insert(verificationMinutes).values(rows).onConflictDoUpdate({
+      target: [verificationMinutes.keyId, verificationMinutes.minute, verificationMinutes.outcome],
+      set: { count: sql`${verificationMinutes.count} + excluded.count` },
+    });
+  }
+  for (const rows of chunks(rolledUpVerifications(minutes, HOUR_MS), CHUNK)) {
+    const values = rows.map(({ start, ...row }) => ({ ...row, hour: start }));
+    await tx.insert(verificationHours).values(values).onConflictDoUpdate({
+      target: [verificationHours.keyId, verificationHours.hour, verificationHours.outcome],
+      set: { count: sql`${verificationHours.count} + excluded.count` },
+    });
+  }
+  for (const rows of chunks(rolledUpVerifications(minutes, DAY_MS), CHUNK)) {
+    const values = rows.map(({ start, ...row }) => ({ ...row, day: start }));
+    await tx.insert(verificationDays).values(values).onConflictDoUpdate({
+      target: [verificationDays.keyId, verificationDays.day, verificationDays.outcome],
+      set: { count: sql`${verificationDays.count} + excluded.count` },
+    });
+  }
+}
+
+/** Verification minute rows summed per key, outcome and bucket (an hour or a day, UTC). */
+function rolledUpVerifications(minutes: VerificationRow[], bucketMs: number): (Omit<VerificationRow, "minute"> & { start: Date })[] {
+  const buckets = new Map<string, Omit<VerificationRow, "minute"> & { start: Date }>();
+  for (const { minute, ...row } of minutes) {
+    const start = Math.floor(minute.getTime() / bucketMs) * bucketMs;
+    const slot = `${row.keyId}|${start}|${row.outcome}`;
+    const bucket = buckets.get(slot);
+    if (bucket) bucket.count += row.count;
+    else buckets.set(slot, { ...row, start: new Date(start) });
+  }
+  return [...buckets.values()];
 }
 
 /** An upsert's SET that adds the incoming counts to the stored ones (several instances flush into one row). */
