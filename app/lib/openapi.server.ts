@@ -31,7 +31,16 @@ import {
 } from "./api-schemas";
 import { alertListInput, securityEventsInput } from "../services/alerts.server";
 import { auditEntrySchema, auditExportInput, auditListInput, auditPageSchema } from "./audit-schemas";
-import { requestLogInput, requestLogPageSchema, usageSeriesInput, usageSeriesSchema, usageSummaryInput, usageSummarySchema } from "./usage-schemas";
+import {
+  apiVerificationUsageSchema,
+  requestLogInput,
+  requestLogPageSchema,
+  usageSeriesInput,
+  usageSeriesSchema,
+  usageSummaryInput,
+  usageSummarySchema,
+  verificationUsageSchema,
+} from "./usage-schemas";
 import { MAX_BODY_BYTES, PROBLEM_STATUS, PROBLEM_TITLES, type ProblemCode } from "./http.server";
 import { scopeOf, type Operation } from "./operations";
 
@@ -57,6 +66,8 @@ const SCHEMAS: Record<string, ZodType> = {
   Problem: problemSchema,
   UsageSeries: usageSeriesSchema,
   UsageSummary: usageSummarySchema,
+  VerificationUsage: verificationUsageSchema,
+  ApiVerificationUsage: apiVerificationUsageSchema,
   RequestLogPage: requestLogPageSchema,
   AuditEntry: auditEntrySchema,
   AuditPage: auditPageSchema,
@@ -138,6 +149,9 @@ const ID_PARAMETERS: [pathPrefix: string, parameter: ReturnType<typeof idParamet
 
 const IDENTITY_BY_EXTERNAL_ID =
   "The identity is the one `externalId` names among the APIs the caller sees; add `apiId` when several of them have it (else 409 `conflict`). None: 404. `GET /api/v1/identities?externalId=` is the list, filtered, so it answers `{ data, nextCursor }` (at most one identity per API) rather than 404.";
+
+const VERIFICATION_USAGE =
+  "Verifications of issued keys per minute, hour or day, each bucket with its `total` and its count per outcome (`VALID` and each refusal code; `INVALID` names no key and is never counted). Defaults to the last 24 hours by hour; minute granularity is limited to 90 days. Counts are written in batches, a few seconds after the verification.";
 
 export const ENDPOINTS: Endpoint[] = [
   {
@@ -248,6 +262,14 @@ export const ENDPOINTS: Endpoint[] = [
     errors: [...BODY_ERRORS, "not_found", "invalid_state", "policy_violation"],
   },
   {
+    method: "get", path: "/api/v1/apis/{id}/usage", operationId: "getApiUsage", tag: "Usage", operation: "apis.usage",
+    summary: "An API's verifications over time",
+    description: `${VERIFICATION_USAGE} \`topKeys\` lists the most verified keys of the range with their refusals. Same visibility as the API.`,
+    query: usageSeriesInput,
+    success: { status: 200, description: "The series by outcome, its totals and the top keys", schema: "ApiVerificationUsage" },
+    errors: ["validation_failed", "not_found"],
+  },
+  {
     method: "get", path: "/api/v1/identities", operationId: "listIdentities", tag: "Identities", operation: "identities.list",
     summary: "List identities",
     description: "Identities of the APIs the caller may see, newest first, filtered by `apiId`, `externalId` (exactly; at most one per API) or `q` (part of the externalId). Always a list, even with `externalId`: no match is an empty page, not 404. Cursor pagination.",
@@ -315,6 +337,14 @@ export const ENDPOINTS: Endpoint[] = [
     errors: ["not_found"],
   },
   {
+    method: "get", path: "/api/v1/identities/{id}/usage", operationId: "getIdentityUsage", tag: "Usage", operation: "identities.usage",
+    summary: "An identity's verifications over time",
+    description: `${VERIFICATION_USAGE} All of the identity's keys together. Same visibility as the identity.`,
+    query: usageSeriesInput,
+    success: { status: 200, description: "The series by outcome and its totals", schema: "VerificationUsage" },
+    errors: ["validation_failed", "not_found"],
+  },
+  {
     method: "post", path: "/api/v1/verify", operationId: "verifyKey", tag: "Verification", operation: "verify",
     summary: "Verify a key",
     description:
@@ -328,14 +358,14 @@ export const ENDPOINTS: Endpoint[] = [
   {
     method: "get", path: "/api/v1/keys/{id}/usage", operationId: "getKeyUsage", tag: "Usage", operation: "keys.usage",
     summary: "A key's usage over time",
-    description: "Requests, successes, denials (401/403 caused by the key), rate-limited and server errors per minute, hour or day. Defaults to the last 24 hours by hour; minute granularity is limited to 90 days. Same visibility as the key.",
+    description: "Requests, successes, denials (401/403 caused by the key), rate-limited and server errors per minute, hour or day. Defaults to the last 24 hours by hour; minute granularity is limited to 90 days. For a key issued for an API, `verifications` counts its verifications by outcome over the same buckets. Same visibility as the key.",
     query: usageSeriesInput,
     success: { status: 200, description: "The series and its totals", schema: "UsageSeries" },
     errors: ["validation_failed", "not_found"],
   },
   {
     method: "get", path: "/api/v1/keys/{id}/requests", operationId: "listKeyRequests", tag: "Usage", operation: "keys.requests",
-    summary: "A key's recent requests", description: "The request log, newest first, with cursor pagination (kept 14 days by default).",
+    summary: "A key's recent requests", description: "The request log, newest first, with cursor pagination (kept 14 days by default). A verification of an issued key is one entry (`POST /api/v1/verify`) with its `outcome`, the caller's `tags` and `ip` (`clientIp`), and the root key that asked (`rootKeyId`).",
     query: requestLogInput,
     success: { status: 200, description: "A page of requests", schema: "RequestLogPage" },
     errors: ["validation_failed", "not_found"],

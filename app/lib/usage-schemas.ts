@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { boundedInstant } from "./dates";
-import { keyIdSchema } from "./key-schemas";
+import { apiIdSchema, identityIdSchema, keyIdSchema } from "./key-schemas";
 
 /** Input schemas of the usage reads, shared by tRPC and the REST API (the REST routes turn numeric query parameters into numbers). */
 
@@ -45,6 +45,27 @@ const counts = {
   errors: z.number().int(),
 };
 
+/** Verifications by outcome: every outcome code but INVALID (which names no key), zeros included. */
+const outcomeCounts = z.record(z.string(), z.number().int()).describe("Verifications per outcome code: VALID and each refusal code");
+
+const verificationSeries = {
+  points: z.array(z.object({ at: z.iso.datetime(), total: z.number().int(), outcomes: outcomeCounts })),
+  totals: z.object({ total: z.number().int(), outcomes: outcomeCounts }),
+};
+
+export const verificationUsageSchema = z.object({
+  granularity: z.enum(GRANULARITIES),
+  from: z.iso.datetime(),
+  to: z.iso.datetime(),
+  ...verificationSeries,
+});
+
+export const apiVerificationUsageSchema = verificationUsageSchema.extend({
+  topKeys: z
+    .array(z.object({ keyId: keyIdSchema, name: z.string().nullable(), total: z.number().int(), refused: z.number().int().describe("Every outcome but VALID") }))
+    .describe("The most verified keys in the range, most first"),
+});
+
 export const usageSeriesSchema = z.object({
   keyId: keyIdSchema,
   granularity: z.enum(GRANULARITIES),
@@ -54,6 +75,7 @@ export const usageSeriesSchema = z.object({
   totals: z.object(counts),
   lastUsedAt: z.iso.datetime().nullable(),
   lastUsedIp: z.string().nullable(),
+  verifications: z.object(verificationSeries).optional().describe("An issued key's verifications by outcome over the same buckets"),
 });
 
 export const usageSummarySchema = z.object({
@@ -76,6 +98,11 @@ export const requestLogPageSchema = z.object({
       durationMs: z.number(),
       userAgent: z.string().nullable(),
       requestId: z.string().nullable(),
+      outcome: z.string().nullable().describe("A verification of an issued key: VALID or the refusal's code"),
+      tags: z.array(z.string()).nullable().describe("The tags the verifying service sent"),
+      apiId: apiIdSchema.nullable(),
+      identityId: identityIdSchema.nullable(),
+      rootKeyId: keyIdSchema.nullable().describe("The root key that asked for the verification"),
     }),
   ),
   nextCursor: z.string().nullable(),

@@ -44,14 +44,14 @@ export interface Keyward {
    * Seams of the API-key middleware, always provided (a test may swap one for a fake or remove it):
    * per-key rate limits (bottleneck; shared through Redis when REDIS_URL is set), the failed-auth
    * throttle per client address bucket (consulted by `verifier.admit` before a database lookup),
-   * and usage recording (in memory, written in batches).
+   * and usage recording of requests and verifications (in memory, written in batches).
    */
   limiter?: Pick<RateLimiter, "consume">;
   authFailures?: FailureCounter;
-  usage?: Pick<UsageRecorder, "record">;
+  usage?: Pick<UsageRecorder, "record" | "recordVerification">;
   /** Failed dashboard sign-ins: refusals per address bucket and per account from a bucket; an account's failures from everywhere only slow it. */
   loginFailures: LoginThrottle;
-  /** Usage series, summary and request log (what `usage` recorded). */
+  /** Usage series, summary and request log (what `usage` recorded), and the verifications of an API or an identity. */
   usageReports: UsageService;
   /** Reads of the audit trail (entries are written by the services that make the changes). */
   audit: AuditService;
@@ -103,7 +103,7 @@ export async function createKeyward({ config, database, clock = systemClock, has
     const throttle = { limit: config.rateLimits.failedAuth.requests, windowMs: config.rateLimits.failedAuth.windowSeconds * 1000, clock };
     const usage = new UsageRecorder({ db, events, flushIntervalMs: config.usage.flushIntervalMs });
     usage.start();
-    const usageReports = new UsageService({ db, clock, keys, requestLogRetentionDays: config.usage.requestLogRetentionDays });
+    const usageReports = new UsageService({ db, clock, keys, apis, identities, requestLogRetentionDays: config.usage.requestLogRetentionDays });
     usageReports.start();
     const audit = new AuditService({ db, clock, keys, retentionDays: config.auditRetentionDays });
     audit.start();

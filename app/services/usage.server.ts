@@ -1,6 +1,6 @@
 import { and, desc, eq, inArray, lt, sql, type SQL } from "drizzle-orm";
 import type { Database } from "../../db/client.server";
-import { apiKeys, requestLog, usageDays, usageHours, usageMinutes } from "../../db/schema";
+import { apiKeys, requestLog, usageDays, usageHours, usageMinutes, verificationDays, verificationHours, verificationMinutes } from "../../db/schema";
 import { afterCursor, encodeCursor } from "../lib/cursor";
 import { logger } from "../lib/logger.server";
 import {
@@ -16,7 +16,10 @@ import { requireScope, type Actor } from "./actor.server";
 import type { Clock } from "./clock.server";
 import { KeywardError } from "./errors.server";
 import type { EventBus } from "./events.server";
+import type { ApiService } from "./apis.server";
+import type { IdentityService } from "./identities.server";
 import type { KeyService } from "./keys.server";
+import { VERIFY_CODES } from "./verification-cache.server";
 
 /** One API request made with an identified key, as the API-key middleware reports it. */
 export interface RecordedRequest {
@@ -37,6 +40,27 @@ export interface RecordedRequest {
   userAgent: string | null;
   requestId: string;
 }
+
+/** One verification of an identified issued key (every outcome but INVALID), as `verifyIssuedKey` reports it. */
+export interface RecordedVerification {
+  keyId: string;
+  apiId: string;
+  identityId: string | null;
+  /** VALID or the refusal's code. */
+  outcome: string;
+  at: Date;
+  /** The address the verifying service passed for its caller, if any. */
+  ip: string | null;
+  tags: string[];
+  /** The root key that asked (null for a session). */
+  rootKeyId: string | null;
+  requestId: string | null;
+  durationMs: number;
+}
+
+/** Where a verification is logged: the request that made it. */
+const VERIFY_METHOD = "POST";
+const VERIFY_PATH = "/api/v1/verify";
 
 export interface UsageCounts {
   requests: number;
@@ -71,9 +95,20 @@ interface CounterRow extends UsageCounts {
   minute: Date;
 }
 
+interface VerificationRow {
+  keyId: string;
+  apiId: string;
+  /** Empty when the key has no identity (the tables' primary key cannot hold null). */
+  identityId: string;
+  outcome: string;
+  minute: Date;
+  count: number;
+}
+
 interface LastUse {
   at: Date;
-  ip: string;
+  /** Null when the use came without an address (a verification whose service passed no `ip`): the stored one stays. */
+  ip: string | null;
   count: number;
 }
 
@@ -81,12 +116,14 @@ type LogRow = typeof requestLog.$inferInsert;
 
 interface Pending {
   counters: Map<string, CounterRow>;
-  /** Accepted requests only. */
+  /** Verifications per key × minute × outcome. */
+  verifications: Map<string, VerificationRow>;
+  /** Accepted requests and VALID verifications only. */
   lastUse: Map<string, LastUse>;
   log: LogRow[];
 }
 
-const emptyPending = (): Pending => ({ counters: new Map(), lastUse: new Map(), log: [] });
+const emptyPending = (): Pending => ({ counters: new Map(), verifications: new Map(), lastUse: new Map(), log: [] });
 
 export interface UsageRecorderDeps {
   db: Database;
@@ -96,13 +133,13 @@ export interface UsageRecorderDeps {
   flushIntervalMs?: number;
   /** Request-log rows held while writes fail; new rows beyond it are dropped (and counted). @default 100_000 */
   maxPendingRequests?: number;
-  /** Counter rows (key × minute) held while writes fail. @default 100_000 */
+  /** Counter rows (key × minute, and verification rows key × minute × outcome, each) held while writes fail. @default 100_000 */
   maxPendingCounters?: number;
 }
 
 /**
- * Usage counters, last use and the request log, with no database write on the request path:
- * `record` only adds to memory; a timer writes everything in one transaction of batched statements
+ * Usage counters, verification counters, last use and the request log, with no database write on
+ * the request path: `record` and `recordVerification` only add to memory; a timer writes everything in one transaction of batched statements
  * every `flushIntervalMs`, and `close` writes what is left. A failed write keeps its data for the
  * next one (within the bounds above). A crash loses at most one interval.
  */
@@ -136,13 +173,9 @@ export class UsageRecorder {
     }
 
     // A refusal is counted above (as denied or rate limited), but it is no use of the key.
-    if (request.accepted) this.noteUse(request);
+    if (request.accepted) this.noteUse(request.keyId, request.at, request.clientIp);
 
-    if (this.pending.log.length >= (this.deps.maxPendingRequests ?? 100_000)) {
-      this.dropped++;
-      return;
-    }
-    this.pending.log.push({
+    this.log({
       occurredAt: request.at,
       keyId: request.keyId,
       method: request.method.slice(0, 16),
@@ -155,12 +188,55 @@ export class UsageRecorder {
     });
   }
 
-  private noteUse(request: RecordedRequest): void {
-    const last = this.pending.lastUse.get(request.keyId);
-    if (!last) this.pending.lastUse.set(request.keyId, { at: request.at, ip: request.clientIp, count: 1 });
+  /**
+   * A verification of an issued key: counted by outcome for the key (and so its API and identity),
+   * one line in the key's request log, and, when VALID only, a use of the key (last use, request count).
+   */
+  recordVerification(verification: RecordedVerification): void {
+    const minute = Math.floor(verification.at.getTime() / MINUTE_MS) * MINUTE_MS;
+    const slot = `${verification.keyId}|${minute}|${verification.outcome}`;
+    let row = this.pending.verifications.get(slot);
+    if (!row && this.pending.verifications.size < (this.deps.maxPendingCounters ?? 100_000)) {
+      const { keyId, apiId, identityId, outcome } = verification;
+      row = { keyId, apiId, identityId: identityId ?? "", outcome, minute: new Date(minute), count: 0 };
+      this.pending.verifications.set(slot, row);
+    }
+    if (row) row.count++;
+    else this.dropped++;
+
+    if (verification.outcome === "VALID") this.noteUse(verification.keyId, verification.at, verification.ip);
+
+    this.log({
+      occurredAt: verification.at,
+      keyId: verification.keyId,
+      method: VERIFY_METHOD,
+      path: VERIFY_PATH,
+      // The verify call itself succeeded; what it found is the outcome.
+      status: 200,
+      clientIp: verification.ip,
+      durationMs: verification.durationMs,
+      userAgent: null,
+      requestId: verification.requestId?.slice(0, 128) ?? null,
+      apiId: verification.apiId,
+      identityId: verification.identityId,
+      outcome: verification.outcome,
+      tags: verification.tags,
+      rootKeyId: verification.rootKeyId,
+    });
+  }
+
+  private log(row: LogRow): void {
+    if (this.pending.log.length >= (this.deps.maxPendingRequests ?? 100_000)) this.dropped++;
+    else this.pending.log.push(row);
+  }
+
+  /** A use without an address moves the time and the count, and leaves the address last seen. */
+  private noteUse(keyId: string, at: Date, ip: string | null): void {
+    const last = this.pending.lastUse.get(keyId);
+    if (!last) this.pending.lastUse.set(keyId, { at, ip, count: 1 });
     else {
       last.count++;
-      if (request.at >= last.at) Object.assign(last, { at: request.at, ip: request.clientIp });
+      if (at >= last.at) Object.assign(last, { at, ip: ip ?? last.ip });
     }
   }
 
@@ -179,7 +255,7 @@ export class UsageRecorder {
 
   private async write(): Promise<void> {
     const batch = this.pending;
-    if (batch.counters.size === 0 && batch.lastUse.size === 0 && batch.log.length === 0) return;
+    if (batch.counters.size === 0 && batch.verifications.size === 0 && batch.lastUse.size === 0 && batch.log.length === 0) return;
     this.pending = emptyPending();
     try {
       await this.deps.db.transaction(async (tx) => {
@@ -194,6 +270,7 @@ export class UsageRecorder {
           const values = rows.map(({ start, ...row }) => ({ ...row, day: start }));
           await tx.insert(usageDays).values(values).onConflictDoUpdate({ target: [usageDays.keyId, usageDays.day], set: addedCounts(usageDays) });
         }
+        await writeVerifications(tx, [...batch.verifications.values()]);
         for (const uses of chunks([...batch.lastUse], CHUNK)) {
           const values = sql.join(
             uses.map(([keyId, use]) => sql`(${keyId}, ${use.at.toISOString()}::timestamptz, ${use.ip}::text, ${use.count}::bigint)`),
@@ -204,7 +281,7 @@ export class UsageRecorder {
             update api_keys as k set
               request_count = k.request_count + v.n,
               last_used_at = greatest(k.last_used_at, v.at),
-              last_used_ip = case when k.last_used_at is null or v.at >= k.last_used_at then v.ip else k.last_used_ip end
+              last_used_ip = case when k.last_used_at is null or v.at >= k.last_used_at then coalesce(v.ip, k.last_used_ip) else k.last_used_ip end
             from (values ${values}) as v(id, at, ip, n)
             where k.id = v.id`);
         }
@@ -219,7 +296,8 @@ export class UsageRecorder {
       logger.warn({ dropped: this.dropped }, `Usage: ${this.dropped} request(s) could not be buffered while writes were failing (buffer full)`);
       this.dropped = 0;
     }
-    await this.announce([...new Set([...[...batch.counters.values()].map((row) => row.keyId), ...batch.lastUse.keys()])]);
+    const touched = [...batch.counters.values(), ...batch.verifications.values()].map((row) => row.keyId);
+    await this.announce([...new Set([...touched, ...batch.lastUse.keys()])]);
   }
 
   private async announce(keyIds: string[]): Promise<void> {
@@ -242,18 +320,61 @@ export class UsageRecorder {
       else if (batch.counters.size < (this.deps.maxPendingCounters ?? 100_000)) batch.counters.set(slot, row);
       else this.dropped += row.requests;
     }
+    for (const [slot, row] of newer.verifications) {
+      const older = batch.verifications.get(slot);
+      if (older) older.count += row.count;
+      else if (batch.verifications.size < (this.deps.maxPendingCounters ?? 100_000)) batch.verifications.set(slot, row);
+      else this.dropped += row.count;
+    }
     for (const [keyId, use] of newer.lastUse) {
       const older = batch.lastUse.get(keyId);
       if (!older) batch.lastUse.set(keyId, use);
       else {
         older.count += use.count;
-        if (use.at >= older.at) Object.assign(older, { at: use.at, ip: use.ip });
+        if (use.at >= older.at) Object.assign(older, { at: use.at, ip: use.ip ?? older.ip });
       }
     }
     const room = Math.max(0, (this.deps.maxPendingRequests ?? 100_000) - batch.log.length);
     batch.log.push(...newer.log.slice(0, room));
     this.dropped += newer.log.length - Math.min(room, newer.log.length);
   }
+}
+
+/** Verification counters into the minute table and its hour and day roll-ups, added to what other instances wrote. */
+async function writeVerifications(tx: Pick<Database, "insert">, minutes: VerificationRow[]): Promise<void> {
+  for (const rows of chunks(minutes, CHUNK)) {
+    await tx.insert(verificationMinutes).values(rows).onConflictDoUpdate({
+      target: [verificationMinutes.keyId, verificationMinutes.minute, verificationMinutes.outcome],
+      set: { count: sql`${verificationMinutes.count} + excluded.count` },
+    });
+  }
+  for (const rows of chunks(rolledUpVerifications(minutes, HOUR_MS), CHUNK)) {
+    const values = rows.map(({ start, ...row }) => ({ ...row, hour: start }));
+    await tx.insert(verificationHours).values(values).onConflictDoUpdate({
+      target: [verificationHours.keyId, verificationHours.hour, verificationHours.outcome],
+      set: { count: sql`${verificationHours.count} + excluded.count` },
+    });
+  }
+  for (const rows of chunks(rolledUpVerifications(minutes, DAY_MS), CHUNK)) {
+    const values = rows.map(({ start, ...row }) => ({ ...row, day: start }));
+    await tx.insert(verificationDays).values(values).onConflictDoUpdate({
+      target: [verificationDays.keyId, verificationDays.day, verificationDays.outcome],
+      set: { count: sql`${verificationDays.count} + excluded.count` },
+    });
+  }
+}
+
+/** Verification minute rows summed per key, outcome and bucket (an hour or a day, UTC). */
+function rolledUpVerifications(minutes: VerificationRow[], bucketMs: number): (Omit<VerificationRow, "minute"> & { start: Date })[] {
+  const buckets = new Map<string, Omit<VerificationRow, "minute"> & { start: Date }>();
+  for (const { minute, ...row } of minutes) {
+    const start = Math.floor(minute.getTime() / bucketMs) * bucketMs;
+    const slot = `${row.keyId}|${start}|${row.outcome}`;
+    const bucket = buckets.get(slot);
+    if (bucket) bucket.count += row.count;
+    else buckets.set(slot, { ...row, start: new Date(start) });
+  }
+  return [...buckets.values()];
 }
 
 /** An upsert's SET that adds the incoming counts to the stored ones (several instances flush into one row). */
@@ -301,6 +422,8 @@ export interface UsageSeries {
   totals: UsageCounts;
   lastUsedAt: string | null;
   lastUsedIp: string | null;
+  /** An issued key's verifications by outcome, over the same buckets (absent for a root key). */
+  verifications?: VerificationSeries;
 }
 
 export interface UsageSummary {
@@ -323,6 +446,12 @@ export interface RequestLogEntry {
   durationMs: number;
   userAgent: string | null;
   requestId: string | null;
+  /** Set on a verification of an issued key: its outcome code, the caller's tags, the key's API and identity, and the root key that asked. */
+  outcome: string | null;
+  tags: string[] | null;
+  apiId: string | null;
+  identityId: string | null;
+  rootKeyId: string | null;
 }
 
 const BUCKET_MS: Record<Granularity, number> = { minute: MINUTE_MS, hour: HOUR_MS, day: DAY_MS };
@@ -339,29 +468,45 @@ export const summedCounts = {
   errors: sql<number>`coalesce(sum(errors), 0)`.mapWith(Number),
 };
 
-const COUNT_COLUMNS = sql.raw("requests, success, denied, rate_limited, errors");
+/** Where one family of counters lives, coarsest first: each level's table, its time column, its bucket; and the counted columns. */
+interface CounterFamily {
+  levels: readonly { table: SQL; time: SQL; ms: number }[];
+  columns: SQL;
+}
 
-/** Where counts live, coarsest first: each level's table, its time column, and its bucket. */
-const LEVELS = [
-  { table: sql.raw("usage_days"), time: sql.raw("day"), ms: DAY_MS },
-  { table: sql.raw("usage_hours"), time: sql.raw("hour"), ms: HOUR_MS },
-  { table: sql.raw("usage_minutes"), time: sql.raw("minute"), ms: MINUTE_MS },
-] as const;
+const counterFamily = (prefix: "usage" | "verification", columns: string): CounterFamily => ({
+  levels: [
+    { table: sql.raw(`${prefix}_days`), time: sql.raw("day"), ms: DAY_MS },
+    { table: sql.raw(`${prefix}_hours`), time: sql.raw("hour"), ms: HOUR_MS },
+    { table: sql.raw(`${prefix}_minutes`), time: sql.raw("minute"), ms: MINUTE_MS },
+  ],
+  columns: sql.raw(columns),
+});
+
+const REQUESTS = counterFamily("usage", "requests, success, denied, rate_limited, errors");
+const VERIFICATIONS = counterFamily("verification", "outcome, count");
 
 /** Rows of one level in [from, to) in the shape of `usageRows`. */
-function levelRows(level: (typeof LEVELS)[number], from: Date, to: Date, keys: SQL): SQL {
-  return sql`(select key_id, ${level.time} as t, ${COUNT_COLUMNS} from ${level.table}
+function levelRows(family: CounterFamily, depth: number, from: Date, to: Date, keys: SQL): SQL {
+  const level = family.levels[depth]!;
+  return sql`(select key_id, ${level.time} as t, ${family.columns} from ${level.table}
     where ${level.time} >= ${from.toISOString()}::timestamptz and ${level.time} < ${to.toISOString()}::timestamptz and ${keys})`;
 }
 
 /** The whole buckets of level `depth` inside [from, to), and the edges from the finer levels. */
-function rowsFrom(depth: number, from: Date, to: Date, keys: SQL): SQL[] {
-  const level = LEVELS[depth]!;
-  if (depth === LEVELS.length - 1) return from < to ? [levelRows(level, from, to, keys)] : [];
+function rowsFrom(family: CounterFamily, depth: number, from: Date, to: Date, keys: SQL): SQL[] {
+  const level = family.levels[depth]!;
+  if (depth === family.levels.length - 1) return from < to ? [levelRows(family, depth, from, to, keys)] : [];
   const first = new Date(Math.ceil(from.getTime() / level.ms) * level.ms);
   const last = new Date(Math.floor(to.getTime() / level.ms) * level.ms);
-  if (first >= last) return rowsFrom(depth + 1, from, to, keys);
-  return [levelRows(level, first, last, keys), ...rowsFrom(depth + 1, from, first, keys), ...rowsFrom(depth + 1, last, to, keys)];
+  if (first >= last) return rowsFrom(family, depth + 1, from, to, keys);
+  return [levelRows(family, depth, first, last, keys), ...rowsFrom(family, depth + 1, from, first, keys), ...rowsFrom(family, depth + 1, last, to, keys)];
+}
+
+function familyRows(family: CounterFamily, from: Date, to: Date, keys: SQL, bucketMs: number): SQL {
+  const coarsest = family.levels.findIndex((level) => bucketMs % level.ms === 0);
+  const parts = rowsFrom(family, coarsest, from, to, keys);
+  return parts.length === 0 ? levelRows(family, family.levels.length - 1, from, to, keys) : sql`(${sql.join(parts, sql` union all `)})`;
 }
 
 /**
@@ -372,16 +517,62 @@ function rowsFrom(depth: number, from: Date, to: Date, keys: SQL): SQL[] {
  * buckets divide it (no days for an hourly chart). `keys` narrows by `key_id`.
  */
 export function usageRows(from: Date, to: Date, keys: SQL = sql`true`, bucketMs: number = DAY_MS): SQL {
-  const coarsest = LEVELS.findIndex((level) => bucketMs % level.ms === 0);
-  const parts = rowsFrom(coarsest, from, to, keys);
-  return parts.length === 0 ? levelRows(LEVELS.at(-1)!, from, to, keys) : sql`(${sql.join(parts, sql` union all `)})`;
+  return familyRows(REQUESTS, from, to, keys, bucketMs);
 }
+
+/** Verifications in [from, to) as rows (key_id, t, outcome, count), read like `usageRows`; `where` narrows by key_id, api_id or identity_id. */
+export function verificationRows(from: Date, to: Date, where: SQL, bucketMs: number = DAY_MS): SQL {
+  return familyRows(VERIFICATIONS, from, to, where, bucketMs);
+}
+
+/** The start of a row's bucket at `granularity`, in epoch ms, over rows whose `t` is their own bucket's start. */
+function bucketOf(granularity: Granularity): SQL<number> {
+  const start = granularity === "minute" ? sql`t` : sql`date_trunc(${sql.raw(`'${granularity}'`)}, t at time zone 'UTC') at time zone 'UTC'`;
+  return sql<number>`floor(extract(epoch from ${start}) * 1000)`.mapWith(Number);
+}
+
+/** Outcomes a verification is counted under: every code but INVALID, which names no key. */
+export const RECORDED_OUTCOMES = VERIFY_CODES.filter((code) => code !== "INVALID");
+
+export type OutcomeCounts = Record<string, number>;
+
+export interface VerificationPoint {
+  /** Start of the bucket, ISO 8601 UTC. */
+  at: string;
+  total: number;
+  /** Every recorded outcome, zeros included. */
+  outcomes: OutcomeCounts;
+}
+
+export interface VerificationSeries {
+  /** Every bucket from the range's start (rounded down) up to its end, zeros included, oldest first. */
+  points: VerificationPoint[];
+  totals: { total: number; outcomes: OutcomeCounts };
+}
+
+export interface VerificationUsage extends VerificationSeries {
+  granularity: Granularity;
+  from: string;
+  to: string;
+}
+
+export interface ApiVerificationUsage extends VerificationUsage {
+  /** The keys verified most in the range, most first; `refused` counts every outcome but VALID. */
+  topKeys: { keyId: string; name: string | null; total: number; refused: number }[];
+}
+
+const zeroOutcomes = (): OutcomeCounts => Object.fromEntries(RECORDED_OUTCOMES.map((code) => [code, 0]));
+
+/** How many keys the API's usage lists. */
+const TOP_KEYS = 10;
 
 export interface UsageServiceDeps {
   db: Database;
   clock: Clock;
-  /** Visibility of a key's usage is the key's own (`keys.get`). */
+  /** Visibility of a key's usage is the key's own (`keys.get`), of an API's or an identity's their own. */
   keys: Pick<KeyService, "get">;
+  apis: Pick<ApiService, "get">;
+  identities: Pick<IdentityService, "get">;
   /** Request-log rows older than this are deleted by the hourly cleanup. @default 14 */
   requestLogRetentionDays?: number;
 }
@@ -425,9 +616,8 @@ export class UsageService {
     const start = Math.floor(from.getTime() / step) * step;
 
     const source = usageRows(new Date(start), to, sql`key_id = ${keyId}`, step);
-    const bucket = granularity === "minute" ? sql`t` : sql`date_trunc(${sql.raw(`'${granularity}'`)}, t at time zone 'UTC') at time zone 'UTC'`;
     const rows = await this.deps.db
-      .select({ t: sql<number>`floor(extract(epoch from ${bucket}) * 1000)`.mapWith(Number), ...summedCounts })
+      .select({ t: bucketOf(granularity), ...summedCounts })
       .from(sql`${source} as u`)
       .groupBy(sql`1`)
       .orderBy(sql`1`);
@@ -440,7 +630,70 @@ export class UsageService {
       points.push({ t: new Date(t).toISOString(), ...counts });
       for (const field of Object.keys(totals) as (keyof UsageCounts)[]) totals[field] += counts[field];
     }
-    return { keyId, granularity, from: new Date(start).toISOString(), to: to.toISOString(), points, totals, lastUsedAt: key.lastUsedAt, lastUsedIp: key.lastUsedIp };
+    const series: UsageSeries = { keyId, granularity, from: new Date(start).toISOString(), to: to.toISOString(), points, totals, lastUsedAt: key.lastUsedAt, lastUsedIp: key.lastUsedIp };
+    if (key.kind === "issued") series.verifications = await this.verificationSeries(sql`key_id = ${keyId}`, granularity, start, to);
+    return series;
+  }
+
+  /** An API's verifications per bucket and by outcome, and its most verified keys. Same visibility as the API. */
+  async apiUsage(actor: Actor, apiId: string, rawInput: UsageSeriesInput = {}): Promise<ApiVerificationUsage> {
+    await this.deps.apis.get(actor, apiId);
+    const where = sql`api_id = ${apiId}`;
+    const usage = await this.verificationUsage(where, rawInput);
+    const source = sql`${verificationRows(new Date(usage.from), new Date(usage.to), where)} as v`;
+    const total = sql<number>`coalesce(sum(v.count), 0)`.mapWith(Number);
+    const topKeys = await this.deps.db
+      .select({ keyId: sql<string>`v.key_id`, name: apiKeys.name, total, refused: sql<number>`coalesce(sum(v.count) filter (where v.outcome <> 'VALID'), 0)`.mapWith(Number) })
+      .from(source)
+      .leftJoin(apiKeys, eq(apiKeys.id, sql`v.key_id`))
+      .groupBy(sql`v.key_id`, apiKeys.name)
+      .orderBy(desc(total), sql`v.key_id`)
+      .limit(TOP_KEYS);
+    return { ...usage, topKeys };
+  }
+
+  /** The verifications of all of an identity's keys together. Same visibility as the identity. */
+  async identityUsage(actor: Actor, identityId: string, rawInput: UsageSeriesInput = {}): Promise<VerificationUsage> {
+    await this.deps.identities.get(actor, identityId);
+    return this.verificationUsage(sql`identity_id = ${identityId}`, rawInput);
+  }
+
+  private async verificationUsage(where: SQL, rawInput: UsageSeriesInput): Promise<VerificationUsage> {
+    const { granularity, ...input } = usageSeriesInput.parse(rawInput);
+    const { from, to } = this.range(input, MAX_RANGE_DAYS[granularity], granularity);
+    const step = BUCKET_MS[granularity];
+    const start = Math.floor(from.getTime() / step) * step;
+    const series = await this.verificationSeries(where, granularity, start, to);
+    return { granularity, from: new Date(start).toISOString(), to: to.toISOString(), ...series };
+  }
+
+  /** Verifications matching `where` per bucket of `granularity` in [start, to), by outcome. */
+  private async verificationSeries(where: SQL, granularity: Granularity, start: number, to: Date): Promise<VerificationSeries> {
+    const step = BUCKET_MS[granularity];
+    const rows = await this.deps.db
+      .select({ t: bucketOf(granularity), outcome: sql<string>`v.outcome`, count: sql<number>`sum(v.count)`.mapWith(Number) })
+      .from(sql`${verificationRows(new Date(start), to, where, step)} as v`)
+      .groupBy(sql`1`, sql`2`);
+
+    const byBucket = new Map<number, OutcomeCounts>();
+    for (const { t, outcome, count } of rows) {
+      const outcomes = byBucket.get(t) ?? zeroOutcomes();
+      outcomes[outcome] = (outcomes[outcome] ?? 0) + count;
+      byBucket.set(t, outcomes);
+    }
+    const points: VerificationPoint[] = [];
+    const totals = { total: 0, outcomes: zeroOutcomes() };
+    for (let t = start; t < to.getTime(); t += step) {
+      const outcomes = byBucket.get(t) ?? zeroOutcomes();
+      let total = 0;
+      for (const [outcome, count] of Object.entries(outcomes)) {
+        total += count;
+        totals.outcomes[outcome] = (totals.outcomes[outcome] ?? 0) + count;
+      }
+      totals.total += total;
+      points.push({ at: new Date(t).toISOString(), total, outcomes });
+    }
+    return { points, totals };
   }
 
   /** Admin: totals over every key and the busiest keys in the range. */

@@ -109,7 +109,12 @@ describe("the API-key middleware", () => {
     const usage: Parameters<NonNullable<Keyward["usage"]>["record"]>[0][] = [];
     const budget = new Map<string, number>();
     const failures = new Map<string, number>();
-    f.app.keyward.usage = { record: (entry) => usage.push(entry) };
+    f.app.keyward.usage = {
+      record: (entry) => usage.push(entry),
+      recordVerification: () => {
+        throw new Error("This test verifies no key");
+      },
+    };
     f.app.keyward.limiter = {
       async consume(keyId) {
         const used = (budget.get(keyId) ?? 0) + 1;

@@ -48,6 +48,7 @@ describe("GET /api/v1/openapi.json", () => {
         "DELETE /api/v1/apis/{id}",
         "GET /api/v1/apis/{id}/keys",
         "POST /api/v1/apis/{id}/keys",
+        "GET /api/v1/apis/{id}/usage",
         "GET /api/v1/identities",
         "POST /api/v1/identities",
         "PATCH /api/v1/identities",
@@ -57,6 +58,9 @@ describe("GET /api/v1/openapi.json", () => {
         "DELETE /api/v1/identities/{id}",
         "POST /api/v1/identities/{id}/revoke-keys",
         "POST /api/v1/identities/{id}/disable-keys",
+        "GET /api/v1/identities/{id}/usage",
+        "GET /api/v1/keys/{id}/usage",
+        "GET /api/v1/keys/{id}/requests",
         "GET /api/v1/openapi.json",
         "GET /api/health",
         "GET /api/ready",
@@ -75,6 +79,12 @@ describe("GET /api/v1/openapi.json", () => {
       ["allowedIps", "description", "expiresAt", "expiresInDays", "externalId", "identityId", "meta", "name", "permissions", "rateLimit", "recoverable"].sort(),
     );
     expect(Object.keys(document.components.schemas.VerifyRequest!.properties!).sort()).toEqual(["apiId", "cost", "ip", "key", "permissions", "tags"]);
+    // Verification usage: points by outcome, the API's top keys, and the verification fields of a request-log entry.
+    expect(Object.keys(document.components.schemas.VerificationUsage!.properties!).sort()).toEqual(["from", "granularity", "points", "to", "totals"]);
+    expect(document.components.schemas.ApiVerificationUsage!.properties).toHaveProperty("topKeys");
+    expect(document.components.schemas.UsageSeries!.properties).toHaveProperty("verifications");
+    const entry = (document.components.schemas.RequestLogPage!.properties!.data as { items: { properties: Record<string, unknown> } }).items;
+    for (const field of ["outcome", "tags", "apiId", "identityId", "rootKeyId"]) expect(entry.properties, field).toHaveProperty(field);
   });
 
   it("names each operation's scope from the operation table, and not_a_root_key among the refusals of every authenticated one", () => {

@@ -20,7 +20,7 @@ beforeAll(async () => {
   kw = await testKeyward({ clock });
   // Not started: these tests flush when they mean to.
   recorder = new UsageRecorder({ db: kw.database.db, events: kw.events });
-  reports = new UsageService({ db: kw.database.db, clock, keys: kw.keys });
+  reports = new UsageService({ db: kw.database.db, clock, keys: kw.keys, apis: kw.apis, identities: kw.identities });
   admin = await createUser(kw, "admin");
   member = await createUser(kw, "member");
   other = await createUser(kw, "member");

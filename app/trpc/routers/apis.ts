@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { createApiInput, listApisInput, updateApiInput } from "../../lib/apis-schemas";
 import { apiIdSchema, createIssuedKeyInput, listKeysInput } from "../../lib/key-schemas";
+import { usageSeriesInput } from "../../lib/usage-schemas";
 import { operationProcedure, router } from "../trpc.server";
 
 const byId = z.object({ id: apiIdSchema });
@@ -38,4 +39,8 @@ export const apisRouter = router({
     .input(byId)
     .mutation(({ ctx, input }) => ctx.keyward.apis.archive(ctx.actor, input.id)),
   keys: apiKeysRouter,
+  /** Verifications by outcome over time and the most verified keys. */
+  usage: operationProcedure("apis.usage")
+    .input(usageSeriesInput.extend({ id: apiIdSchema }))
+    .query(({ ctx, input: { id, ...range } }) => ctx.keyward.usageReports.apiUsage(ctx.actor, id, range)),
 });

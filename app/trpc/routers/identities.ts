@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { createIdentityInput, listIdentitiesInput, updateIdentityInput } from "../../lib/apis-schemas";
 import { apiIdSchema, externalIdSchema, identityIdSchema } from "../../lib/key-schemas";
+import { usageSeriesInput } from "../../lib/usage-schemas";
 import { operationProcedure, router } from "../trpc.server";
 
 const byId = z.object({ id: identityIdSchema });
@@ -33,4 +34,8 @@ export const identitiesRouter = router({
   disableKeys: operationProcedure("identities.disableKeys")
     .input(byId)
     .mutation(({ ctx, input }) => ctx.keyward.identities.disableKeys(ctx.actor, input.id)),
+  /** The verifications of all of its keys together, by outcome over time. */
+  usage: operationProcedure("identities.usage")
+    .input(usageSeriesInput.extend({ id: identityIdSchema }))
+    .query(({ ctx, input: { id, ...range } }) => ctx.keyward.usageReports.identityUsage(ctx.actor, id, range)),
 });
