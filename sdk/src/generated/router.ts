@@ -285,7 +285,7 @@ export type VerifyResult = {
   missing: string[];
 } & VerifiedKey) | ({
   valid: false;
-  code: "REVOKED" | "DISABLED" | "EXPIRED" | "IP_NOT_ALLOWED" | "WRONG_API" | "RATE_LIMITED";
+  code: "REVOKED" | "DISABLED" | "EXPIRED" | "IP_NOT_ALLOWED" | "WRONG_API" | "RATE_LIMITED" | "USAGE_EXCEEDED";
 } & VerifiedKey);
 
 /** What a verification tells about an issued key the caller may manage. */
@@ -305,6 +305,10 @@ export interface VerifiedKey {
     [key: string]: unknown;
   };
   expiresAt: string | null;
+  /** The key's credits after this verification (null = unlimited). A refusal before the charge took nothing and tells the balance as it stands. */
+  credits: {
+    remaining: number;
+  } | null;
 }
 
 /** The shape of every error the router sends (its errorFormatter). */
