@@ -8,6 +8,7 @@ import { MAX_GRANTS, MAX_PERMISSION_LENGTH, PERMISSION_NAME } from "./permission
 import {
   apiIdSchema,
   createIssuedKeyInput,
+  creditsRefillSchema,
   createKeyInput,
   externalIdSchema,
   identityIdSchema,
@@ -134,6 +135,14 @@ export const apiKeySchema = z
     identityId: identityIdSchema.nullable().describe("The identity (your customer) an issued key belongs to, if any"),
     permissions: z.array(z.string()).describe("An issued key's permissions (names of its API's vocabulary, or wildcards such as `orders.*`); empty for a root key"),
     apiIds: z.array(apiIdSchema).nullable().describe("The APIs a root key is restricted to; null = not restricted (always null for issued keys)"),
+    credits: z
+      .object({
+        remaining: z.number().int().describe("Credits left now (a refill that fell due counts already)"),
+        refill: creditsRefillSchema.nullable(),
+        nextRefillAt: dateTime.nullable().describe("When the credits next refill; null without a refill"),
+      })
+      .nullable()
+      .describe("An issued key's usage credits; null = unlimited (always null for root keys)"),
   })
   .describe("A key's public view: never its secret, digest or ciphertext");
 
@@ -171,10 +180,14 @@ const verifiedKey = {
   permissions: z.array(z.string()).describe("The key's grants, as stored (wildcards included)"),
   meta: z.record(z.string(), z.unknown()).describe("The key's metadata"),
   expiresAt: dateTime.nullable(),
+  credits: z
+    .object({ remaining: z.number().int().describe("Credits left after this verification; a refusal took nothing") })
+    .nullable()
+    .describe("The key's credits; null = the key has no credits (unlimited)"),
 };
 
 /** The verdicts a key of an API the caller manages can get besides VALID, INVALID and INSUFFICIENT_PERMISSIONS. */
-const REFUSED_CODES = ["REVOKED", "DISABLED", "EXPIRED", "IP_NOT_ALLOWED", "WRONG_API", "RATE_LIMITED"] as const;
+const REFUSED_CODES = ["REVOKED", "DISABLED", "EXPIRED", "IP_NOT_ALLOWED", "WRONG_API", "RATE_LIMITED", "USAGE_EXCEEDED"] as const;
 
 export const verifyResultSchema = z
   .union([
@@ -189,7 +202,7 @@ export const verifyResultSchema = z
     z
       .object({ valid: z.literal(false), code: z.enum(REFUSED_CODES), ...verifiedKey })
       .strict()
-      .describe("WRONG_API: the key belongs to another of your APIs than `apiId`. RATE_LIMITED: the key used up its own rate limit."),
+      .describe("WRONG_API: the key belongs to another of your APIs than `apiId`. RATE_LIMITED: the key used up its own rate limit. USAGE_EXCEEDED: the key has fewer credits left than the request's `cost`; nothing was taken."),
   ])
   .describe("The verdict, a union on `code`. Only INVALID carries no details about the key.");
 

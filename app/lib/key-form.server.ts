@@ -101,3 +101,36 @@ export function parseAllowedIps(form: FormData): FormPart<string[]> {
   const { entries, problems } = checkAllowlist(formText(form, "allowedIps"));
   return problems.length > 0 ? refuse({ allowedIps: problems }) : accept(entries);
 }
+
+export interface CreditsValue {
+  remaining: number;
+  refill?: { interval: "daily" | "monthly"; amount: number; refillDay?: number };
+}
+
+/**
+ * Credits typed as `credits` (the balance; empty = unlimited), `refillInterval` ("" = never,
+ * daily, monthly), `refillAmount` and, for monthly, `refillDay`. Ranges are the schema's to check.
+ */
+export function parseCredits(form: FormData): FormPart<CreditsValue | null> {
+  const remainingText = formText(form, "credits").trim();
+  const interval = formText(form, "refillInterval");
+  if (!remainingText) return accept(null);
+  const errors: FieldErrorMap = {};
+  const add = (field: string, message: string) => (errors[field] ??= []).push(message);
+  const remaining = wholeNumber(remainingText);
+  if (Number.isNaN(remaining)) add("credits", "Enter a whole number of credits, or clear it for unlimited");
+  if (interval !== "daily" && interval !== "monthly") return Object.keys(errors).length > 0 ? refuse(errors) : accept({ remaining });
+  const amount = wholeNumber(formText(form, "refillAmount"));
+  if (Number.isNaN(amount)) add("refillAmount", "Enter how many credits each refill gives");
+  const dayText = formText(form, "refillDay").trim();
+  const refillDay = interval === "monthly" && dayText ? wholeNumber(dayText) : undefined;
+  if (Number.isNaN(refillDay)) add("refillDay", "Enter a day of the month (1–31)");
+  if (Object.keys(errors).length > 0) return refuse(errors);
+  return accept({ remaining, refill: { interval, amount, ...(refillDay !== undefined && { refillDay }) } });
+}
+
+/** A whole number of credits to add, from `addCredits`. */
+export function parseAddCredits(form: FormData): FormPart<number> {
+  const amount = wholeNumber(formText(form, "addCredits"));
+  return Number.isNaN(amount) ? refuse({ addCredits: ["Enter a whole number of credits to add"] }) : accept(amount);
+}

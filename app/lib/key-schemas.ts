@@ -31,6 +31,24 @@ export function rateLimitWithin(limit: z.infer<typeof rateLimitSchema>, bound: z
   return limit.requests <= bound.requests && limit.requests * bound.windowSeconds <= bound.requests * limit.windowSeconds;
 }
 
+/** The most credits a key may hold (and the most a refill or an addition gives): far below 2^53, so balances stay exact numbers. */
+export const MAX_CREDITS = 1_000_000_000_000;
+
+export const creditsRefillSchema = z
+  .object({
+    interval: z.enum(["daily", "monthly"]).describe("`daily`: at 00:00 UTC; `monthly`: at 00:00 UTC of `refillDay`"),
+    amount: z.number().int().min(1).max(MAX_CREDITS).describe("What `remaining` is set back to at each refill"),
+    refillDay: z.number().int().min(1).max(31).optional().describe("Monthly only: the day of the month (default 1; the month's last day when it is shorter)"),
+  })
+  .refine((refill) => refill.interval === "monthly" || refill.refillDay === undefined, { message: "refillDay is for monthly refills", path: ["refillDay"] });
+
+/** An issued key's usage credits: each valid verification takes its `cost`; none left = USAGE_EXCEEDED. */
+export const creditsSchema = z.object({
+  remaining: z.number().int().min(0).max(MAX_CREDITS).describe("Credits left now"),
+  refill: creditsRefillSchema.optional().describe("Refill on a schedule; omitted = never refilled"),
+});
+export type CreditsInput = z.infer<typeof creditsSchema>;
+
 export const allowedIpsSchema = z
   .array(z.string().max(64))
   .max(100)
@@ -132,6 +150,8 @@ export const createIssuedKeyInput = z
     rateLimit: rateLimitSchema.nullable().optional(),
     meta: metadataSchema.optional(),
     recoverable: z.boolean().optional(),
+    /** Usage credits; omitted = unlimited. */
+    credits: creditsSchema.optional(),
   })
   .refine((input) => !(input.expiresAt !== undefined && input.expiresInDays !== undefined), {
     message: "Give expiresAt or expiresInDays, not both",
@@ -143,7 +163,8 @@ export const createIssuedKeyInput = z
   });
 export type CreateIssuedKeyInput = z.infer<typeof createIssuedKeyInput>;
 
-export const updateKeyInput = z.object({
+export const updateKeyInput = z
+  .object({
   name: nameSchema.optional(),
   description: descriptionSchema.optional(),
   scopes: z.array(scopeSchema).min(1).max(3).optional(),
@@ -154,7 +175,15 @@ export const updateKeyInput = z.object({
   disabled: z.boolean().optional(),
   /** An issued key's permissions (root keys have scopes instead). */
   permissions: grantsSchema.optional(),
-});
+  /** An issued key's credits, replaced (balance and refill); null = unlimited. */
+  credits: creditsSchema.nullable().optional(),
+  /** Credits added to an issued key's balance as it stands (a due refill applied first); its refill is kept. */
+  addCredits: z.number().int().min(1).max(MAX_CREDITS).optional(),
+})
+  .refine((input) => !(input.credits !== undefined && input.addCredits !== undefined), {
+    message: "Give credits (to set them) or addCredits (to add to them), not both",
+    path: ["addCredits"],
+  });
 export type UpdateKeyInput = z.infer<typeof updateKeyInput>;
 
 export const KEY_LIST_ORDERS = ["newest", "oldest"] as const;

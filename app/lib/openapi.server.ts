@@ -183,7 +183,7 @@ export const ENDPOINTS: Endpoint[] = [
   },
   {
     method: "patch", path: "/api/v1/keys/{id}", operationId: "updateKey", tag: "Keys", operation: "keys.update",
-    summary: "Update a key", description: "Only the fields given change. `disabled: true` disables the key, `false` enables it. A revoked key cannot be changed. `scopes` belong to root keys and `permissions` (names of the API's vocabulary, or wildcards) to issued keys: the other is 422.",
+    summary: "Update a key", description: "Only the fields given change. `disabled: true` disables the key, `false` enables it. A revoked key cannot be changed. `scopes` belong to root keys and `permissions` (names of the API's vocabulary, or wildcards) to issued keys: the other is 422. An issued key's credits are replaced with `credits` (`{ remaining, refill? }`, null = unlimited) or added to with `addCredits` (to the balance as it stands, in the same statement as concurrent verifications); both are audited with before and after, and a root key has no credits (422).",
     body: "UpdateKeyRequest",
     success: { status: 200, description: "The key after the change", schema: "ApiKey" },
     errors: [...BODY_ERRORS, "not_found", "invalid_state", "policy_violation", "forbidden", "self_modification_forbidden"],
@@ -349,6 +349,7 @@ export const ENDPOINTS: Endpoint[] = [
     summary: "Verify a key",
     description:
       "For services that protect their own APIs with keys issued for them: send the key your caller presented, and optionally `apiId` (your API: a key of another one is `WRONG_API`), the `permissions` the request needs (a list that must all be held, or `{ anyOf: [...] }`; wildcard grants such as `orders.*` match) and your caller's `ip`. " +
+      "A key with credits pays `cost` (default 1; 0 checks without charging) when every other check passed, atomically; with fewer left it is `USAGE_EXCEEDED` and nothing is taken. Every verdict on a key you manage carries `credits` (`{ remaining }` after this verification, null for a key without credits). " +
       "Always 200 for a well-formed request; the answer is in `valid` and `code`. Unknown keys, root keys and keys of an API the calling root key may not see are all the same bare `INVALID`: verification never tells anything about keys the caller may not manage. " +
       "The key in the Authorization header is your service's root key and is checked as usual.",
     body: "VerifyRequest",

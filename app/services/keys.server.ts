@@ -1,20 +1,23 @@
 import type { z } from "zod";
+import type { PgUpdateSetSource } from "drizzle-orm/pg-core";
 import { and, arrayContains, asc, desc, eq, ilike, inArray, isNotNull, isNull, lte, gt, or, sql, type SQL } from "drizzle-orm";
 import type { Database } from "../../db/client.server";
-import { apiKeys, apis, identities, users, type PermissionImplications, type RateLimit } from "../../db/schema";
+import { apiKeys, apis, identities, users, type CreditsRefill, type PermissionImplications, type RateLimit } from "../../db/schema";
+import { currentCredits } from "../lib/credits";
 import { afterCursor, encodeCursor } from "../lib/cursor";
 import { newId } from "../lib/ids";
 import { displayParts, generateKey, isWellFormedKey, ROOT_KEY_PREFIX } from "../lib/key-format";
 import { unknownGrants } from "../lib/permissions";
 import { DATE_RANGE_MESSAGE, isWithinDateRange, LATEST_INSTANT } from "../lib/dates";
 import { cidrContains, parseCidr } from "../lib/ip";
-import type { CreateIssuedKeyInput, CreateKeyInput, KeyKind, KeyStatus, ListKeysInput, UpdateKeyInput } from "../lib/key-schemas";
+import type { CreateIssuedKeyInput, CreateKeyInput, CreditsInput, KeyKind, KeyStatus, ListKeysInput, UpdateKeyInput } from "../lib/key-schemas";
 import { listKeysInput, MAX_GRACE_SECONDS, rateLimitWithin } from "../lib/key-schemas";
 import { effectiveScopes, grants, ROLE_SCOPES, type Role, type Scope } from "../lib/scopes";
 import { actorApiIds, actorScopes, actorUserId, mayAccess, requireScope, seesEveryone, type Actor, type KeyRestrictions } from "./actor.server";
 import { ApiService, type ApiRow } from "./apis.server";
 import { recordAudit } from "./audit.server";
 import type { Clock } from "./clock.server";
+import { addedCredits } from "./credits.server";
 import { KeywardError, notFound } from "./errors.server";
 import type { EventBus } from "./events.server";
 import { candidateDigests, decryptKey, encryptKey, type DigestSecrets } from "./secrets.server";
@@ -53,6 +56,11 @@ export interface ApiKeyView {
   permissions: string[];
   /** The APIs a root key is restricted to; null = not restricted (and always null for issued keys). */
   apiIds: string[] | null;
+  /**
+   * An issued key's usage credits as they stand now (a refill that fell due counts already), and
+   * when they next refill; null = unlimited (always null for root keys).
+   */
+  credits: { remaining: number; refill: CreditsRefill | null; nextRefillAt: string | null } | null;
 }
 
 /** Columns selected for every read that leaves this service: no digest, no ciphertext. */
@@ -81,6 +89,9 @@ const publicColumns = {
   identityId: apiKeys.identityId,
   permissions: apiKeys.permissions,
   apiIds: apiKeys.rootApiIds,
+  creditsRemaining: apiKeys.creditsRemaining,
+  creditsRefill: apiKeys.creditsRefill,
+  creditsRefilledAt: apiKeys.creditsRefilledAt,
 };
 
 type KeyRow = {
@@ -97,8 +108,9 @@ export function keyStatus(row: Pick<KeyRow, "revokedAt" | "expiresAt" | "disable
 const iso = (date: Date | null) => (date ? date.toISOString() : null);
 
 function toView(row: KeyRow, now: Date): ApiKeyView {
+  const { creditsRemaining: _remaining, creditsRefill: _refill, creditsRefilledAt: _refilledAt, ...shown } = row;
   return {
-    ...row,
+    ...shown,
     description: row.description,
     status: keyStatus(row, now),
     expiresAt: iso(row.expiresAt),
@@ -109,6 +121,7 @@ function toView(row: KeyRow, now: Date): ApiKeyView {
     lastUsedAt: iso(row.lastUsedAt),
     recoverable: Boolean(row.recoverable),
     kind: row.apiId === null ? "root" : "issued",
+    credits: currentCredits(row, now),
   };
 }
 
@@ -153,9 +166,11 @@ export interface AuthenticatedKey {
   identity: { id: string; externalId: string; meta: Record<string, unknown> } | null;
   /** The APIs a root key is restricted to; null = not restricted. */
   rootApiIds: string[] | null;
+  /** Whether the key has credits to charge (its balance is never cached: verification reads it as it charges). */
+  hasCredits: boolean;
 }
 
-/** Fields whose before/after an update records (never secrets). */
+/** Fields whose before/after an update records (never secrets); `credits` is the balance and refill together. */
 const AUDITED_FIELDS = ["name", "description", "scopes", "permissions", "allowedIps", "rateLimit", "expiresAt", "metadata", "disabledAt"] as const;
 
 /** What limits a key: a key acting on keys may not change these on itself. */
@@ -191,6 +206,7 @@ function prepareDigestLookup(db: Database) {
       identityExternalId: identities.externalId,
       identityMeta: identities.metadata,
       rootApiIds: apiKeys.rootApiIds,
+      hasCredits: sql<boolean>`(${apiKeys.creditsRemaining} is not null)`,
     })
     .from(apiKeys)
     .innerJoin(users, eq(users.id, apiKeys.ownerId))
@@ -361,11 +377,12 @@ export class KeyService {
           expiresAt,
           createdBy: actorUserId(actor),
           metadata: input.meta ?? {},
+          ...storedCredits(input.credits ?? null, now),
           createdAt: now,
           updatedAt: now,
         })
         .returning(publicColumns);
-      await recordAudit(tx, actor, { action: "key.created", targetType: "api_key", targetId: id, details: { name: inserted!.name, apiId: api.id, identityId, permissions, recoverable } }, now);
+      await recordAudit(tx, actor, { action: "key.created", targetType: "api_key", targetId: id, details: { name: inserted!.name, apiId: api.id, identityId, permissions, recoverable, ...(input.credits && { credits: input.credits }) } }, now);
       return inserted!;
     });
     return { key, apiKey: toView(row, now) };
@@ -422,12 +439,18 @@ export class KeyService {
       if (patch.permissions && current.apiId === null) {
         throw new KeywardError("validation_failed", "A root key has scopes, not permissions; permissions belong to keys issued for an API", { field: "permissions" });
       }
+      if ((patch.credits !== undefined || patch.addCredits !== undefined) && current.apiId === null) {
+        throw new KeywardError("validation_failed", "A root key has no credits; credits belong to keys issued for an API", { field: patch.credits !== undefined ? "credits" : "addCredits" });
+      }
+      if (patch.addCredits !== undefined && current.creditsRemaining === null) {
+        throw new KeywardError("validation_failed", "This key has unlimited credits: set credits before adding to them", { field: "addCredits" });
+      }
       if (patch.permissions) assertGrantsKnown(await this.apis.findVisible(actor, current.apiId!), patch.permissions);
       if (patch.scopes) {
         const owner = await this.findOwner(current.ownerId);
         this.assertScopesGrantable(actor, owner.role, patch.scopes);
       }
-      const values: Partial<typeof apiKeys.$inferInsert> = {};
+      const values: KeyChange = {};
       if (patch.name !== undefined) values.name = patch.name;
       if (patch.description !== undefined) values.description = patch.description;
       if (patch.scopes !== undefined) values.scopes = normalizeScopes(patch.scopes);
@@ -437,6 +460,9 @@ export class KeyService {
       if (patch.metadata !== undefined) values.metadata = patch.metadata;
       if (patch.expiresAt !== undefined) values.expiresAt = this.resolveExpiry(now, patch.expiresAt, undefined, (await this.apiOf(actor, current))?.defaults.maxTtlDays);
       if (patch.disabled !== undefined) values.disabledAt = patch.disabled ? (current.disabledAt ?? now) : null;
+      if (patch.credits !== undefined) Object.assign(values, storedCredits(patch.credits, now));
+      // Added in the UPDATE itself, to the balance as it is then: a verification charging meanwhile is not lost.
+      if (patch.addCredits !== undefined) Object.assign(values, addedCredits(patch.addCredits, now));
       this.assertRateLimitAllowed(patch.rateLimit);
       const after = { ...current, ...values } as KeyRow;
       if (current.apiId !== null) {
@@ -547,6 +573,10 @@ export class KeyService {
           identityId: old.identityId,
           permissions: old.permissions,
           rootApiIds: old.apiIds,
+          // The successor carries the balance on; during a grace period the old key keeps its own.
+          creditsRemaining: old.creditsRemaining,
+          creditsRefill: old.creditsRefill,
+          creditsRefilledAt: old.creditsRefilledAt,
           createdAt: now,
           updatedAt: now,
         })
@@ -608,6 +638,7 @@ export class KeyService {
       implications: row.implications ?? {},
       identity: row.identityId === null ? null : { id: row.identityId, externalId: row.identityExternalId!, meta: row.identityMeta ?? {} },
       rootApiIds: row.rootApiIds,
+      hasCredits: Boolean(row.hasCredits),
     };
     const status = keyStatus(row, this.deps.clock.now());
     if (status === "revoked") return { code: "REVOKED", key };
@@ -622,7 +653,7 @@ export class KeyService {
     actor: Actor,
     id: string,
     action: string,
-    decide: (current: KeyRow) => Promise<Partial<typeof apiKeys.$inferInsert> | null>,
+    decide: (current: KeyRow) => Promise<KeyChange | null>,
   ): Promise<ApiKeyView> {
     requireScope(actor, "write");
     const current = await this.findVisible(actor, id);
@@ -640,7 +671,7 @@ export class KeyService {
         .where(action === "key.revoked" ? eq(apiKeys.id, id) : and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
         .returning(publicColumns);
       if (!row) throw new KeywardError("invalid_state", "The key was revoked while it was being changed");
-      await recordAudit(tx, actor, { action, targetType: "api_key", targetId: id, details: diff(current, row) }, now);
+      await recordAudit(tx, actor, { action, targetType: "api_key", targetId: id, details: diff(current, row, now) }, now);
       return row;
     });
     await this.publishChange(id);
@@ -778,12 +809,26 @@ function lessRestricted(key: KeyRestrictions, limit: KeyRestrictions, defaultRat
   return null;
 }
 
+/** What an update writes: column values, or SQL computed in the UPDATE itself (an addition to the credit balance). */
+type KeyChange = PgUpdateSetSource<typeof apiKeys>;
+
+/** The columns of credits set to `credits` at `now` (null = unlimited): a new balance counts as refilled now. */
+function storedCredits(credits: CreditsInput | null, now: Date): Pick<typeof apiKeys.$inferInsert, "creditsRemaining" | "creditsRefill" | "creditsRefilledAt"> {
+  if (!credits) return { creditsRemaining: null, creditsRefill: null, creditsRefilledAt: null };
+  return { creditsRemaining: credits.remaining, creditsRefill: credits.refill ?? null, creditsRefilledAt: now };
+}
+
 function normalizeScopes(scopes: readonly Scope[]): Scope[] {
   return [...new Set(scopes)].sort((a, b) => ["read", "write", "admin"].indexOf(a) - ["read", "write", "admin"].indexOf(b));
 }
 
-function diff(before: KeyRow, after: KeyRow): Record<string, unknown> {
+function diff(before: KeyRow, after: KeyRow, now: Date): Record<string, unknown> {
   const changes: Record<string, { from: unknown; to: unknown }> = {};
+  const credits = (row: KeyRow) => {
+    const current = currentCredits(row, now);
+    return current && { remaining: current.remaining, refill: current.refill };
+  };
+  if (JSON.stringify(credits(before)) !== JSON.stringify(credits(after))) changes.credits = { from: credits(before), to: credits(after) };
   for (const field of AUDITED_FIELDS) {
     const from = before[field] instanceof Date ? (before[field] as Date).toISOString() : before[field];
     const to = after[field] instanceof Date ? (after[field] as Date).toISOString() : after[field];

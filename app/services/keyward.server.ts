@@ -5,6 +5,7 @@ import { AuditService } from "./audit.server";
 import { OverviewService } from "./overview.server";
 import { AuthService } from "./auth.server";
 import { systemClock, type Clock } from "./clock.server";
+import { CreditLedger } from "./credits.server";
 import { EventBus } from "./events.server";
 import { FailedAuthThrottle, LoginThrottle } from "./failed-auth-throttle.server";
 import { ApiService } from "./apis.server";
@@ -117,7 +118,7 @@ export async function createKeyward({ config, database, clock = systemClock, has
       keys,
       users: new UserService({ db, clock, hashing, events: publisher }),
       auth: new AuthService({ db, clock, production: config.production, hashing }),
-      verifier: new KeyVerifier({ keys, secrets: config.digestSecrets, clock, cache, limiter }),
+      verifier: new KeyVerifier({ keys, secrets: config.digestSecrets, clock, cache, limiter, credits: new CreditLedger({ db }) }),
       securityEvents,
       security,
       webhooks,

@@ -4,6 +4,7 @@ import { isWellFormedKey } from "../lib/key-format";
 import { missingPermissions, type PermissionQuery } from "../lib/permissions";
 import { mayAccess, type Actor } from "./actor.server";
 import type { Clock } from "./clock.server";
+import type { CreditLedger } from "./credits.server";
 import type { EventBus, KeywardEvent } from "./events.server";
 import type { FailedAuthThrottle } from "./failed-auth-throttle.server";
 import type { KeyAuthentication, KeyService } from "./keys.server";
@@ -206,7 +207,7 @@ export interface KeyRateLimiter {
 
 // Verification -------------------------------------------------------------------------------
 
-export const VERIFY_CODES = ["VALID", "INVALID", "REVOKED", "DISABLED", "EXPIRED", "IP_NOT_ALLOWED", "INSUFFICIENT_PERMISSIONS", "WRONG_API", "RATE_LIMITED"] as const;
+export const VERIFY_CODES = ["VALID", "INVALID", "REVOKED", "DISABLED", "EXPIRED", "IP_NOT_ALLOWED", "INSUFFICIENT_PERMISSIONS", "WRONG_API", "RATE_LIMITED", "USAGE_EXCEEDED"] as const;
 export type VerifyCode = (typeof VERIFY_CODES)[number];
 
 /** What a verification tells about an issued key the caller may manage. */
@@ -218,6 +219,11 @@ export interface VerifiedKey {
   permissions: string[];
   meta: Record<string, unknown>;
   expiresAt: string | null;
+  /**
+   * The key's credits after this verification (null = unlimited). A refusal before the charge
+   * took nothing and tells the balance as it stands.
+   */
+  credits: { remaining: number } | null;
 }
 
 /**
@@ -239,6 +245,8 @@ export interface VerifyOptions {
   permissions?: PermissionQuery;
   /** The address the service's caller came from; a key with an allowlist is refused (IP_NOT_ALLOWED) without it. */
   ip?: string;
+  /** Credits a VALID verdict takes from a key that has credits (default 1; 0 checks without charging). */
+  cost?: number;
 }
 
 export interface KeyVerifierDeps {
@@ -248,6 +256,8 @@ export interface KeyVerifierDeps {
   cache: VerificationCache;
   /** Consumed by `verify` for the verified key; absent = no per-key limit. */
   limiter?: KeyRateLimiter;
+  /** Charges keys that have credits; absent = credits are not enforced. */
+  credits?: Pick<CreditLedger, "charge" | "balance">;
 }
 
 /** The per-address failure counter the admission consults (the container's failed-auth throttle). */
@@ -305,35 +315,64 @@ export class KeyVerifier {
   /**
    * For services protecting their own APIs with keys Keyward issued. In order: the key (format,
    * cache, lookup), whether the caller may manage it (else INVALID, like an unknown key), its API,
-   * its status, the allowlist against `ip`, the permissions, and last the rate limit, so a refused
-   * request spends nothing.
+   * its status, the allowlist against `ip`, the permissions, the rate limit, and last the credits
+   * (taken only when everything else passed, in one atomic statement), so a refused request spends nothing.
    */
-  async verify(presented: string, { caller, apiId, permissions, ip }: VerifyOptions): Promise<VerifyResult> {
+  async verify(presented: string, { caller, apiId, permissions, ip, cost = 1 }: VerifyOptions): Promise<VerifyResult> {
     const result = await this.authenticate(presented);
     if (result.code === "INVALID") return INVALID;
     const { key } = result;
     if (key.apiId === null || key.apiArchived || !mayAccess(caller, key.ownerId, key.apiId)) return INVALID;
-    const details: VerifiedKey = {
+    const known = this.describe(key, key.apiId);
+    const refused = await this.refusal(key, known, { apiId, permissions, ip, code: result.code });
+    if (refused) return refused;
+    const { credits } = this.deps;
+    if (!key.hasCredits || !credits) return { valid: true, code: "VALID", ...known, credits: null };
+    const charge = await credits.charge(key.id, cost, this.deps.clock.now());
+    const balance = charge.remaining === null ? null : { remaining: charge.remaining };
+    return charge.charged ? { valid: true, code: "VALID", ...known, credits: balance } : { valid: false, code: "USAGE_EXCEEDED", ...known, credits: balance };
+  }
+
+  /** What a verification tells about a key the caller may manage, its credits aside. */
+  private describe(key: KnownKey["key"], apiId: string): Omit<VerifiedKey, "credits"> {
+    return {
       keyId: key.id,
-      apiId: key.apiId,
+      apiId,
       name: key.name,
       identity: key.identity,
       permissions: key.permissions,
       meta: key.metadata,
       expiresAt: key.expiresAt,
     };
-    if (apiId !== undefined && apiId !== key.apiId) return { valid: false, code: "WRONG_API", ...details };
-    if (result.code !== "VALID") return { valid: false, code: result.code, ...details };
-    if (key.allowedIps.length > 0 && (ip === undefined || !isAddressAllowed(ip, key.allowedIps))) {
-      return { valid: false, code: "IP_NOT_ALLOWED", ...details };
-    }
+  }
+
+  /** The first check before the charge that refuses the key, with its balance as it stands (nothing taken); null = all passed. */
+  private async refusal(
+    key: KnownKey["key"],
+    known: Omit<VerifiedKey, "credits">,
+    { apiId, permissions, ip, code }: Pick<VerifyOptions, "apiId" | "permissions" | "ip"> & { code: KnownKey["code"] },
+  ): Promise<VerifyResult | null> {
+    const refused = await this.firstRefusal(key, { apiId, permissions, ip, code });
+    if (!refused) return null;
+    const remaining = key.hasCredits && this.deps.credits ? await this.deps.credits.balance(key.id, this.deps.clock.now()) : null;
+    const credits = remaining === null ? null : { remaining };
+    return refused.code === "INSUFFICIENT_PERMISSIONS" ? { valid: false, ...refused, ...known, credits } : { valid: false, code: refused.code, ...known, credits };
+  }
+
+  private async firstRefusal(
+    key: KnownKey["key"],
+    { apiId, permissions, ip, code }: Pick<VerifyOptions, "apiId" | "permissions" | "ip"> & { code: KnownKey["code"] },
+  ): Promise<{ code: Exclude<VerifyCode, "VALID" | "INVALID" | "INSUFFICIENT_PERMISSIONS" | "USAGE_EXCEEDED"> } | { code: "INSUFFICIENT_PERMISSIONS"; missing: string[] } | null> {
+    if (apiId !== undefined && apiId !== key.apiId) return { code: "WRONG_API" };
+    if (code !== "VALID") return { code };
+    if (key.allowedIps.length > 0 && (ip === undefined || !isAddressAllowed(ip, key.allowedIps))) return { code: "IP_NOT_ALLOWED" };
     const missing = permissions ? missingPermissions(key.permissions, permissions, key.implications) : [];
-    if (missing.length > 0) return { valid: false, code: "INSUFFICIENT_PERMISSIONS", missing, ...details };
+    if (missing.length > 0) return { code: "INSUFFICIENT_PERMISSIONS", missing };
     if (this.deps.limiter) {
       const decision = await this.deps.limiter.consume(key.id, key.rateLimit);
-      if (!decision.allowed) return { valid: false, code: "RATE_LIMITED", ...details };
+      if (!decision.allowed) return { code: "RATE_LIMITED" };
     }
-    return { valid: true, code: "VALID", ...details };
+    return null;
   }
 
   /** What memory holds for a digest: its cached record, or that it is no key (the negative cache); null = look it up. */

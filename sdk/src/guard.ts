@@ -18,6 +18,7 @@ export type GuardRefusal =
   | "ip_not_allowed"
   | "insufficient_permissions"
   | "rate_limited"
+  | "usage_exceeded"
   | "service_unavailable";
 
 export interface GuardOptions {
@@ -30,9 +31,11 @@ export interface GuardOptions {
    * and the API's implications count). @default undefined (any valid key)
    */
   permissions?: PermissionQuery;
+  /** Credits each request costs a key that has credits (0 checks without charging). @default 1 */
+  cost?: number;
   /**
    * How long a positive verification is reused for the same key (and address), never past the
-   * key's expiry. A revoked key keeps working on this instance until its entry ends or
+   * key's expiry; never for a key with credits, whose every request is charged by Keyward. A revoked key keeps working on this instance until its entry ends or
    * `invalidate(keyId)` drops it. 0 turns caching off. @default 10_000
    */
   cacheTtlMs?: number;
@@ -89,6 +92,7 @@ const REFUSALS: Record<GuardRefusal, { status: number; title: string; detail: st
   ip_not_allowed: { status: 403, title: "Address not allowed", detail: "This key may not be used from your address" },
   insufficient_permissions: { status: 403, title: "Insufficient permissions", detail: "The API key lacks a permission this endpoint needs" },
   rate_limited: { status: 429, title: "Rate limited", detail: "The API key has used up its request budget; try again later" },
+  usage_exceeded: { status: 429, title: "Usage exceeded", detail: "The API key has no credits left for this request" },
   service_unavailable: { status: 503, title: "Service unavailable", detail: "The API key could not be verified right now; try again shortly" },
 };
 
@@ -102,6 +106,7 @@ const VERDICTS: Record<Exclude<VerifyResult["code"], "VALID">, GuardRefusal> = {
   IP_NOT_ALLOWED: "ip_not_allowed",
   INSUFFICIENT_PERMISSIONS: "insufficient_permissions",
   RATE_LIMITED: "rate_limited",
+  USAGE_EXCEEDED: "usage_exceeded",
 };
 
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
@@ -204,6 +209,7 @@ export function keywardGuard(options: GuardOptions): KeywardGuard {
           ...(options.apiId ? { apiId: options.apiId } : {}),
           ...(options.permissions ? { permissions: options.permissions } : {}),
           ...(ip ? { ip } : {}),
+          ...(options.cost !== undefined ? { cost: options.cost } : {}),
         });
         pending.set(cacheKey, inFlight);
         void inFlight.then(
@@ -221,7 +227,8 @@ export function keywardGuard(options: GuardOptions): KeywardGuard {
     if (verdict.code === "INVALID") return refuse("invalid_key");
     if (verdict.code === "VALID") {
       const { valid: _valid, code: _code, ...principal } = verdict;
-      if (ttlMs > 0) remember(cacheKey, principal);
+      // A key with credits pays for every request: a cached verdict would let requests through unpaid.
+      if (ttlMs > 0 && principal.credits === null) remember(cacheKey, principal);
       return { ok: true, principal, cached: false };
     }
     // A key Keyward now refuses for good: drop what this instance still remembers of it.

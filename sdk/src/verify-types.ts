@@ -5,7 +5,7 @@
  */
 
 /** Every verdict `verify` can give. */
-export type VerifyCode = "VALID" | "INVALID" | "REVOKED" | "DISABLED" | "EXPIRED" | "IP_NOT_ALLOWED" | "INSUFFICIENT_PERMISSIONS" | "WRONG_API" | "RATE_LIMITED";
+export type VerifyCode = "VALID" | "INVALID" | "REVOKED" | "DISABLED" | "EXPIRED" | "IP_NOT_ALLOWED" | "INSUFFICIENT_PERMISSIONS" | "WRONG_API" | "RATE_LIMITED" | "USAGE_EXCEEDED";
 
 /** What a request needs: every permission of a list, or at least one of `anyOf`. Wildcard grants (`orders.*`) and the API's implications count. */
 export type PermissionQuery = string[] | { anyOf: string[] };
@@ -19,6 +19,8 @@ export interface VerifyInput {
   permissions?: PermissionQuery;
   /** The address your caller came from. A key with an IP allowlist is refused (`IP_NOT_ALLOWED`) without it. */
   ip?: string;
+  /** Credits this request costs a key that has credits (default 1; 0 checks without charging). Fewer left → `USAGE_EXCEEDED`, nothing taken. */
+  cost?: number;
 }
 
 /** The customer a key was issued to: your own `externalId` for them, and their metadata. */
@@ -38,6 +40,8 @@ export interface VerifiedKey {
   permissions: string[];
   meta: Record<string, unknown>;
   expiresAt: string | null;
+  /** The key's credits left after this verification (a refusal took nothing); null = the key has no credits (unlimited). */
+  credits: { remaining: number } | null;
 }
 
 /**
@@ -48,4 +52,4 @@ export type VerifyResult =
   | { valid: false; code: "INVALID" }
   | ({ valid: true; code: "VALID" } & VerifiedKey)
   | ({ valid: false; code: "INSUFFICIENT_PERMISSIONS"; missing: string[] } & VerifiedKey)
-  | ({ valid: false; code: "REVOKED" | "DISABLED" | "EXPIRED" | "IP_NOT_ALLOWED" | "WRONG_API" | "RATE_LIMITED" } & VerifiedKey);
+  | ({ valid: false; code: "REVOKED" | "DISABLED" | "EXPIRED" | "IP_NOT_ALLOWED" | "WRONG_API" | "RATE_LIMITED" | "USAGE_EXCEEDED" } & VerifiedKey);

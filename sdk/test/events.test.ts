@@ -123,6 +123,7 @@ describe("the guard following the event stream", () => {
     apiId: API_ID,
     name: "partner",
     identity: { id: IDENTITY_ID, externalId: "customer-42", meta: {} },
+    credits: null,
     permissions: ["orders.read"],
     expiresAt: null,
     meta: {},

@@ -19,11 +19,11 @@ const IDENTITY = { id: "idt_0123456789abcdefABCD", externalId: "customer-42", me
 type ValidVerdict = Extract<VerifyResult, { code: "VALID" }>;
 
 function valid(overrides: Partial<ValidVerdict> = {}): ValidVerdict {
-  return { valid: true, code: "VALID", keyId: KEY_ID, apiId: API_ID, name: "partner", identity: IDENTITY, permissions: ["orders.read"], expiresAt: null, meta: { tier: "gold" }, ...overrides };
+  return { valid: true, code: "VALID", keyId: KEY_ID, apiId: API_ID, name: "partner", identity: IDENTITY, permissions: ["orders.read"], expiresAt: null, meta: { tier: "gold" }, credits: null, ...overrides };
 }
 
 /** A refusal of a key Keyward knows, with the key's details. */
-function refused(code: "REVOKED" | "DISABLED" | "EXPIRED" | "IP_NOT_ALLOWED" | "WRONG_API" | "RATE_LIMITED"): VerifyResult {
+function refused(code: "REVOKED" | "DISABLED" | "EXPIRED" | "IP_NOT_ALLOWED" | "WRONG_API" | "RATE_LIMITED" | "USAGE_EXCEEDED"): VerifyResult {
   return { ...valid(), valid: false, code };
 }
 
@@ -126,7 +126,7 @@ describe("verdicts", () => {
     expect(result).toEqual({
       ok: true,
       cached: false,
-      principal: { keyId: KEY_ID, apiId: API_ID, name: "partner", identity: IDENTITY, permissions: ["orders.read"], expiresAt: null, meta: { tier: "gold" } },
+      principal: { keyId: KEY_ID, apiId: API_ID, name: "partner", identity: IDENTITY, permissions: ["orders.read"], expiresAt: null, meta: { tier: "gold" }, credits: null },
     });
     expect(calls).toEqual([{ key, apiId: API_ID, permissions: ["orders.read"], ip: "198.51.100.4" }]);
   });
@@ -148,6 +148,7 @@ describe("verdicts", () => {
     ["IP_NOT_ALLOWED", 403, "ip_not_allowed"],
     ["INSUFFICIENT_PERMISSIONS", 403, "insufficient_permissions"],
     ["RATE_LIMITED", 429, "rate_limited"],
+    ["USAGE_EXCEEDED", 429, "usage_exceeded"],
   ] as const)("answers %s with %i %s problem+json, and does not cache it", async (verdict, status, code) => {
     const calls = verifyAnswers((): VerifyResult => {
       if (verdict === "INVALID") return { valid: false, code: "INVALID" };
@@ -219,6 +220,20 @@ describe("cache", () => {
     vi.advanceTimersByTime(1_500);
     expect(await guard(request())).toMatchObject({ ok: true, cached: false });
     expect(calls).toHaveLength(2);
+  });
+
+  it("never caches a key with credits: every request is a verification Keyward charges, with the guard's cost", async () => {
+    const key = issuedKey();
+    let remaining = 3;
+    const calls = verifyAnswers(() => (remaining > 0 ? valid({ credits: { remaining: --remaining } }) : refused("USAGE_EXCEEDED")));
+    const guard = guardWith({ cacheTtlMs: 10_000, cost: 1 });
+    const request = () => requestWith({ Authorization: `Bearer ${key}` });
+
+    const results = [await guard(request()), await guard(request()), await guard(request()), await guard(request())];
+    expect(results.map((result) => (result.ok ? result.cached : result.code))).toEqual([false, false, false, "usage_exceeded"]);
+    expect(calls).toHaveLength(4);
+    expect(calls.every((body) => (body as { cost?: number }).cost === 1)).toBe(true);
+    expect(guard.size).toBe(0);
   });
 
   it("never keeps a verdict past the key's own expiry", async () => {

@@ -67,7 +67,7 @@ describe("GET /api/v1/openapi.json", () => {
       ]),
     );
     const apiKey = document.components.schemas.ApiKey!;
-    for (const field of ["id", "name", "description", "start", "last4", "ownerId", "scopes", "allowedIps", "rateLimit", "status", "expiresAt", "disabledAt", "revokedAt", "createdAt", "updatedAt", "lastUsedAt", "lastUsedIp", "requestCount", "metadata", "recoverable", "kind", "apiId", "identityId", "permissions", "apiIds"]) {
+    for (const field of ["id", "name", "description", "start", "last4", "ownerId", "scopes", "allowedIps", "rateLimit", "status", "expiresAt", "disabledAt", "revokedAt", "createdAt", "updatedAt", "lastUsedAt", "lastUsedIp", "requestCount", "metadata", "recoverable", "kind", "apiId", "identityId", "permissions", "apiIds", "credits"]) {
       expect(apiKey.properties, field).toHaveProperty(field);
     }
     expect(apiKey.properties).not.toHaveProperty("digest");
@@ -76,8 +76,9 @@ describe("GET /api/v1/openapi.json", () => {
       ["allowedIps", "apiIds", "description", "expiresAt", "expiresInDays", "metadata", "name", "ownerId", "rateLimit", "recoverable", "scopes"].sort(),
     );
     expect(Object.keys(document.components.schemas.CreateIssuedKeyRequest!.properties!).sort()).toEqual(
-      ["allowedIps", "description", "expiresAt", "expiresInDays", "externalId", "identityId", "meta", "name", "permissions", "rateLimit", "recoverable"].sort(),
+      ["allowedIps", "credits", "description", "expiresAt", "expiresInDays", "externalId", "identityId", "meta", "name", "permissions", "rateLimit", "recoverable"].sort(),
     );
+    expect(Object.keys(document.components.schemas.UpdateKeyRequest!.properties!)).toEqual(expect.arrayContaining(["credits", "addCredits"]));
     expect(Object.keys(document.components.schemas.VerifyRequest!.properties!).sort()).toEqual(["apiId", "cost", "ip", "key", "permissions", "tags"]);
     // Verification usage: points by outcome, the API's top keys, and the verification fields of a request-log entry.
     expect(Object.keys(document.components.schemas.VerificationUsage!.properties!).sort()).toEqual(["from", "granularity", "points", "to", "totals"]);
@@ -104,11 +105,11 @@ describe("GET /api/v1/openapi.json", () => {
   it("documents the verdict exactly: bare INVALID, and the issued key's details otherwise", () => {
     const variants = (document.components.schemas.VerifyResult as { anyOf: { properties: Record<string, { const?: string; enum?: string[] }>; required: string[] }[] }).anyOf;
     const codes = variants.flatMap((variant) => variant.properties.code!.const ?? variant.properties.code!.enum!);
-    expect(codes.sort()).toEqual(["DISABLED", "EXPIRED", "INSUFFICIENT_PERMISSIONS", "INVALID", "IP_NOT_ALLOWED", "RATE_LIMITED", "REVOKED", "VALID", "WRONG_API"]);
+    expect(codes.sort()).toEqual(["DISABLED", "EXPIRED", "INSUFFICIENT_PERMISSIONS", "INVALID", "IP_NOT_ALLOWED", "RATE_LIMITED", "REVOKED", "USAGE_EXCEEDED", "VALID", "WRONG_API"]);
     const invalid = variants.find((variant) => variant.properties.code!.const === "INVALID")!;
     expect(Object.keys(invalid.properties).sort()).toEqual(["code", "valid"]);
     const valid = variants.find((variant) => variant.properties.code!.const === "VALID")!;
-    expect(Object.keys(valid.properties).sort()).toEqual(["apiId", "code", "expiresAt", "identity", "keyId", "meta", "name", "permissions", "valid"]);
+    expect(Object.keys(valid.properties).sort()).toEqual(["apiId", "code", "credits", "expiresAt", "identity", "keyId", "meta", "name", "permissions", "valid"]);
     expect(variants.find((variant) => variant.properties.code!.const === "INSUFFICIENT_PERMISSIONS")!.required).toContain("missing");
   });
 

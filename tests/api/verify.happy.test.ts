@@ -43,6 +43,7 @@ describe("POST /api/v1/verify", () => {
       permissions: ["orders.read"],
       meta: { plan: "pro" },
       expiresAt: apiKey.expiresAt,
+      credits: null,
     });
     // A key without an identity says so.
     expect((await verify({ key: (await issue()).key })).body).toMatchObject({ valid: true, identity: null });

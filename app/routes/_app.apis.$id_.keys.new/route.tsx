@@ -17,7 +17,7 @@ import { Label } from "~/components/ui/label";
 import { Switch } from "~/components/ui/switch";
 import { Textarea } from "~/components/ui/textarea";
 import { describeFailure } from "~/lib/action-errors.server";
-import { formText, parseAllowedIps, parseExpiry, parseRateLimit, type FieldErrorMap, type FormPart } from "~/lib/key-form.server";
+import { formText, parseAllowedIps, parseCredits, parseExpiry, parseRateLimit, type FieldErrorMap, type FormPart } from "~/lib/key-form.server";
 import { createIssuedKeyInput, EXPIRY_PRESET_DAYS } from "~/lib/key-schemas";
 import { findApi } from "~/lib/pages.server";
 import { readForm } from "~/lib/request.server";
@@ -25,6 +25,7 @@ import { requireUser } from "~/session.server";
 import { ExpirySection } from "../_app.keys.new/expiry-section";
 import { Section } from "../_app.keys.new/form-section";
 import { RestrictionsSection } from "../_app.keys.new/restrictions-section";
+import { CreditsFields } from "../_app.keys.$id/settings-panel";
 import { VerifySnippet } from "./verify-snippet";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Issue key · ${data?.api.name ?? "API"} · Keyward` }];
@@ -58,6 +59,7 @@ function readIssueForm(form: FormData, now: Date, vocabulary: string[]): FormPar
   const expiry = read(parseExpiry(form, now));
   const allowedIps = read(parseAllowedIps(form));
   const rateLimit = read(parseRateLimit(form, { requests: "rateLimitRequests", windowSeconds: "rateLimitWindow" }));
+  const credits = read(parseCredits(form));
   let meta: unknown;
   const metaText = formText(form, "meta").trim();
   if (metaText) {
@@ -81,6 +83,7 @@ function readIssueForm(form: FormData, now: Date, vocabulary: string[]): FormPar
       ...expiry,
       ...(allowedIps && allowedIps.length > 0 && { allowedIps }),
       ...(rateLimit && { rateLimit }),
+      ...(credits && { credits }),
       ...(meta !== undefined && { meta }),
       recoverable: formText(form, "recoverable") === "on",
     },
@@ -279,6 +282,10 @@ export default function IssueKey() {
             </Section>
             <ExpirySection expiry={expiry} onExpiryChange={setExpiry} presets={presets} maxTtlDays={maxTtlDays} now={now} errors={errors} />
             <RestrictionsSection allowlist={allowlist} onAllowlistChange={setAllowlist} errors={errors} rateLimitHint={rateLimitHint(api)} />
+            <Section title="Credits" description="Usage credits: each valid verification takes its cost (default 1); none left is USAGE_EXCEEDED. Leave empty for unlimited.">
+              <CreditsFields credits={null} />
+              <FieldErrors id="credits" errors={[...(errors.credits ?? []), ...(errors.refillAmount ?? []), ...(errors.refillDay ?? [])]} />
+            </Section>
             <Section title="Recovery" description="By default nobody, not even Keyward, can show this key again.">
               <div className="flex items-start justify-between gap-4 rounded-md border p-4">
                 <div className="space-y-1">

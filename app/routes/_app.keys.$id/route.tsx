@@ -9,7 +9,7 @@ import { KeyStatusBadge } from "~/components/key-status-badge";
 import { Badge } from "~/components/ui/badge";
 import { Button } from "~/components/ui/button";
 import { describeFailure } from "~/lib/action-errors.server";
-import { formText, parseAllowedIps, parseExpiryChange, parseRateLimit, RATE_LIMIT_PAIR_MESSAGE, type FormPart } from "~/lib/key-form.server";
+import { formText, parseAddCredits, parseAllowedIps, parseCredits, parseExpiryChange, parseRateLimit, RATE_LIMIT_PAIR_MESSAGE, type FormPart } from "~/lib/key-form.server";
 import { describeKeyRows } from "~/lib/key-rows.server";
 import { keyIdSchema, updateKeyInput } from "~/lib/key-schemas";
 import { ROLE_SCOPES, type Role } from "~/lib/scopes";
@@ -72,7 +72,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
 
 // Actions ---------------------------------------------------------------------------------------
 
-const EDITABLE = ["name", "description", "scopes", "permissions", "rateLimit", "allowedIps", "expiresAt"] as const;
+const EDITABLE = ["name", "description", "scopes", "permissions", "rateLimit", "allowedIps", "expiresAt", "credits", "addCredits"] as const;
 export type Editable = (typeof EDITABLE)[number];
 
 type Patch = { patch: Record<string, unknown> } | { error: string };
@@ -108,6 +108,10 @@ function patchFor(field: Editable, form: FormData): Patch {
     }
     case "expiresAt":
       return patchOf("expiresAt", parseExpiryChange(form));
+    case "credits":
+      return patchOf("credits", parseCredits(form));
+    case "addCredits":
+      return patchOf("addCredits", parseAddCredits(form));
   }
 }
 

@@ -87,6 +87,7 @@ export function SettingsPanel({ apiKey, vocabulary, grantableScopes, maxTtlDays,
             editor={(errorId, hasError) => <PermissionsEditor vocabulary={vocabulary} granted={apiKey.permissions} errorId={errorId} hasError={hasError} />}
           />
         )}
+        {apiKey.kind === "issued" ? <CreditSettings apiKey={apiKey} locked={locked} now={now} /> : null}
         <Setting
           field="rateLimit"
           label="Rate limit"
@@ -134,5 +135,82 @@ export function SettingsPanel({ apiKey, vocabulary, grantableScopes, maxTtlDays,
         />
       </CardContent>
     </Card>
+  );
+}
+
+const refillText = (refill: NonNullable<KeyView["credits"]>["refill"]) =>
+  !refill ? "never refilled" : refill.interval === "daily" ? `back to ${numberFormat.format(refill.amount)} every day (00:00 UTC)` : `back to ${numberFormat.format(refill.amount)} on day ${refill.refillDay ?? 1} of each month (UTC)`;
+
+/** An issued key's credits: the balance and its refill, set as a whole, or added to. */
+function CreditSettings({ apiKey, locked, now }: { apiKey: KeyView; locked: boolean; now: string }) {
+  const { credits } = apiKey;
+  return (
+    <>
+      <Setting
+        field="credits"
+        label="Credits"
+        disabled={locked}
+        view={
+          credits ? (
+            <span data-credits-remaining={credits.remaining}>
+              <span className="font-medium text-foreground">{numberFormat.format(credits.remaining)}</span> remaining, {refillText(credits.refill)}
+              {credits.nextRefillAt ? (
+                <>
+                  {" "}
+                  · next refill <RelativeTime iso={credits.nextRefillAt} now={now} />
+                </>
+              ) : null}
+            </span>
+          ) : (
+            "Unlimited"
+          )
+        }
+        editor={(errorId, hasError) => <CreditsFields credits={credits} errorId={errorId} hasError={hasError} />}
+      />
+      {credits ? (
+        <Setting
+          field="addCredits"
+          label="Add credits"
+          disabled={locked}
+          view="Adds to the balance as it stands, keeping the refill."
+          editor={(errorId, hasError) => (
+            <>
+              <Label htmlFor="edit-add-credits" className="sr-only">
+                Credits to add
+              </Label>
+              <Input id="edit-add-credits" name="addCredits" inputMode="numeric" placeholder="1000" autoFocus aria-invalid={hasError || undefined} aria-describedby={hasError ? errorId : undefined} />
+            </>
+          )}
+        />
+      ) : null}
+    </>
+  );
+}
+
+/** The balance and the refill schedule; an empty balance means unlimited. Shared by the key page and the issue-key form. */
+export function CreditsFields({ credits, errorId, hasError }: { credits: KeyView["credits"] | null; errorId?: string; hasError?: boolean }) {
+  return (
+    <div className="grid gap-2 sm:grid-cols-2">
+      <div className="space-y-1">
+        <Label htmlFor="edit-credits">Credits remaining</Label>
+        <Input id="edit-credits" name="credits" inputMode="numeric" defaultValue={credits?.remaining} placeholder="Unlimited" aria-invalid={hasError || undefined} aria-describedby={hasError ? errorId : undefined} />
+      </div>
+      <div className="space-y-1">
+        <Label htmlFor="edit-refill-interval">Refill</Label>
+        <select id="edit-refill-interval" name="refillInterval" defaultValue={credits?.refill?.interval ?? ""} className="flex h-9 w-full rounded-md border border-input bg-background px-3 text-sm">
+          <option value="">Never</option>
+          <option value="daily">Daily (00:00 UTC)</option>
+          <option value="monthly">Monthly</option>
+        </select>
+      </div>
+      <div className="space-y-1">
+        <Label htmlFor="edit-refill-amount">Refill to</Label>
+        <Input id="edit-refill-amount" name="refillAmount" inputMode="numeric" defaultValue={credits?.refill?.amount} placeholder="1000" />
+      </div>
+      <div className="space-y-1">
+        <Label htmlFor="edit-refill-day">Day of month (monthly)</Label>
+        <Input id="edit-refill-day" name="refillDay" inputMode="numeric" defaultValue={credits?.refill?.refillDay} placeholder="1" />
+      </div>
+    </div>
   );
 }

@@ -49,11 +49,24 @@ export interface ApiKeyView {
   permissions: string[];
   /** The APIs a root key is restricted to; null = not restricted (and always null for issued keys). */
   apiIds: string[] | null;
+  /** An issued key's usage credits as they stand now (a refill that fell due counts already), and when they next refill; null = unlimited (always null for root keys). */
+  credits: {
+    remaining: number;
+    refill: CreditsRefill | null;
+    nextRefillAt: string | null;
+  } | null;
 }
 
 export interface RateLimit {
   requests: number;
   windowSeconds: number;
+}
+
+/** Credits come back to `amount` every day, or every month on `refillDay` (1–31; the month's last day when shorter). */
+export interface CreditsRefill {
+  interval: "daily" | "monthly";
+  amount: number;
+  refillDay?: number;
 }
 
 /** An API as every surface shows it. Timestamps are ISO 8601 UTC. */
@@ -272,7 +285,7 @@ export type VerifyResult = {
   missing: string[];
 } & VerifiedKey) | ({
   valid: false;
-  code: "REVOKED" | "DISABLED" | "EXPIRED" | "IP_NOT_ALLOWED" | "WRONG_API" | "RATE_LIMITED";
+  code: "REVOKED" | "DISABLED" | "EXPIRED" | "IP_NOT_ALLOWED" | "WRONG_API" | "RATE_LIMITED" | "USAGE_EXCEEDED";
 } & VerifiedKey);
 
 /** What a verification tells about an issued key the caller may manage. */
@@ -292,6 +305,10 @@ export interface VerifiedKey {
     [key: string]: unknown;
   };
   expiresAt: string | null;
+  /** The key's credits after this verification (null = unlimited). A refusal before the charge took nothing and tells the balance as it stands. */
+  credits: {
+    remaining: number;
+  } | null;
 }
 
 /** The shape of every error the router sends (its errorFormatter). */
@@ -404,6 +421,17 @@ export type AppRouter = TRPCBuiltRouter<
         disabled?: boolean;
         /** An issued key's permissions (root keys have scopes instead). */
         permissions?: string[];
+        /** An issued key's credits, replaced (balance and refill); null = unlimited. */
+        credits?: {
+          remaining: number;
+          refill?: {
+            interval: "daily" | "monthly";
+            amount: number;
+            refillDay?: number;
+          };
+        } | null;
+        /** Credits added to an issued key's balance as it stands (a due refill applied first); its refill is kept. */
+        addCredits?: number;
       }; output: ApiKeyView; meta: object; errorShape: ErrorShape }>;
       disable: TRPCMutationProcedure<{ input: {
         id: string;
@@ -516,6 +544,15 @@ export type AppRouter = TRPCBuiltRouter<
             [key: string]: unknown;
           };
           recoverable?: boolean;
+          /** Usage credits; omitted = unlimited. */
+          credits?: {
+            remaining: number;
+            refill?: {
+              interval: "daily" | "monthly";
+              amount: number;
+              refillDay?: number;
+            };
+          };
         }; output: {
           key: string;
           apiKey: ApiKeyView;
@@ -753,6 +790,8 @@ export type AppRouter = TRPCBuiltRouter<
         anyOf: string[];
       };
       ip?: string;
+      cost?: number;
+      tags?: string[];
     }; output: VerifyResult; meta: object; errorShape: ErrorShape }>;
   }
 >;

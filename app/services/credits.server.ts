@@ -1,0 +1,87 @@
+import { and, eq, sql, type SQL } from "drizzle-orm";
+import type { Database } from "../../db/client.server";
+import { apiKeys } from "../../db/schema";
+
+/**
+ * The credit balance of issued keys, kept in the key's row and changed only by single statements,
+ * so Postgres row locking makes every charge exact across requests and instances (see
+ * docs/decisions/0019-credits.md). The refill schedule (app/lib/credits.ts) is applied lazily,
+ * inside the same statement: a key nobody verified answers as if it had been refilled on time.
+ */
+
+/** `now` as a UTC wall-clock timestamp, the calendar refills follow. */
+const utc = (now: Date): SQL => sql`(${now.toISOString()}::timestamptz at time zone 'UTC')`;
+
+/** 00:00 of the key's refill day in the month starting at `monthStart`, clamped to that month's last day. */
+function refillDayOf(monthStart: SQL): SQL {
+  const day = sql`coalesce((${apiKeys.creditsRefill}->>'refillDay')::int, 1)`;
+  const lastDay = sql`extract(day from ${monthStart} + interval '1 month' - interval '1 day')::int`;
+  return sql`(${monthStart} + (least(${day}, ${lastDay}) - 1) * interval '1 day')`;
+}
+
+/** The latest refill time at or before `now` (as timestamptz), per the row's `credits_refill`. */
+function lastRefillAt(now: Date): SQL {
+  const thisMonth = refillDayOf(sql`date_trunc('month', ${utc(now)})`);
+  const lastMonth = refillDayOf(sql`(date_trunc('month', ${utc(now)}) - interval '1 month')`);
+  const monthly = sql`case when ${thisMonth} <= ${utc(now)} then ${thisMonth} else ${lastMonth} end`;
+  return sql`((case when ${apiKeys.creditsRefill}->>'interval' = 'daily' then date_trunc('day', ${utc(now)}) else ${monthly} end) at time zone 'UTC')`;
+}
+
+/** Whether a refill fell due since the last one. */
+function refillDue(now: Date): SQL {
+  return sql`(${apiKeys.creditsRefill} is not null and coalesce(${apiKeys.creditsRefilledAt}, '-infinity'::timestamptz) < ${lastRefillAt(now)})`;
+}
+
+/** The balance at `now`: the refill amount when a refill is due, else what is stored (null = unlimited). */
+function balanceAt(now: Date): SQL<number | null> {
+  return sql<number | null>`(case when ${refillDue(now)} then (${apiKeys.creditsRefill}->>'amount')::bigint else ${apiKeys.creditsRemaining} end)`;
+}
+
+/** Sets a key's refill time to `now` when a refill was due, so the refilled balance is not refilled twice. */
+function refilledAtAfter(now: Date): SQL {
+  return sql`case when ${refillDue(now)} then ${now.toISOString()}::timestamptz else ${apiKeys.creditsRefilledAt} end`;
+}
+
+/**
+ * The column values that add `amount` to a key's balance as it stands at `now` (a due refill
+ * applied first), for an UPDATE of that key: one statement, so no concurrent charge is lost.
+ */
+export function addedCredits(amount: number, now: Date): { creditsRemaining: SQL; creditsRefilledAt: SQL } {
+  return { creditsRemaining: sql`${balanceAt(now)} + ${amount}`, creditsRefilledAt: refilledAtAfter(now) };
+}
+
+/** What a charge did: `charged` false = fewer than `cost` remained and nothing was taken; remaining null = the key has no credits (unlimited). */
+export type CreditCharge = { charged: true; remaining: number | null } | { charged: false; remaining: number };
+
+export class CreditLedger {
+  constructor(private readonly deps: { db: Database }) {}
+
+  /**
+   * Takes `cost` credits from the key in one statement, refilling first when a refill is due.
+   * The row lock serialises concurrent charges: each sees the balance the previous one left.
+   */
+  async charge(keyId: string, cost: number, now: Date): Promise<CreditCharge> {
+    const balance = balanceAt(now);
+    const [row] = await this.deps.db
+      .update(apiKeys)
+      .set({
+        creditsRemaining: sql`${balance} - ${cost}`,
+        creditsRefilledAt: refilledAtAfter(now),
+      })
+      .where(and(eq(apiKeys.id, keyId), sql`${balance} >= ${cost}`))
+      .returning({ remaining: apiKeys.creditsRemaining });
+    if (row) return { charged: true, remaining: row.remaining };
+    // No row: too few credits, or the credits were removed since the key was cached (then nothing limits it).
+    const remaining = await this.balance(keyId, now);
+    return remaining === null ? { charged: true, remaining: null } : { charged: false, remaining };
+  }
+
+  /** The balance at `now` without taking anything (null = unlimited, or no such key). */
+  async balance(keyId: string, now: Date): Promise<number | null> {
+    const [row] = await this.deps.db
+      .select({ remaining: balanceAt(now).mapWith(Number) })
+      .from(apiKeys)
+      .where(eq(apiKeys.id, keyId));
+    return row?.remaining ?? null;
+  }
+}

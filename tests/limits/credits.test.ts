@@ -1,0 +1,244 @@
+import crypto from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openDatabase } from "../../db/client.server";
+import { currentCredits } from "../../app/lib/credits";
+import type { Actor } from "../../app/services/actor.server";
+import { ManualClock } from "../../app/services/clock.server";
+import { createKeyward, type Keyward } from "../../app/services/keyward.server";
+import type { VerifyResult } from "../../app/services/verification-cache.server";
+import { startServerProcess, type ServerProcess } from "../../scripts/lib/server-process";
+import { call, expectProblem, setup, type Fixture } from "../api/support";
+import { freshPostgresUrl } from "../support/database";
+import { createUser, system, testConfig, testKeyward, TEST_HASHING, type TestKeyward } from "../support/keyward";
+
+/**
+ * Credits are exact: a VALID verification takes `cost` in one atomic UPDATE (the row lock orders
+ * concurrent ones), a refusal takes nothing, and refills happen on the UTC calendar even for a
+ * key nobody verified. Runs on PGlite, and on Postgres with DATABASE_URL (then also across two
+ * app processes).
+ */
+const codes = (results: VerifyResult[]) => results.reduce<Record<string, number>>((count, result) => ({ ...count, [result.code]: (count[result.code] ?? 0) + 1 }), {});
+const remainingOf = (result: VerifyResult) => (result.code === "INVALID" ? undefined : result.credits?.remaining);
+
+describe("credits at verification", () => {
+  const clock = new ManualClock(new Date("2026-04-10T12:00:00Z"));
+  let kw: TestKeyward;
+  let owner: { id: string; actor: Actor };
+  let apiId: string;
+
+  beforeAll(async () => {
+    kw = await testKeyward({ clock });
+    owner = await createUser(kw, "member");
+    apiId = (await kw.apis.create(owner.actor, { name: "Metered", prefix: "metered" })).id;
+  });
+  afterAll(() => kw?.dispose());
+
+  const issue = (credits: Parameters<Keyward["keys"]["createIssued"]>[2]["credits"]) =>
+    kw.keys.createIssued(owner.actor, apiId, { credits, rateLimit: { requests: 1000, windowSeconds: 60 } });
+  const verify = (key: string, cost?: number) => kw.verifier.verify(key, { caller: owner.actor, cost });
+
+  it("50 concurrent verifications of a key with 20 credits: exactly 20 VALID, 30 USAGE_EXCEEDED, 0 left", async () => {
+    const { key, apiKey } = await issue({ remaining: 20 });
+    const results = await Promise.all(Array.from({ length: 50 }, () => verify(key)));
+    expect(codes(results)).toEqual({ VALID: 20, USAGE_EXCEEDED: 30 });
+    // Each VALID saw its own balance: 19 down to 0, each once.
+    expect(results.filter((r) => r.valid).map(remainingOf).sort((a, b) => a! - b!)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(results.filter((r) => !r.valid).every((r) => remainingOf(r) === 0)).toBe(true);
+    expect((await kw.keys.get(owner.actor, apiKey.id)).credits).toMatchObject({ remaining: 0 });
+  });
+
+  it("cost 0 checks without charging; a cost above the balance is refused and takes nothing", async () => {
+    const { key, apiKey } = await issue({ remaining: 5 });
+    for (let i = 0; i < 3; i++) expect(await verify(key, 0)).toMatchObject({ valid: true, code: "VALID", credits: { remaining: 5 } });
+    expect(await verify(key, 6)).toMatchObject({ valid: false, code: "USAGE_EXCEEDED", credits: { remaining: 5 } });
+    expect(await verify(key, 5)).toMatchObject({ valid: true, credits: { remaining: 0 } });
+    // Nothing left: cost 0 still passes, cost 1 does not.
+    expect(await verify(key, 0)).toMatchObject({ valid: true, credits: { remaining: 0 } });
+    expect(await verify(key)).toMatchObject({ code: "USAGE_EXCEEDED", credits: { remaining: 0 } });
+    expect((await kw.keys.get(owner.actor, apiKey.id)).credits?.remaining).toBe(0);
+  });
+
+  it("a key without credits is unlimited and says credits: null; refusals before the charge tell the balance and take nothing", async () => {
+    const { key: unlimited } = await issue(undefined);
+    expect(await verify(unlimited, 1000)).toMatchObject({ valid: true, credits: null });
+    const { key, apiKey } = await issue({ remaining: 3 });
+    expect(await kw.verifier.verify(key, { caller: owner.actor, permissions: ["orders.read"] })).toMatchObject({ code: "INSUFFICIENT_PERMISSIONS", credits: { remaining: 3 } });
+    await kw.keys.disable(owner.actor, apiKey.id);
+    expect(await verify(key)).toMatchObject({ code: "DISABLED", credits: { remaining: 3 } });
+    await kw.keys.enable(owner.actor, apiKey.id);
+    expect(await verify(key)).toMatchObject({ code: "VALID", credits: { remaining: 2 } });
+  });
+
+  it("a rate-limited request takes no credit", async () => {
+    const { key, apiKey } = await kw.keys.createIssued(owner.actor, apiId, { credits: { remaining: 10 }, rateLimit: { requests: 2, windowSeconds: 3600 } });
+    const results = [await verify(key), await verify(key), await verify(key)];
+    expect(results.map((r) => r.code)).toEqual(["VALID", "VALID", "RATE_LIMITED"]);
+    expect(remainingOf(results[2]!)).toBe(8);
+    expect((await kw.keys.get(owner.actor, apiKey.id)).credits?.remaining).toBe(8);
+  });
+
+  it("refills daily at 00:00 UTC, also for a key nobody verified in between", async () => {
+    clock.set(new Date("2026-04-10T12:00:00Z"));
+    const { key, apiKey } = await issue({ remaining: 2, refill: { interval: "daily", amount: 2 } });
+    expect((await kw.keys.get(owner.actor, apiKey.id)).credits).toEqual({ remaining: 2, refill: { interval: "daily", amount: 2 }, nextRefillAt: "2026-04-11T00:00:00.000Z" });
+    await verify(key);
+    await verify(key);
+    clock.set(new Date("2026-04-10T23:59:59.999Z"));
+    expect(await verify(key)).toMatchObject({ code: "USAGE_EXCEEDED", credits: { remaining: 0 } });
+    clock.set(new Date("2026-04-11T00:00:00Z"));
+    // The view refills before any verification writes it…
+    expect((await kw.keys.get(owner.actor, apiKey.id)).credits).toMatchObject({ remaining: 2, nextRefillAt: "2026-04-12T00:00:00.000Z" });
+    // …and the charge agrees, refilling once only.
+    expect(await verify(key)).toMatchObject({ code: "VALID", credits: { remaining: 1 } });
+    expect(await verify(key)).toMatchObject({ code: "VALID", credits: { remaining: 0 } });
+    expect(await verify(key)).toMatchObject({ code: "USAGE_EXCEEDED" });
+    // Three days unseen: one refill, not three.
+    clock.set(new Date("2026-04-14T08:00:00Z"));
+    expect(await verify(key)).toMatchObject({ code: "VALID", credits: { remaining: 1 } });
+  });
+
+  it("refills monthly on refillDay, on the month's last day when it is shorter (31 → 30 April)", async () => {
+    clock.set(new Date("2026-03-31T10:00:00Z"));
+    const { key, apiKey } = await issue({ remaining: 1, refill: { interval: "monthly", amount: 5, refillDay: 31 } });
+    expect((await kw.keys.get(owner.actor, apiKey.id)).credits?.nextRefillAt).toBe("2026-04-30T00:00:00.000Z");
+    expect(await verify(key)).toMatchObject({ code: "VALID", credits: { remaining: 0 } });
+    clock.set(new Date("2026-04-29T23:59:59Z"));
+    expect(await verify(key)).toMatchObject({ code: "USAGE_EXCEEDED", credits: { remaining: 0 } });
+    clock.set(new Date("2026-04-30T00:00:00Z"));
+    expect((await kw.keys.get(owner.actor, apiKey.id)).credits).toMatchObject({ remaining: 5, nextRefillAt: "2026-05-31T00:00:00.000Z" });
+    expect(await verify(key)).toMatchObject({ code: "VALID", credits: { remaining: 4 } });
+    clock.set(new Date("2026-05-30T23:00:00Z"));
+    expect(await verify(key, 4)).toMatchObject({ code: "VALID", credits: { remaining: 0 } });
+    clock.set(new Date("2026-05-31T00:00:00Z"));
+    expect(await verify(key, 0)).toMatchObject({ code: "VALID", credits: { remaining: 5 } });
+  });
+
+  it("the view's schedule and the SQL charge agree at the edges of months and years", async () => {
+    const cases: [string, number | undefined][] = [["2026-02-27T12:00:00Z", 30], ["2026-12-31T23:00:00Z", 1], ["2028-02-28T01:00:00Z", 29], ["2026-01-15T00:00:00Z", undefined]];
+    for (const [start, refillDay] of cases) {
+      clock.set(new Date(start));
+      const { key, apiKey } = await issue({ remaining: 0, refill: { interval: "monthly", amount: 7, ...(refillDay && { refillDay }) } });
+      const next = (await kw.keys.get(owner.actor, apiKey.id)).credits!.nextRefillAt!;
+      clock.set(new Date(Date.parse(next) - 1));
+      expect(await verify(key, 0), `${start} just before ${next}`).toMatchObject({ credits: { remaining: 0 } });
+      clock.set(new Date(next));
+      expect(await verify(key, 0), `${start} at ${next}`).toMatchObject({ credits: { remaining: 7 } });
+    }
+    expect(currentCredits({ creditsRemaining: 0, creditsRefill: { interval: "monthly", amount: 7, refillDay: 30 }, creditsRefilledAt: new Date("2026-02-27T12:00:00Z") }, new Date("2026-02-28T00:00:00Z"))).toMatchObject({
+      remaining: 7,
+      nextRefillAt: "2026-03-30T00:00:00.000Z",
+    });
+  });
+
+  it("PATCH sets and adds credits, audited with before and after; root keys have no credits", async () => {
+    clock.set(new Date("2026-06-01T12:00:00Z"));
+    const { key, apiKey } = await issue(undefined);
+    await expect(kw.keys.update(owner.actor, apiKey.id, { addCredits: 5 })).rejects.toMatchObject({ code: "validation_failed", details: { field: "addCredits" } });
+    const set = await kw.keys.update(owner.actor, apiKey.id, { credits: { remaining: 10, refill: { interval: "daily", amount: 10 } } });
+    expect(set.credits).toMatchObject({ remaining: 10, refill: { interval: "daily", amount: 10 } });
+    await verify(key, 4);
+    // Audit entries are ordered by time: one change per second.
+    clock.advance(1000);
+    const added = await kw.keys.update(owner.actor, apiKey.id, { addCredits: 100 });
+    expect(added.credits).toMatchObject({ remaining: 106, refill: { interval: "daily", amount: 10 } });
+    clock.advance(1000);
+    const cleared = await kw.keys.update(owner.actor, apiKey.id, { credits: null });
+    expect(cleared.credits).toBeNull();
+    expect(await verify(key)).toMatchObject({ valid: true, credits: null });
+
+    const { data } = await kw.audit.forKey(system, { keyId: apiKey.id });
+    const changes = data.filter((entry) => entry.action === "key.updated").map((entry) => (entry.details as { changes: Record<string, unknown> }).changes.credits);
+    expect(changes.reverse()).toEqual([
+      { from: null, to: { remaining: 10, refill: { interval: "daily", amount: 10 } } },
+      { from: { remaining: 6, refill: { interval: "daily", amount: 10 } }, to: { remaining: 106, refill: { interval: "daily", amount: 10 } } },
+      { from: { remaining: 106, refill: { interval: "daily", amount: 10 } }, to: null },
+    ]);
+
+    const { apiKey: root } = await kw.keys.create(owner.actor, { name: "root", scopes: ["read"] });
+    expect(root.credits).toBeNull();
+    await expect(kw.keys.update(owner.actor, root.id, { credits: { remaining: 5 } })).rejects.toMatchObject({ code: "validation_failed", details: { field: "credits" } });
+    await expect(kw.keys.update(owner.actor, root.id, { addCredits: 5 })).rejects.toMatchObject({ code: "validation_failed", details: { field: "addCredits" } });
+  });
+});
+
+describe("credits over REST", () => {
+  let f: Fixture;
+  beforeAll(async () => {
+    f = await setup();
+  });
+  afterAll(() => f?.close());
+
+  it("issue with credits, verify, PATCH set and add; root keys refuse credits with 422", async () => {
+    const api = (await call<{ id: string }>(f.app, "/api/v1/apis", { key: f.memberKey, method: "POST", body: { name: "Paid", prefix: "paid" } })).body;
+    const created = await call<{ key: string; apiKey: { id: string; credits: unknown } }>(f.app, `/api/v1/apis/${api.id}/keys`, {
+      key: f.memberKey,
+      method: "POST",
+      body: { credits: { remaining: 3, refill: { interval: "monthly", amount: 3, refillDay: 15 } } },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.apiKey.credits).toMatchObject({ remaining: 3, refill: { interval: "monthly", amount: 3, refillDay: 15 }, nextRefillAt: expect.any(String) });
+    const { key, apiKey } = created.body;
+    const verify = (body: Record<string, never>) => call(f.app, "/api/v1/verify", { key: f.memberKey, method: "POST", body: { key, ...body } });
+    expect((await verify({})).body).toMatchObject({ valid: true, code: "VALID", credits: { remaining: 2 } });
+    expect((await verify({})).body).toMatchObject({ valid: true, credits: { remaining: 1 } });
+    expect((await verify({})).body).toMatchObject({ valid: true, credits: { remaining: 0 } });
+    expect((await verify({})).body).toMatchObject({ valid: false, code: "USAGE_EXCEEDED", credits: { remaining: 0 } });
+
+    const patched = await call<{ credits: unknown }>(f.app, `/api/v1/keys/${apiKey.id}`, { key: f.memberKey, method: "PATCH", body: { addCredits: 10 } });
+    expect(patched.body.credits).toMatchObject({ remaining: 10 });
+    expect((await verify({})).body).toMatchObject({ valid: true, credits: { remaining: 9 } });
+    expectProblem(await call(f.app, `/api/v1/keys/${apiKey.id}`, { key: f.memberKey, method: "PATCH", body: { addCredits: 1, credits: { remaining: 1 } } }), 422, "validation_failed");
+    expectProblem(await call(f.app, `/api/v1/apis/${api.id}/keys`, { key: f.memberKey, method: "POST", body: { credits: { remaining: 1, refill: { interval: "daily", amount: 1, refillDay: 3 } } } }), 422, "validation_failed");
+
+    const root = await f.createKey(f.member.id, { name: "root" });
+    expectProblem(await call(f.app, `/api/v1/keys/${root.apiKey.id}`, { key: f.memberKey, method: "PATCH", body: { credits: { remaining: 5 } } }), 422, "validation_failed");
+    expectProblem(await call(f.app, "/api/v1/keys", { key: f.memberKey, method: "POST", body: { name: "root", scopes: ["read"], credits: { remaining: 5 } } }), 422, "validation_failed");
+  });
+});
+
+/** Two app processes charging one key on one Postgres: PGlite refuses a second process, so Postgres only. */
+describe.skipIf(!process.env.DATABASE_URL)("credits across two app instances on one Postgres", () => {
+  const env = { KEYWARD_SECRET: crypto.randomBytes(32).toString("base64"), KEYWARD_ENCRYPTION_KEY: crypto.randomBytes(32).toString("base64") };
+  let database: { url: string; drop(): Promise<void> };
+  let keyward: Keyward;
+  let closeDatabase: () => Promise<void>;
+  const instances: ServerProcess[] = [];
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "keyward-credits-"));
+
+  beforeAll(async () => {
+    database = (await freshPostgresUrl())!;
+    const handle = await openDatabase({ kind: "postgres", url: database.url, max: 2 });
+    closeDatabase = () => handle.close();
+    keyward = await createKeyward({ config: testConfig({ ...env, DATABASE_URL: database.url }), database: handle, hashing: TEST_HASHING });
+    const shared = { ...env, DATABASE_URL: database.url, KEYWARD_DATA_DIR: dataDir, ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}) };
+    instances.push(...(await Promise.all([0, 1].map(() => startServerProcess({ ...shared, NODE_ENV: "production", LOG_LEVEL: "warn" })))));
+  }, 180_000);
+
+  afterAll(async () => {
+    await Promise.all(instances.map((instance) => instance.stop()));
+    await keyward?.close();
+    await closeDatabase?.();
+    await database?.drop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("50 verifications split over both instances at once: exactly 20 VALID, 30 USAGE_EXCEEDED, 0 left", async () => {
+    const owner = await createUser(keyward, "member");
+    const { key: rootKey } = await keyward.keys.create(system, { name: "service", scopes: ["read"], ownerId: owner.id });
+    const api = await keyward.apis.create(owner.actor, { name: "Shared", prefix: "shared" });
+    const { key, apiKey } = await keyward.keys.createIssued(owner.actor, api.id, { credits: { remaining: 20 }, rateLimit: { requests: 1000, windowSeconds: 60 } });
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        fetch(`${instances[i % 2]!.url}/api/v1/verify`, { method: "POST", headers: { Authorization: `Bearer ${rootKey}`, "Content-Type": "application/json" }, body: JSON.stringify({ key }) }).then(
+          (response) => response.json() as Promise<VerifyResult>,
+        ),
+      ),
+    );
+    expect(codes(results)).toEqual({ VALID: 20, USAGE_EXCEEDED: 30 });
+    expect(results.filter((r) => r.valid).map(remainingOf).sort((a, b) => a! - b!)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect((await keyward.keys.get(system, apiKey.id)).credits?.remaining).toBe(0);
+  }, 60_000);
+});
