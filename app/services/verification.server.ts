@@ -14,10 +14,9 @@ type IdentifiedResult = Exclude<VerifyResult, { code: "INVALID" }>;
 
 /**
  * Refusals of an identified key, recorded as security events exactly like refusals on Keyward's own
- * API (same kinds where there is one), so the alert rules see them. USAGE_EXCEEDED is listed ahead
- * of the verifier answering it, so a key out of credits is an event from the first such answer.
+ * API (same kinds where there is one), so the alert rules see them.
  */
-const REFUSAL_EVENTS: Record<Exclude<VerifyCode, "VALID" | "INVALID"> | "USAGE_EXCEEDED", { kind: SecurityEventKind; severity: Severity }> = {
+const REFUSAL_EVENTS: Record<Exclude<VerifyCode, "VALID" | "INVALID">, { kind: SecurityEventKind; severity: Severity }> = {
   REVOKED: { kind: "key_revoked", severity: "warning" },
   EXPIRED: { kind: "key_expired", severity: "info" },
   DISABLED: { kind: "key_disabled", severity: "info" },
@@ -35,8 +34,8 @@ const REFUSAL_EVENTS: Record<Exclude<VerifyCode, "VALID" | "INVALID"> | "USAGE_E
  */
 export async function verifyIssuedKey(keyward: Pick<Keyward, "verifier" | "usage" | "securityEvents" | "clock">, input: VerifyKeyInput, facts: VerificationFacts): Promise<VerifyResult> {
   const started = performance.now();
-  const { key, apiId, permissions, ip } = input;
-  const result = await keyward.verifier.verify(key, { caller: facts.caller, apiId, permissions, ip });
+  const { key, apiId, permissions, ip, cost } = input;
+  const result = await keyward.verifier.verify(key, { caller: facts.caller, apiId, permissions, ip, cost });
   if (result.code !== "INVALID") recordVerification(keyward, result, input, facts.caller, performance.now() - started);
   return result;
 }

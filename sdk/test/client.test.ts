@@ -34,6 +34,12 @@ const apiKeyView: ApiKeyView = {
   metadata: {},
   recoverable: false,
   rotatedFrom: null,
+  kind: "root",
+  apiId: null,
+  identityId: null,
+  permissions: [],
+  apiIds: null,
+  credits: null,
 };
 
 /** Records every request, answering with `answer`. */

@@ -49,6 +49,15 @@ describe("POST /api/v1/verify", () => {
     expect((await verify({ key: (await issue()).key })).body).toMatchObject({ valid: true, identity: null });
   });
 
+  it("charges `cost` credits: 0 checks without charging, more than remain is USAGE_EXCEEDED and takes nothing", async () => {
+    const { key, apiKey } = await issue({ credits: { remaining: 5 } });
+    expect((await verify({ key, apiId, cost: 0 })).body).toMatchObject({ valid: true, code: "VALID", credits: { remaining: 5 } });
+    expect((await verify({ key, apiId, cost: 3 })).body).toMatchObject({ valid: true, code: "VALID", credits: { remaining: 2 } });
+    expect((await verify({ key, apiId, cost: 3 })).body).toMatchObject({ valid: false, code: "USAGE_EXCEEDED", credits: { remaining: 2 } });
+    expect((await verify({ key, apiId })).body).toMatchObject({ valid: true, credits: { remaining: 1 } });
+    expect((await f.app.keyward.keys.get(system, apiKey.id)).credits).toMatchObject({ remaining: 1 });
+  });
+
   it("INVALID says nothing more, whether malformed, mis-checksummed, unknown or a root key", async () => {
     const valid = generateKey("orders");
     const badChecksum = valid.slice(0, -1) + (valid.endsWith("A") ? "B" : "A");

@@ -104,6 +104,37 @@ export interface ApiKeyDefaults {
   recoverable?: boolean;
 }
 
+export interface ApiVerificationUsage {
+  /** The keys verified most in the range, most first; `refused` counts every outcome but VALID. */
+  topKeys: {
+    keyId: string;
+    name: string | null;
+    total: number;
+    refused: number;
+  }[];
+  granularity: "minute" | "hour" | "day";
+  from: string;
+  to: string;
+  /** Every bucket from the range's start (rounded down) up to its end, zeros included, oldest first. */
+  points: VerificationPoint[];
+  totals: {
+    total: number;
+    outcomes: OutcomeCounts;
+  };
+}
+
+export interface VerificationPoint {
+  /** Start of the bucket, ISO 8601 UTC. */
+  at: string;
+  total: number;
+  /** Every recorded outcome, zeros included. */
+  outcomes: OutcomeCounts;
+}
+
+export interface OutcomeCounts {
+  [key: string]: number;
+}
+
 /** A customer of an API, as every surface shows it. */
 export interface IdentityView {
   id: string;
@@ -118,6 +149,18 @@ export interface IdentityView {
   keyCount: {
     total: number;
     live: number;
+  };
+}
+
+export interface VerificationUsage {
+  granularity: "minute" | "hour" | "day";
+  from: string;
+  to: string;
+  /** Every bucket from the range's start (rounded down) up to its end, zeros included, oldest first. */
+  points: VerificationPoint[];
+  totals: {
+    total: number;
+    outcomes: OutcomeCounts;
   };
 }
 
@@ -139,6 +182,8 @@ export interface UsageSeries {
   totals: UsageCounts;
   lastUsedAt: string | null;
   lastUsedIp: string | null;
+  /** An issued key's verifications by outcome, over the same buckets (absent for a root key). */
+  verifications?: VerificationSeries;
 }
 
 export interface UsagePoint {
@@ -157,6 +202,15 @@ export interface UsageCounts {
   denied: number;
   rateLimited: number;
   errors: number;
+}
+
+export interface VerificationSeries {
+  /** Every bucket from the range's start (rounded down) up to its end, zeros included, oldest first. */
+  points: VerificationPoint[];
+  totals: {
+    total: number;
+    outcomes: OutcomeCounts;
+  };
 }
 
 export interface UsageSummary {
@@ -183,6 +237,12 @@ export interface RequestLogEntry {
   durationMs: number;
   userAgent: string | null;
   requestId: string | null;
+  /** Set on a verification of an issued key: its outcome code, the caller's tags, the key's API and identity, and the root key that asked. */
+  outcome: string | null;
+  tags: string[] | null;
+  apiId: string | null;
+  identityId: string | null;
+  rootKeyId: string | null;
 }
 
 export interface Overview {
@@ -262,7 +322,7 @@ export interface AlertRuleView {
   name: string;
   description: string;
   enabled: boolean;
-  kinds: ("invalid_key" | "key_revoked" | "key_disabled" | "key_expired" | "ip_not_allowed" | "insufficient_scope" | "not_a_root_key" | "rate_limited" | "too_many_failures" | "credentials_in_url" | "login_failed" | "login_locked" | "key_revealed" | "admin_login_new_ip" | "rate_limiter_fallback" | "rate_limiter_recovered")[];
+  kinds: ("invalid_key" | "key_revoked" | "key_disabled" | "key_expired" | "ip_not_allowed" | "insufficient_scope" | "not_a_root_key" | "rate_limited" | "too_many_failures" | "credentials_in_url" | "insufficient_permissions" | "wrong_api" | "usage_exceeded" | "login_failed" | "login_locked" | "key_revealed" | "admin_login_new_ip" | "rate_limiter_fallback" | "rate_limiter_recovered")[];
   threshold: number;
   windowSeconds: number;
   groupBy: "key" | "ip";
@@ -558,6 +618,14 @@ export type AppRouter = TRPCBuiltRouter<
           apiKey: ApiKeyView;
         }; meta: object; errorShape: ErrorShape }>;
       };
+      usage: TRPCQueryProcedure<{ input: {
+        id: string;
+        /** Inclusive; defaults to 24 hours before `to`. */
+        from?: string;
+        /** Exclusive; defaults to now. */
+        to?: string;
+        granularity?: "minute" | "hour" | "day";
+      }; output: ApiVerificationUsage; meta: object; errorShape: ErrorShape }>;
     };
     identities: {
       list: TRPCQueryProcedure<{ input: {
@@ -613,6 +681,14 @@ export type AppRouter = TRPCBuiltRouter<
         count: number;
         keyIds: string[];
       }; meta: object; errorShape: ErrorShape }>;
+      usage: TRPCQueryProcedure<{ input: {
+        id: string;
+        /** Inclusive; defaults to 24 hours before `to`. */
+        from?: string;
+        /** Exclusive; defaults to now. */
+        to?: string;
+        granularity?: "minute" | "hour" | "day";
+      }; output: VerificationUsage; meta: object; errorShape: ErrorShape }>;
     };
     users: {
       list: TRPCQueryProcedure<{ input: void; output: UserView[]; meta: object; errorShape: ErrorShape }>;
@@ -736,7 +812,7 @@ export type AppRouter = TRPCBuiltRouter<
       events: TRPCQueryProcedure<{ input: {
         limit?: number;
         cursor?: string;
-        kind?: "invalid_key" | "key_revoked" | "key_disabled" | "key_expired" | "ip_not_allowed" | "insufficient_scope" | "not_a_root_key" | "rate_limited" | "too_many_failures" | "credentials_in_url" | "login_failed" | "login_locked" | "key_revealed" | "admin_login_new_ip" | "rate_limiter_fallback" | "rate_limiter_recovered";
+        kind?: "invalid_key" | "key_revoked" | "key_disabled" | "key_expired" | "ip_not_allowed" | "insufficient_scope" | "not_a_root_key" | "rate_limited" | "too_many_failures" | "credentials_in_url" | "insufficient_permissions" | "wrong_api" | "usage_exceeded" | "login_failed" | "login_locked" | "key_revealed" | "admin_login_new_ip" | "rate_limiter_fallback" | "rate_limiter_recovered";
         keyId?: string;
         severity?: "info" | "warning" | "critical";
         /** Inclusive. */
@@ -774,7 +850,7 @@ export type AppRouter = TRPCBuiltRouter<
         id: string;
         patch: {
           enabled?: boolean;
-          kinds?: ("invalid_key" | "key_revoked" | "key_disabled" | "key_expired" | "ip_not_allowed" | "insufficient_scope" | "not_a_root_key" | "rate_limited" | "too_many_failures" | "credentials_in_url" | "login_failed" | "login_locked" | "key_revealed" | "admin_login_new_ip" | "rate_limiter_fallback" | "rate_limiter_recovered")[];
+          kinds?: ("invalid_key" | "key_revoked" | "key_disabled" | "key_expired" | "ip_not_allowed" | "insufficient_scope" | "not_a_root_key" | "rate_limited" | "too_many_failures" | "credentials_in_url" | "insufficient_permissions" | "wrong_api" | "usage_exceeded" | "login_failed" | "login_locked" | "key_revealed" | "admin_login_new_ip" | "rate_limiter_fallback" | "rate_limiter_recovered")[];
           threshold?: number;
           windowSeconds?: number;
           groupBy?: "key" | "ip";
@@ -819,6 +895,7 @@ export const PROCEDURES = {
   "apis.delete": "mutation",
   "apis.keys.list": "query",
   "apis.keys.create": "mutation",
+  "apis.usage": "query",
   "identities.list": "query",
   "identities.get": "query",
   "identities.byExternalId": "query",
@@ -827,6 +904,7 @@ export const PROCEDURES = {
   "identities.delete": "mutation",
   "identities.revokeKeys": "mutation",
   "identities.disableKeys": "mutation",
+  "identities.usage": "query",
   "users.list": "query",
   "users.get": "query",
   "users.create": "mutation",
