@@ -52,6 +52,7 @@ describe("authenticate", () => {
         implications: {},
         identity: null,
         rootApiIds: null,
+        hasCredits: false,
       },
     });
   });
