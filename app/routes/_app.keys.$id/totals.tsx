@@ -3,7 +3,7 @@ import { RelativeTime } from "~/components/relative-time";
 import { Card, CardContent } from "~/components/ui/card";
 import { cn } from "~/lib/utils";
 import { numberFormat } from "./format";
-import { GRANULARITY } from "./granularity";
+import { GRANULARITY } from "~/lib/chart-period";
 import type { KeyView, LoaderData } from "./route";
 
 function Stat({ label, value, hint, tone }: { label: string; value: ReactNode; hint?: ReactNode; tone?: "danger" | "warning" }) {

@@ -2,7 +2,7 @@ import { Link, useSearchParams } from "@remix-run/react";
 import { ChartLegend, UsageChart } from "~/components/usage-chart";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "~/components/ui/card";
 import { cn } from "~/lib/utils";
-import { GRANULARITY, type Granularity } from "./granularity";
+import { GRANULARITY, type Granularity } from "~/lib/chart-period";
 import type { LoaderData } from "./route";
 
 function GranularitySwitch({ value }: { value: Granularity }) {
