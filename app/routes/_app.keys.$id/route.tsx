@@ -225,7 +225,7 @@ export default function KeyDetail() {
       <div className="grid gap-6 lg:grid-cols-3">
         <div className="min-w-0 space-y-6 lg:col-span-2">
           <UsagePanel keyName={apiKey.name} usage={usage} granularity={data.granularity} />
-          <RequestsPanel requests={data.requests} now={now} />
+          <RequestsPanel requests={data.requests} issued={apiKey.kind === "issued"} now={now} />
           <AuditPanel audit={data.audit} now={now} />
         </div>
 
