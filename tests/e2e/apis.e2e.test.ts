@@ -212,7 +212,8 @@ describe.skipIf(skipBrowserSuite("APIs e2e"))("APIs, issued keys and identities 
     expect((await verify(rootKey, { key, apiId: api.id })).code).toBe("VALID");
     await flush();
     await expect.poll(() => chart.getAttribute("data-total").then(Number), { timeout: 15_000 }).toBe(8);
-    await phoneDark(page, `/apis/${api.id}`, "api-verifications-phone-dark", problems);
+    const barsDrawn = (phonePage: Page) => phonePage.getByTestId("verification-chart").locator(".recharts-bar-rectangle path").first().waitFor();
+    await phoneDark(page, `/apis/${api.id}`, "api-verifications-phone-dark", problems, barsDrawn);
 
     // The identity's keys together.
     await page.goto(`/identities/${apiKey.identityId}`);
@@ -227,7 +228,7 @@ describe.skipIf(skipBrowserSuite("APIs e2e"))("APIs, issued keys and identities 
     await expect(log.getByText("VALID", { exact: true }).count()).resolves.toBe(5);
     await expect(log.getByRole("list", { name: "Tags" }).first().textContent()).resolves.toBe("GET /ordersshop");
     await screenshot(page, "issued-key-verifications");
-    await phoneDark(page, `/keys/${apiKey.id}`, "issued-key-verifications-phone-dark", problems);
+    await phoneDark(page, `/keys/${apiKey.id}`, "issued-key-verifications-phone-dark", problems, barsDrawn);
 
     await context.close();
     expect(unexpectedProblems(problems, [])).toEqual([]);

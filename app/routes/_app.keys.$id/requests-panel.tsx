@@ -24,8 +24,9 @@ type Entry = LoaderData["requests"][number];
 function Outcome({ entry }: { entry: Entry }) {
   if (entry.outcome) {
     return (
-      <Badge variant={outcomeTone(entry.outcome)} className="font-mono" title={outcomeLabel(entry.outcome)}>
-        {entry.outcome}
+      // The longest codes are cut on a phone; the title keeps them whole.
+      <Badge variant={outcomeTone(entry.outcome)} className="max-w-[8.5rem] font-mono sm:max-w-none" title={`${entry.outcome}: ${outcomeLabel(entry.outcome)}`}>
+        <span className="min-w-0 truncate">{entry.outcome}</span>
       </Badge>
     );
   }
