@@ -39,6 +39,10 @@ describe("live updates", () => {
   it("the overview follows everything; other pages skip usage flushes but not unknown event types", () => {
     expect(isRelevant({ type: "usage.flushed", keyIds: [key] }, "/overview")).toBe(true);
     expect(isRelevant({ type: "usage.flushed", keyIds: [key] }, "/users")).toBe(false);
+    // The API and identity pages chart their keys' verifications.
+    expect(isRelevant({ type: "usage.flushed", keyIds: [key] }, "/apis/api_AAAAAAAAAAAAAAAAAAAA")).toBe(true);
+    expect(isRelevant({ type: "usage.flushed", keyIds: [key] }, "/identities/idt_AAAAAAAAAAAAAAAAAAAA")).toBe(true);
+    expect(isRelevant({ type: "usage.flushed", keyIds: [key] }, "/apis")).toBe(false);
     expect(isRelevant({ type: "alert.changed", alertId: "alr_1" }, "/security")).toBe(true);
     expect(isRelevant({ type: "something.new" }, "/audit")).toBe(true);
     expect(isRelevant({ type: "user.changed", userId: "usr_1" }, `/keys/${key}`)).toBe(true);

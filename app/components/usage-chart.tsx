@@ -36,7 +36,8 @@ export function chartRows(points: readonly ChartPoint[]): Row[] {
 
 export type BucketSize = "minute" | "hour" | "6h" | "day";
 
-function tickFormatter(bucket: BucketSize): (t: number) => string {
+/** Axis labels for buckets of this size, in the reader's locale. */
+export function tickFormatter(bucket: BucketSize): (t: number) => string {
   const format =
     bucket === "day"
       ? new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric" })
@@ -46,12 +47,13 @@ function tickFormatter(bucket: BucketSize): (t: number) => string {
   return (t) => format.format(new Date(t));
 }
 
-function tooltipTitle(t: number, bucket: BucketSize): string {
+/** A bucket's start as a tooltip heading: the date, and the time unless buckets are days. */
+export function tooltipTitle(t: number, bucket: BucketSize): string {
   const options: Intl.DateTimeFormatOptions = bucket === "day" ? { dateStyle: "medium" } : { dateStyle: "medium", timeStyle: "short" };
   return new Intl.DateTimeFormat(undefined, options).format(new Date(t));
 }
 
-const numberFormat = new Intl.NumberFormat("en");
+export const numberFormat = new Intl.NumberFormat("en");
 
 function ChartTooltip({ active, payload, label, bucket }: TooltipProps<number, string> & { bucket: BucketSize }) {
   if (!active || !payload?.length) return null;

@@ -23,11 +23,14 @@ export function reconnectDelay(attempt: number, random: () => number = Math.rand
 }
 
 const KEY_PAGE = /^\/keys\/(key_[0-9A-Za-z]{20})\/?$/;
+/** Pages that chart the usage of many keys (an API's, an identity's): the event names keys, not what they belong to. */
+const USAGE_PAGES = [/^\/overview\/?$/, /^\/keys\/?$/, /^\/apis\/api_[0-9A-Za-z]{20}\/?$/, /^\/identities\/idt_[0-9A-Za-z]{20}\/?$/];
 
 /**
  * Whether an event changes what the page at `pathname` shows, so the page's loaders are worth
- * running again. A key's page follows that key only; the overview and the admin pages follow
- * everything; other pages follow changes but not the (frequent) usage flushes.
+ * running again. A key's page follows that key only; the overview, the keys list and the API and
+ * identity pages follow everything (a flush names keys only, and the stream already narrows it to
+ * the keys the user may see); other pages follow changes but not the (frequent) usage flushes.
  */
 export function isRelevant(event: LiveMessage, pathname: string): boolean {
   if (event.type === "user.changed") return true;
@@ -38,7 +41,7 @@ export function isRelevant(event: LiveMessage, pathname: string): boolean {
     if (event.type === "usage.flushed") return Array.isArray(event.keyIds) && event.keyIds.includes(id);
     return false;
   }
-  if (pathname === "/overview" || pathname === "/keys") return true;
+  if (USAGE_PAGES.some((page) => page.test(pathname))) return true;
   return event.type !== "usage.flushed";
 }
 

@@ -1,5 +1,6 @@
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { UsageRecorder } from "../../app/services/usage.server";
 import { launchBrowser, newContext, screenshot, signInAndWait, skipBrowserSuite, unexpectedProblems, watchProblems } from "../support/browser";
 import { createUser } from "../support/keyward";
 import { startApp, type RunningApp } from "../support/server";
@@ -167,6 +168,70 @@ describe.skipIf(skipBrowserSuite("APIs e2e"))("APIs, issued keys and identities 
     await context.close();
     // 409: the taken prefix provoked above.
     expect(unexpectedProblems(problems, [409])).toEqual([]);
+  });
+
+  it("charts verifications by outcome on the API, identity and key pages, and follows new ones live", { timeout: 180_000 }, async () => {
+    const member = await createUser(app.keyward, "member");
+    const api = await app.keyward.apis.create(member.actor, { name: "Metered API", prefix: "metered_e2e", permissions: ["orders.read", "orders.write"] });
+    const { key, apiKey } = await app.keyward.keys.createIssued(member.actor, api.id, { name: "storefront", externalId: "customer_chart", permissions: ["orders.read"] });
+    const { key: oldKey, apiKey: oldApiKey } = await app.keyward.keys.createIssued(member.actor, api.id, { name: "retired", externalId: "customer_chart" });
+    await app.keyward.keys.revoke(member.actor, oldApiKey.id);
+    const { key: rootKey } = await app.keyward.keys.create(member.actor, { name: "verifier", scopes: ["read"] });
+    const flush = () => (app.keyward.usage as UsageRecorder).flush();
+
+    const context = await newContext(browser, app.url);
+    const page = await context.newPage();
+    const problems = watchProblems(page);
+    await signInAndWait(page, member.email);
+    await page.goto(`/apis/${api.id}`);
+    await page.getByText("No verifications in this period").waitFor();
+
+    for (let i = 0; i < 4; i++) expect((await verify(rootKey, { key, apiId: api.id, tags: ["GET /orders", "shop"] })).code).toBe("VALID");
+    expect((await verify(rootKey, { key, apiId: api.id, permissions: ["orders.write"] })).code).toBe("INSUFFICIENT_PERMISSIONS");
+    for (let i = 0; i < 2; i++) expect((await verify(rootKey, { key: oldKey, apiId: api.id })).code).toBe("REVOKED");
+    await flush();
+
+    // The open page follows the flush by itself.
+    const chart = page.getByTestId("verification-chart");
+    await expect.poll(() => chart.getAttribute("data-total").then(Number), { timeout: 15_000 }).toBe(7);
+    await expect(chart.getAttribute("aria-label")).resolves.toBe("Verifications of Metered API, last 24 hours: 7 verifications, 4 valid, 2 revoked, 1 insufficient permissions");
+    const totals = page.getByTestId("outcome-totals");
+    await expect(totals.locator('[data-outcome="VALID"]').textContent()).resolves.toBe("Valid4");
+    await expect(totals.locator('[data-outcome="REVOKED"]').textContent()).resolves.toBe("Revoked2");
+    await expect(page.getByRole("list", { name: "Top keys by volume" }).getByRole("listitem").allTextContents()).resolves.toEqual(["storefront5 verifications", "retired2 verifications"]);
+    await expect(page.getByRole("list", { name: "Top keys by refusals" }).getByRole("listitem").allTextContents()).resolves.toEqual(["retired2 refused", "storefront1 refused"]);
+    // The bars are drawn (empty buckets have no shape).
+    await chart.locator(".recharts-bar-rectangle path").first().waitFor();
+    await screenshot(page, "api-verifications");
+
+    // The last hour, chosen in the URL.
+    await page.getByRole("group", { name: "Chart period" }).getByRole("link", { name: "Hour" }).click();
+    await page.waitForURL(/\?g=minute$/);
+    await expect(chart.getAttribute("aria-label")).resolves.toContain("last hour: 7 verifications");
+
+    expect((await verify(rootKey, { key, apiId: api.id })).code).toBe("VALID");
+    await flush();
+    await expect.poll(() => chart.getAttribute("data-total").then(Number), { timeout: 15_000 }).toBe(8);
+    const barsDrawn = (phonePage: Page) => phonePage.getByTestId("verification-chart").locator(".recharts-bar-rectangle path").first().waitFor();
+    await phoneDark(page, `/apis/${api.id}`, "api-verifications-phone-dark", problems, barsDrawn);
+
+    // The identity's keys together.
+    await page.goto(`/identities/${apiKey.identityId}`);
+    await expect(chart.getAttribute("data-total")).resolves.toBe("8");
+    await screenshot(page, "identity-verifications");
+
+    // The key's page: its own verifications, and its log with outcome and tags.
+    await page.goto(`/keys/${apiKey.id}`);
+    await expect(chart.getAttribute("aria-label")).resolves.toBe("Verifications of storefront, last 24 hours: 6 verifications, 5 valid, 1 insufficient permissions");
+    const log = page.getByTestId("recent-requests");
+    await log.getByText("INSUFFICIENT_PERMISSIONS").waitFor();
+    await expect(log.getByText("VALID", { exact: true }).count()).resolves.toBe(5);
+    await expect(log.getByRole("list", { name: "Tags" }).first().textContent()).resolves.toBe("GET /ordersshop");
+    await screenshot(page, "issued-key-verifications");
+    await phoneDark(page, `/keys/${apiKey.id}`, "issued-key-verifications-phone-dark", problems, barsDrawn);
+
+    await context.close();
+    expect(unexpectedProblems(problems, [])).toEqual([]);
   });
 
   it("picks an existing identity from the suggestions, edits an issued key's permissions, and filters the keys list by kind and API", { timeout: 180_000 }, async () => {

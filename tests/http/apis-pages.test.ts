@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { UsageRecorder } from "../../app/services/usage.server";
 import { createUser, TEST_PASSWORD } from "../support/keyward";
 import { login, startApp, type RunningApp } from "../support/server";
 
@@ -166,6 +167,52 @@ describe("API and identity pages", () => {
     expect(roots.keys.every((key) => key.kind === "root")).toBe(true);
     // Another member's API filters to nothing rather than to their keys.
     expect((await list(`apiId=${othersApiId}`)).keys).toEqual([]);
+  });
+
+  it("charts recorded verifications by outcome on the API, identity and key pages, once flushed", async () => {
+    const api = await app.keyward.apis.create(member.actor, { name: "Metered", prefix: "metered", permissions: ["orders.read"] });
+    const { key, apiKey } = await app.keyward.keys.createIssued(member.actor, api.id, { name: "busy key", externalId: "metered_customer", permissions: ["orders.read"] });
+    const { key: revokedKey, apiKey: revoked } = await app.keyward.keys.createIssued(member.actor, api.id, { name: "old key", externalId: "metered_customer" });
+    await app.keyward.keys.revoke(member.actor, revoked.id);
+    const { key: rootKey } = await app.keyward.keys.create(member.actor, { name: "verifier", scopes: ["read"] });
+    const verify = async (body: Record<string, unknown>) => {
+      const response = await fetch(`${app.url}/api/v1/verify`, { method: "POST", headers: { Authorization: `Bearer ${rootKey}`, "Content-Type": "application/json" }, body: JSON.stringify(body) });
+      expect(response.status).toBe(200);
+      return ((await response.json()) as { code: string }).code;
+    };
+    for (let i = 0; i < 3; i++) expect(await verify({ key, apiId: api.id, tags: ["GET /orders"] })).toBe("VALID");
+    expect(await verify({ key, apiId: api.id, permissions: ["orders.write"] })).toBe("INSUFFICIENT_PERMISSIONS");
+    expect(await verify({ key: revokedKey, apiId: api.id })).toBe("REVOKED");
+    expect(await verify({ key: revokedKey, apiId: api.id })).toBe("REVOKED");
+
+    type Usage = { granularity: string; points: { total: number }[]; totals: { total: number; outcomes: Record<string, number> } };
+    const apiPage = async () => (await (await get(`/apis/${api.id}?g=minute`, "routes/_app.apis.$id")).json()) as { granularity: string; usage: Usage & { topKeys: { keyId: string; total: number; refused: number }[] } };
+    // Recorded in memory only until the flush.
+    expect((await apiPage()).usage.totals.total).toBe(0);
+    await (app.keyward.usage as UsageRecorder).flush();
+
+    const { granularity, usage } = await apiPage();
+    expect(granularity).toBe("minute");
+    // The last hour by minute: 60 buckets, 61 when the hour starts mid-minute.
+    expect(usage.points.length).toBeGreaterThanOrEqual(60);
+    expect(usage.points.length).toBeLessThanOrEqual(61);
+    expect(usage.totals).toEqual({ total: 6, outcomes: expect.objectContaining({ VALID: 3, INSUFFICIENT_PERMISSIONS: 1, REVOKED: 2, RATE_LIMITED: 0 }) });
+    expect(usage.points.reduce((sum, point) => sum + point.total, 0)).toBe(6);
+    expect(usage.topKeys).toEqual([
+      { keyId: apiKey.id, name: "busy key", total: 4, refused: 1 },
+      { keyId: revoked.id, name: "old key", total: 2, refused: 2 },
+    ]);
+
+    // The identity's page adds up both of its keys; an unknown period falls back to the last 24 hours.
+    const identityPage = (await (await get(`/identities/${apiKey.identityId}?g=year`, "routes/_app.identities.$id")).json()) as { granularity: string; usage: Usage };
+    expect(identityPage.granularity).toBe("hour");
+    expect(identityPage.usage.totals).toEqual({ total: 6, outcomes: expect.objectContaining({ VALID: 3, INSUFFICIENT_PERMISSIONS: 1, REVOKED: 2 }) });
+
+    // The key's page: its own verifications by outcome, and log lines with outcome and tags.
+    const keyPage = (await (await get(`/keys/${apiKey.id}`, "routes/_app.keys.$id")).json()) as { usage: { verifications: { totals: Usage["totals"] } }; requests: { outcome: string | null; tags: string[] | null }[] };
+    expect(keyPage.usage.verifications.totals).toEqual({ total: 4, outcomes: expect.objectContaining({ VALID: 3, INSUFFICIENT_PERMISSIONS: 1, REVOKED: 0 }) });
+    expect(keyPage.requests.map((entry) => entry.outcome).sort()).toEqual(["INSUFFICIENT_PERMISSIONS", "VALID", "VALID", "VALID"]);
+    expect(keyPage.requests.filter((entry) => entry.outcome === "VALID").every((entry) => entry.tags?.join() === "GET /orders")).toBe(true);
   });
 
   it("answers 404 for another member's API and identity, on every page and action", async () => {

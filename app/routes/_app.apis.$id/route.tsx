@@ -8,8 +8,10 @@ import { KeysTable } from "~/components/keys-table";
 import { Badge } from "~/components/ui/badge";
 import { Button } from "~/components/ui/button";
 import { Card } from "~/components/ui/card";
+import { VerificationsCard } from "~/components/verifications-card";
 import { describeFailure } from "~/lib/action-errors.server";
 import { readUpdateApiForm } from "~/lib/api-form.server";
+import { chartPeriod } from "~/lib/chart-period";
 import type { FieldErrorMap } from "~/lib/key-form.server";
 import { describeKeyRows } from "~/lib/key-rows.server";
 import { findApi } from "~/lib/pages.server";
@@ -17,20 +19,25 @@ import { readForm } from "~/lib/request.server";
 import { requireUser } from "~/session.server";
 import { DeleteApi } from "./delete-dialog";
 import { ApiSettings } from "./settings-form";
+import { TopKeys } from "./top-keys";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.api.name ?? "API"} · Keyward` }];
 
 export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const { actor, user } = await requireUser(request, context);
   const api = await findApi(context, actor, params.id);
-  const page = await context.keyward.keys.list(actor, { apiId: api.id, limit: 100 });
+  const now = context.keyward.clock.now();
+  const period = chartPeriod(request.url, now);
+  const [page, usage] = await Promise.all([context.keyward.keys.list(actor, { apiId: api.id, limit: 100 }), context.keyward.usageReports.apiUsage(actor, api.id, period)]);
   const rows = await describeKeyRows(context.keyward, actor, page.data);
   return json({
     api,
+    usage,
+    granularity: period.granularity,
     keys: page.data.map((key) => ({ ...key, ownerEmail: null, ...rows.get(key.id)! })),
     moreKeys: page.nextCursor !== null,
     isAdmin: user.role === "admin",
-    now: context.keyward.clock.now().toISOString(),
+    now: now.toISOString(),
   });
 }
 
@@ -60,7 +67,7 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
 export type ApiPageData = ReturnType<typeof useLoaderData<typeof loader>>;
 
 export default function ApiDetail() {
-  const { api, keys, moreKeys, isAdmin, now } = useLoaderData<typeof loader>();
+  const { api, usage, granularity, keys, moreKeys, isAdmin, now } = useLoaderData<typeof loader>();
   return (
     <div className="space-y-6">
       <div className="space-y-3">
@@ -100,6 +107,16 @@ export default function ApiDetail() {
           )}
         </div>
       </div>
+
+      <VerificationsCard
+        usage={usage}
+        granularity={granularity}
+        label={`Verifications of ${api.name}`}
+        description="Every check of this API's keys, by outcome: valid, or the reason it was refused."
+        empty="No verifications in this period. Each call your service makes to POST /api/v1/verify with one of these keys shows here within seconds."
+      >
+        {usage.totals.total > 0 ? <TopKeys keys={usage.topKeys} /> : null}
+      </VerificationsCard>
 
       <section aria-labelledby="api-keys-heading" className="space-y-3">
         <h2 id="api-keys-heading" className="text-lg font-semibold">

@@ -8,7 +8,9 @@ import { KeysTable } from "~/components/keys-table";
 import { RelativeTime } from "~/components/relative-time";
 import { Button } from "~/components/ui/button";
 import { Card, CardContent, CardHeader, CardTitle } from "~/components/ui/card";
+import { VerificationsCard } from "~/components/verifications-card";
 import { describeFailure } from "~/lib/action-errors.server";
+import { chartPeriod } from "~/lib/chart-period";
 import { describeKeyRows } from "~/lib/key-rows.server";
 import { findIdentity } from "~/lib/pages.server";
 import { readForm } from "~/lib/request.server";
@@ -20,19 +22,27 @@ export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data
 export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const { actor, user } = await requireUser(request, context);
   const identity = await findIdentity(context, actor, params.id);
-  const [api, page] = await Promise.all([context.keyward.apis.get(actor, identity.apiId), context.keyward.keys.list(actor, { identityId: identity.id, limit: 100 })]);
+  const now = context.keyward.clock.now();
+  const period = chartPeriod(request.url, now);
+  const [api, page, usage] = await Promise.all([
+    context.keyward.apis.get(actor, identity.apiId),
+    context.keyward.keys.list(actor, { identityId: identity.id, limit: 100 }),
+    context.keyward.usageReports.identityUsage(actor, identity.id, period),
+  ]);
   const rows = await describeKeyRows(context.keyward, actor, page.data);
   const keys = page.data.map((key) => ({ ...key, ownerEmail: null, ...rows.get(key.id)! }));
   return json({
     identity,
     api: { id: api.id, name: api.name },
     keys,
+    usage,
+    granularity: period.granularity,
     moreKeys: page.nextCursor !== null,
     // What each bulk action touches, counted as the service picks them: not revoked; not revoked and not disabled.
     revocable: keys.filter((key) => key.revokedAt === null).length,
     disableable: keys.filter((key) => key.revokedAt === null && key.disabledAt === null).length,
     isAdmin: user.role === "admin",
-    now: context.keyward.clock.now().toISOString(),
+    now: now.toISOString(),
   });
 }
 
@@ -65,7 +75,7 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
 }
 
 export default function IdentityDetail() {
-  const { identity, api, keys, moreKeys, revocable, disableable, isAdmin, now } = useLoaderData<typeof loader>();
+  const { identity, api, keys, usage, granularity, moreKeys, revocable, disableable, isAdmin, now } = useLoaderData<typeof loader>();
   const live = identity.keyCount.live;
   const meta = Object.keys(identity.meta).length > 0 ? JSON.stringify(identity.meta, null, 2) : null;
   return (
@@ -128,6 +138,14 @@ export default function IdentityDetail() {
           </div>
         </div>
       </div>
+
+      <VerificationsCard
+        usage={usage}
+        granularity={granularity}
+        label={`Verifications of the keys of ${identity.externalId}`}
+        description="Every check of this customer's keys together, by outcome: valid, or the reason it was refused."
+        empty="No verifications of this customer's keys in this period."
+      />
 
       <div className="grid gap-6 lg:grid-cols-3">
         <section aria-labelledby="identity-keys-heading" className="min-w-0 space-y-3 lg:col-span-2">

@@ -18,7 +18,7 @@ import { requireUser } from "~/session.server";
 import { AuditPanel } from "./audit-panel";
 import { DetailsPanel } from "./details-panel";
 import { ExpiryAlert } from "./expiry-alert";
-import { GRANULARITY, granularityParam } from "./granularity";
+import { chartPeriod } from "~/lib/chart-period";
 import { RequestsPanel } from "./requests-panel";
 import { RevealDialog } from "./reveal-dialog";
 import { ConfirmRevoke } from "./revoke-dialog";
@@ -36,15 +36,15 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const { caller, user, actor } = await requireUser(request, context);
   const id = keyIdSchema.safeParse(params.id);
   if (!id.success) throw notFound();
-  const granularity = granularityParam.parse(new URL(request.url).searchParams.get("g") ?? undefined);
   const now = context.keyward.clock.now();
+  const period = chartPeriod(request.url, now);
   const apiKey = await caller.keys.get({ id: id.data }).catch((error: unknown) => {
     if (error instanceof TRPCError && error.code === "NOT_FOUND") throw notFound();
     throw error;
   });
   const isAdmin = user.role === "admin";
   const [usage, requests, audit, owner] = await Promise.all([
-    caller.usage.series({ id: apiKey.id, granularity, from: new Date(now.getTime() - GRANULARITY[granularity].spanMs).toISOString(), to: now.toISOString() }),
+    caller.usage.series({ id: apiKey.id, ...period }),
     caller.usage.requests({ id: apiKey.id, limit: 20 }),
     caller.audit.forKey({ keyId: apiKey.id, limit: 20 }),
     isAdmin ? caller.users.get({ id: apiKey.ownerId }) : Promise.resolve({ id: user.id, email: user.email, role: user.role }),
@@ -62,7 +62,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
     rotatedTo: rotatedTo ?? null,
     belongsTo,
     isAdmin,
-    granularity,
+    granularity: period.granularity,
     vocabulary,
     grantableScopes: ROLE_SCOPES[owner.role as Role].filter((scope) => ROLE_SCOPES[user.role].includes(scope)),
     maxTtlDays: context.keyward.config.maxKeyTtlDays ?? null,
@@ -225,7 +225,7 @@ export default function KeyDetail() {
       <div className="grid gap-6 lg:grid-cols-3">
         <div className="min-w-0 space-y-6 lg:col-span-2">
           <UsagePanel keyName={apiKey.name} usage={usage} granularity={data.granularity} />
-          <RequestsPanel requests={data.requests} now={now} />
+          <RequestsPanel requests={data.requests} issued={apiKey.kind === "issued"} now={now} />
           <AuditPanel audit={data.audit} now={now} />
         </div>
 
