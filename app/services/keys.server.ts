@@ -408,7 +408,7 @@ export class KeyService {
           updatedAt: now,
         })
         .returning(publicColumns);
-      await recordAudit(tx, actor, { action: "key.created", targetType: "api_key", targetId: id, details: { name: inserted!.name, apiId: api.id, identityId, permissions, recoverable, ...(input.credits && { credits: input.credits }) } }, now);
+      await recordAudit(tx, actor, { action: "key.created", targetType: "api_key", targetId: id, details: { name: inserted!.name, apiId: api.id, identityId, permissions, recoverable, ...(ratelimits.length > 0 && { ratelimits }), ...(input.credits && { credits: input.credits }) } }, now);
       return inserted!;
     });
     return { key, apiKey: toView(row, now) };
