@@ -16,6 +16,7 @@ import {
   KEY_STATUSES,
   keyIdSchema,
   listKeysInput,
+  namedRateLimitSchema,
   rateLimitSchema,
   rotateKeyInput,
   scopeSchema,
@@ -73,6 +74,21 @@ export const verifyKeyInput = z
       .optional()
       .describe("The address your caller came from. A key with an IP allowlist is refused (IP_NOT_ALLOWED) when it is missing."),
     cost: z.number().int().min(0).max(1_000_000).optional().describe("Credits this request costs a key that has credits (default 1; 0 checks without charging)."),
+    ratelimits: z
+      .array(
+        z
+          .object({
+            name: namedRateLimitSchema.shape.name,
+            cost: z.number().int().min(0).max(1_000_000).optional().describe("Requests this one counts as for the limit (default 1; 0 only reads it)"),
+          })
+          .strict(),
+      )
+      .max(20)
+      .refine((named) => new Set(named.map((limit) => limit.name)).size === named.length, "Name each limit once")
+      .optional()
+      .describe(
+        "The named limits to apply, each with its cost: the key's limit and its identity's limit of that name both apply. Omitted = every limit of the key and of its identity, cost 1. A name neither has is ignored (a limit some keys lack, such as a plan's daily limit, needs no special case).",
+      ),
     tags: z
       .array(z.string().min(1).max(64).refine(storable, NUL_MESSAGE))
       .max(10)
@@ -117,7 +133,8 @@ export const apiKeySchema = z
     ownerId: userIdSchema,
     scopes: z.array(scopeSchema),
     allowedIps: z.array(z.string()).describe("IPv4/IPv6 addresses and CIDR ranges; empty = any address"),
-    rateLimit: rateLimitSchema.nullable(),
+    rateLimit: rateLimitSchema.nullable().describe("A root key's limit on Keyward's own API (null = the instance default); for an issued key, its limit named \"requests\" if it has one"),
+    ratelimits: z.array(namedRateLimitSchema).describe("An issued key's named limits, each applied by verification; empty for root keys"),
     status: z.enum(KEY_STATUSES),
     expiresAt: dateTime.nullable(),
     disabledAt: dateTime.nullable(),
@@ -184,10 +201,20 @@ const verifiedKey = {
     .object({ remaining: z.number().int().describe("Credits left after this verification; a refusal took nothing") })
     .nullable()
     .describe("The key's credits; null = the key has no credits (unlimited)"),
+  ratelimits: z
+    .array(
+      z.object({
+        name: z.string(),
+        limit: z.number().int().describe("Requests per window"),
+        remaining: z.number().int().describe("Requests left in the current window after this verification"),
+        resetAt: dateTime.describe("When the window ends and the budget is full again"),
+      }),
+    )
+    .describe("The named limits this verification applied (the key's, then its identity's), in order; empty when it was refused before the rate limits were reached"),
 };
 
 /** The verdicts a key of an API the caller manages can get besides VALID, INVALID and INSUFFICIENT_PERMISSIONS. */
-const REFUSED_CODES = ["REVOKED", "DISABLED", "EXPIRED", "IP_NOT_ALLOWED", "WRONG_API", "RATE_LIMITED", "USAGE_EXCEEDED"] as const;
+const REFUSED_CODES = ["REVOKED", "DISABLED", "EXPIRED", "IP_NOT_ALLOWED", "WRONG_API", "USAGE_EXCEEDED"] as const;
 
 export const verifyResultSchema = z
   .union([
@@ -200,9 +227,13 @@ export const verifyResultSchema = z
       .object({ valid: z.literal(false), code: z.literal("INSUFFICIENT_PERMISSIONS"), missing: z.array(z.string()).describe("What the request needed and the key lacks"), ...verifiedKey })
       .strict(),
     z
+      .object({ valid: z.literal(false), code: z.literal("RATE_LIMITED"), ratelimit: z.string().describe("The first limit that refused the request"), ...verifiedKey })
+      .strict()
+      .describe("A named limit applied had too little left for its cost; `ratelimit` names the first in order. Every limit applied counted the request, refused or not; no credits were taken."),
+    z
       .object({ valid: z.literal(false), code: z.enum(REFUSED_CODES), ...verifiedKey })
       .strict()
-      .describe("WRONG_API: the key belongs to another of your APIs than `apiId`. RATE_LIMITED: the key used up its own rate limit. USAGE_EXCEEDED: the key has fewer credits left than the request's `cost`; nothing was taken."),
+      .describe("WRONG_API: the key belongs to another of your APIs than `apiId`. USAGE_EXCEEDED: the key has fewer credits left than the request's `cost`; nothing was taken."),
   ])
   .describe("The verdict, a union on `code`. Only INVALID carries no details about the key.");
 
@@ -230,6 +261,7 @@ export const identitySchema = z
     apiId: apiIdSchema,
     externalId: z.string().describe("Your own id for the customer; unique within its API"),
     meta: z.record(z.string(), z.unknown()),
+    ratelimits: z.array(namedRateLimitSchema).describe("Limits shared by all its keys: each verification of any of them takes from them"),
     createdAt: dateTime,
     updatedAt: dateTime,
     keyCount: z.object({ total: z.number().int(), live: z.number().int().describe("Neither revoked nor expired") }),

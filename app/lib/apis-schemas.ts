@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { prefixProblem } from "./key-format";
-import { allowedIpsSchema, apiIdSchema, externalIdSchema, metadataSchema, nameSchema, NUL_MESSAGE, rateLimitSchema, storable } from "./key-schemas";
+import { allowedIpsSchema, apiIdSchema, externalIdSchema, metadataSchema, nameSchema, NUL_MESSAGE, rateLimitSchema, ratelimitsSchema, storable } from "./key-schemas";
 import { MAX_PERMISSION_LENGTH, MAX_VOCABULARY, PERMISSION_NAME } from "./permissions";
 
 /** Input schemas for APIs and identities, shared by tRPC, REST and the OpenAPI document. */
@@ -70,12 +70,16 @@ export const createIdentityInput = z.object({
   apiId: apiIdSchema,
   externalId: externalIdSchema,
   meta: metadataSchema.optional(),
+  /** Limits shared by all the identity's keys. */
+  ratelimits: ratelimitsSchema.optional(),
 });
 export type CreateIdentityInput = z.infer<typeof createIdentityInput>;
 
 export const updateIdentityInput = z.object({
   externalId: externalIdSchema.optional(),
   meta: metadataSchema.optional(),
+  /** Replaced as a whole. */
+  ratelimits: ratelimitsSchema.optional(),
 });
 export type UpdateIdentityInput = z.infer<typeof updateIdentityInput>;
 

@@ -22,6 +22,28 @@ export const rateLimitSchema = z.object({
   windowSeconds: z.number().int().min(1).max(86_400),
 });
 
+/** One named limit of an issued key or an identity, e.g. `{ name: "daily", limit: 10000, durationSeconds: 86400 }`. */
+export const namedRateLimitSchema = z.object({
+  name: z
+    .string()
+    .min(1)
+    .max(32)
+    .regex(/^[a-z0-9_-]+$/, "Use lowercase letters, digits, _ and -")
+    .describe("Names the limit in verify requests and refusals"),
+  limit: z.number().int().min(1).max(1_000_000).describe("Requests allowed per window"),
+  durationSeconds: z.number().int().min(1).max(86_400 * 31).describe("The window, in seconds (up to 31 days)"),
+});
+export type NamedRateLimitInput = z.infer<typeof namedRateLimitSchema>;
+
+/** The name an issued key's `rateLimit` shorthand (and a migrated single limit) goes by. */
+export const REQUESTS_LIMIT_NAME = "requests";
+
+/** Up to 10 named limits, each name once; verification applies every one of them. */
+export const ratelimitsSchema = z
+  .array(namedRateLimitSchema)
+  .max(10)
+  .refine((limits) => new Set(limits.map((limit) => limit.name)).size === limits.length, "Each limit needs a name of its own");
+
 /**
  * Whether `limit` is no looser than `bound`: it allows no more requests in one of its windows and
  * no more requests per second on average (compared exactly, by cross-multiplying). Both matter:
@@ -147,7 +169,9 @@ export const createIssuedKeyInput = z
     expiresAt: expiresAtSchema.nullable().optional(),
     expiresInDays: z.number().int().min(1).max(3650).optional(),
     allowedIps: allowedIpsSchema.optional(),
+    /** Shorthand for the named limit "requests"; null = none. */
     rateLimit: rateLimitSchema.nullable().optional(),
+    ratelimits: ratelimitsSchema.optional(),
     meta: metadataSchema.optional(),
     recoverable: z.boolean().optional(),
     /** Usage credits; omitted = unlimited. */
@@ -160,6 +184,10 @@ export const createIssuedKeyInput = z
   .refine((input) => !(input.externalId !== undefined && input.identityId !== undefined), {
     message: "Give externalId or identityId, not both",
     path: ["identityId"],
+  })
+  .refine((input) => !(input.rateLimit !== undefined && input.ratelimits !== undefined), {
+    message: "Give ratelimits, or rateLimit (the limit named \"requests\"), not both",
+    path: ["rateLimit"],
   });
 export type CreateIssuedKeyInput = z.infer<typeof createIssuedKeyInput>;
 
@@ -169,7 +197,10 @@ export const updateKeyInput = z
   description: descriptionSchema.optional(),
   scopes: z.array(scopeSchema).min(1).max(3).optional(),
   allowedIps: allowedIpsSchema.optional(),
+  /** A root key's limit; for an issued key, shorthand for its named limit "requests" (null removes it). */
   rateLimit: rateLimitSchema.nullable().optional(),
+  /** An issued key's named limits, replaced as a whole. */
+  ratelimits: ratelimitsSchema.optional(),
   expiresAt: expiresAtSchema.nullable().optional(),
   metadata: metadataSchema.optional(),
   disabled: z.boolean().optional(),
@@ -183,6 +214,10 @@ export const updateKeyInput = z
   .refine((input) => !(input.credits !== undefined && input.addCredits !== undefined), {
     message: "Give credits (to set them) or addCredits (to add to them), not both",
     path: ["addCredits"],
+  })
+  .refine((input) => !(input.rateLimit !== undefined && input.ratelimits !== undefined), {
+    message: "Give ratelimits, or rateLimit (the limit named \"requests\"), not both",
+    path: ["rateLimit"],
   });
 export type UpdateKeyInput = z.infer<typeof updateKeyInput>;
 

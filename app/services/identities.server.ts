@@ -1,6 +1,6 @@
 import { and, count, desc, eq, ilike, inArray, isNull, type SQL } from "drizzle-orm";
 import type { Database } from "../../db/client.server";
-import { apiKeys, apis, identities } from "../../db/schema";
+import { apiKeys, apis, identities, type NamedRateLimit } from "../../db/schema";
 import { isUniqueViolation } from "../../db/errors";
 import type { CreateIdentityInput, ListIdentitiesInput, UpdateIdentityInput } from "../lib/apis-schemas";
 import { listIdentitiesInput } from "../lib/apis-schemas";
@@ -19,6 +19,8 @@ export interface IdentityView {
   apiId: string;
   externalId: string;
   meta: Record<string, unknown>;
+  /** Named limits shared by all its keys: every verification of any of them takes from them. */
+  ratelimits: NamedRateLimit[];
   createdAt: string;
   updatedAt: string;
   /** Its keys: all of them, and those neither revoked nor expired. */
@@ -51,9 +53,9 @@ export class IdentityService {
       const row = await this.deps.db.transaction(async (tx) => {
         const [inserted] = await tx
           .insert(identities)
-          .values({ id, apiId: api.id, externalId: input.externalId, metadata: input.meta ?? {}, createdAt: now, updatedAt: now })
+          .values({ id, apiId: api.id, externalId: input.externalId, metadata: input.meta ?? {}, ratelimits: input.ratelimits ?? [], createdAt: now, updatedAt: now })
           .returning();
-        await recordAudit(tx, actor, { action: "identity.created", targetType: "identity", targetId: id, details: { apiId: api.id, externalId: input.externalId } }, now);
+        await recordAudit(tx, actor, { action: "identity.created", targetType: "identity", targetId: id, details: { apiId: api.id, externalId: input.externalId, ...(input.ratelimits && { ratelimits: input.ratelimits }) } }, now);
         return inserted!;
       });
       return toView(row, { total: 0, live: 0 });
@@ -108,12 +110,17 @@ export class IdentityService {
       const row = await this.deps.db.transaction(async (tx) => {
         const [updated] = await tx
           .update(identities)
-          .set({ ...(patch.externalId !== undefined && { externalId: patch.externalId }), ...(patch.meta !== undefined && { metadata: patch.meta }), updatedAt: now })
+          .set({
+            ...(patch.externalId !== undefined && { externalId: patch.externalId }), ...(patch.meta !== undefined && { metadata: patch.meta }),
+            ...(patch.ratelimits !== undefined && { ratelimits: patch.ratelimits }),
+            updatedAt: now,
+          })
           .where(eq(identities.id, id))
           .returning();
         const changes: Record<string, { from: unknown; to: unknown }> = {};
         if (patch.externalId !== undefined && patch.externalId !== current.externalId) changes.externalId = { from: current.externalId, to: patch.externalId };
         if (patch.meta !== undefined) changes.meta = { from: current.metadata, to: patch.meta };
+        if (patch.ratelimits !== undefined) changes.ratelimits = { from: current.ratelimits, to: patch.ratelimits };
         await recordAudit(tx, actor, { action: "identity.updated", targetType: "identity", targetId: id, details: { changes } }, now);
         return updated!;
       });
@@ -213,6 +220,7 @@ function toView(row: IdentityRow, keyCount: { total: number; live: number } = { 
     apiId: row.apiId,
     externalId: row.externalId,
     meta: row.metadata,
+    ratelimits: row.ratelimits,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
     keyCount,

@@ -2,7 +2,7 @@ import type { z } from "zod";
 import type { PgUpdateSetSource } from "drizzle-orm/pg-core";
 import { and, arrayContains, asc, desc, eq, ilike, inArray, isNotNull, isNull, lte, gt, or, sql, type SQL } from "drizzle-orm";
 import type { Database } from "../../db/client.server";
-import { apiKeys, apis, identities, users, type CreditsRefill, type PermissionImplications, type RateLimit } from "../../db/schema";
+import { apiKeys, apis, identities, users, type CreditsRefill, type NamedRateLimit, type PermissionImplications, type RateLimit } from "../../db/schema";
 import { currentCredits } from "../lib/credits";
 import { afterCursor, encodeCursor } from "../lib/cursor";
 import { newId } from "../lib/ids";
@@ -11,7 +11,7 @@ import { unknownGrants } from "../lib/permissions";
 import { DATE_RANGE_MESSAGE, isWithinDateRange, LATEST_INSTANT } from "../lib/dates";
 import { cidrContains, parseCidr } from "../lib/ip";
 import type { CreateIssuedKeyInput, CreateKeyInput, CreditsInput, KeyKind, KeyStatus, ListKeysInput, UpdateKeyInput } from "../lib/key-schemas";
-import { listKeysInput, MAX_GRACE_SECONDS, rateLimitWithin } from "../lib/key-schemas";
+import { listKeysInput, MAX_GRACE_SECONDS, rateLimitWithin, REQUESTS_LIMIT_NAME } from "../lib/key-schemas";
 import { effectiveScopes, grants, ROLE_SCOPES, type Role, type Scope } from "../lib/scopes";
 import { actorApiIds, actorScopes, actorUserId, mayAccess, requireScope, seesEveryone, type Actor, type KeyRestrictions } from "./actor.server";
 import { ApiService, type ApiRow } from "./apis.server";
@@ -33,7 +33,10 @@ export interface ApiKeyView {
   ownerId: string;
   scopes: Scope[];
   allowedIps: string[];
+  /** A root key's limit on Keyward's own API; for an issued key, its limit named "requests" if it has one. */
   rateLimit: RateLimit | null;
+  /** An issued key's named limits, each applied by verification; empty for root keys. */
+  ratelimits: NamedRateLimit[];
   status: KeyStatus;
   expiresAt: string | null;
   disabledAt: string | null;
@@ -74,6 +77,7 @@ const publicColumns = {
   scopes: apiKeys.scopes,
   allowedIps: apiKeys.allowedIps,
   rateLimit: apiKeys.rateLimit,
+  ratelimits: apiKeys.ratelimits,
   expiresAt: apiKeys.expiresAt,
   disabledAt: apiKeys.disabledAt,
   revokedAt: apiKeys.revokedAt,
@@ -111,6 +115,7 @@ function toView(row: KeyRow, now: Date): ApiKeyView {
   const { creditsRemaining: _remaining, creditsRefill: _refill, creditsRefilledAt: _refilledAt, ...shown } = row;
   return {
     ...shown,
+    rateLimit: row.apiId === null ? row.rateLimit : requestsLimitOf(row.ratelimits),
     description: row.description,
     status: keyStatus(row, now),
     expiresAt: iso(row.expiresAt),
@@ -123,6 +128,20 @@ function toView(row: KeyRow, now: Date): ApiKeyView {
     kind: row.apiId === null ? "root" : "issued",
     credits: currentCredits(row, now),
   };
+}
+
+/** An issued key's limit named "requests", in the shape of a root key's `rateLimit`. */
+function requestsLimitOf(ratelimits: NamedRateLimit[]): RateLimit | null {
+  const requests = ratelimits.find((limit) => limit.name === REQUESTS_LIMIT_NAME);
+  return requests ? { requests: requests.limit, windowSeconds: requests.durationSeconds } : null;
+}
+
+/** `ratelimits` with the limit named "requests" set to `rateLimit` (null removes it), the others kept in order. */
+function withRequestsLimit(ratelimits: NamedRateLimit[], rateLimit: RateLimit | null): NamedRateLimit[] {
+  const requests = rateLimit && { name: REQUESTS_LIMIT_NAME, limit: rateLimit.requests, durationSeconds: rateLimit.windowSeconds };
+  const at = ratelimits.findIndex((limit) => limit.name === REQUESTS_LIMIT_NAME);
+  if (at === -1) return requests ? [...ratelimits, requests] : ratelimits;
+  return requests ? ratelimits.with(at, requests) : ratelimits.filter((_, index) => index !== at);
 }
 
 function statusCondition(status: KeyStatus, now: Date): SQL {
@@ -155,6 +174,9 @@ export interface AuthenticatedKey {
   scopes: Scope[];
   allowedIps: string[];
   rateLimit: RateLimit | null;
+  /** An issued key's named limits, and those of its identity (shared by all the identity's keys). */
+  ratelimits: NamedRateLimit[];
+  identityRatelimits: NamedRateLimit[];
   expiresAt: string | null;
   metadata: Record<string, unknown>;
   /** The API of an issued key (null for a root key), and whether that API is archived. */
@@ -171,7 +193,7 @@ export interface AuthenticatedKey {
 }
 
 /** Fields whose before/after an update records (never secrets); `credits` is the balance and refill together. */
-const AUDITED_FIELDS = ["name", "description", "scopes", "permissions", "allowedIps", "rateLimit", "expiresAt", "metadata", "disabledAt"] as const;
+const AUDITED_FIELDS = ["name", "description", "scopes", "permissions", "allowedIps", "rateLimit", "ratelimits", "expiresAt", "metadata", "disabledAt"] as const;
 
 /** What limits a key: a key acting on keys may not change these on itself. */
 const RESTRICTION_FIELDS = ["scopes", "allowedIps", "rateLimit", "expiresAt"] as const;
@@ -192,6 +214,7 @@ function prepareDigestLookup(db: Database) {
       scopes: apiKeys.scopes,
       allowedIps: apiKeys.allowedIps,
       rateLimit: apiKeys.rateLimit,
+      ratelimits: apiKeys.ratelimits,
       expiresAt: apiKeys.expiresAt,
       disabledAt: apiKeys.disabledAt,
       revokedAt: apiKeys.revokedAt,
@@ -205,6 +228,7 @@ function prepareDigestLookup(db: Database) {
       identityId: identities.id,
       identityExternalId: identities.externalId,
       identityMeta: identities.metadata,
+      identityRatelimits: identities.ratelimits,
       rootApiIds: apiKeys.rootApiIds,
       hasCredits: sql<boolean>`(${apiKeys.creditsRemaining} is not null)`,
     })
@@ -349,7 +373,8 @@ export class KeyService {
     const expiresInDays = input.expiresAt === undefined ? (input.expiresInDays ?? defaults.expiresInDays) : undefined;
     const expiresAt = this.resolveExpiry(now, input.expiresAt, expiresInDays, defaults.maxTtlDays);
     const rateLimit = input.rateLimit === undefined ? (defaults.rateLimit ?? null) : input.rateLimit;
-    this.assertRateLimitAllowed(rateLimit);
+    if (input.ratelimits === undefined) this.assertRateLimitAllowed(rateLimit);
+    const ratelimits = input.ratelimits ?? withRequestsLimit([], rateLimit);
     const recoverable = input.recoverable ?? defaults.recoverable ?? false;
 
     const id = newId("key");
@@ -373,7 +398,8 @@ export class KeyService {
           scopes: [],
           permissions,
           allowedIps: input.allowedIps ?? defaults.allowedIps ?? [],
-          rateLimit,
+          rateLimit: null,
+          ratelimits,
           expiresAt,
           createdBy: actorUserId(actor),
           metadata: input.meta ?? {},
@@ -382,7 +408,7 @@ export class KeyService {
           updatedAt: now,
         })
         .returning(publicColumns);
-      await recordAudit(tx, actor, { action: "key.created", targetType: "api_key", targetId: id, details: { name: inserted!.name, apiId: api.id, identityId, permissions, recoverable, ...(input.credits && { credits: input.credits }) } }, now);
+      await recordAudit(tx, actor, { action: "key.created", targetType: "api_key", targetId: id, details: { name: inserted!.name, apiId: api.id, identityId, permissions, recoverable, ...(ratelimits.length > 0 && { ratelimits }), ...(input.credits && { credits: input.credits }) } }, now);
       return inserted!;
     });
     return { key, apiKey: toView(row, now) };
@@ -439,6 +465,9 @@ export class KeyService {
       if (patch.permissions && current.apiId === null) {
         throw new KeywardError("validation_failed", "A root key has scopes, not permissions; permissions belong to keys issued for an API", { field: "permissions" });
       }
+      if (patch.ratelimits && current.apiId === null) {
+        throw new KeywardError("validation_failed", "A root key has one rateLimit; named ratelimits belong to keys issued for an API", { field: "ratelimits" });
+      }
       if ((patch.credits !== undefined || patch.addCredits !== undefined) && current.apiId === null) {
         throw new KeywardError("validation_failed", "A root key has no credits; credits belong to keys issued for an API", { field: patch.credits !== undefined ? "credits" : "addCredits" });
       }
@@ -456,7 +485,10 @@ export class KeyService {
       if (patch.scopes !== undefined) values.scopes = normalizeScopes(patch.scopes);
       if (patch.permissions !== undefined) values.permissions = patch.permissions;
       if (patch.allowedIps !== undefined) values.allowedIps = patch.allowedIps;
-      if (patch.rateLimit !== undefined) values.rateLimit = patch.rateLimit;
+      // An issued key's rateLimit is shorthand for its limit named "requests".
+      if (patch.rateLimit !== undefined && current.apiId === null) values.rateLimit = patch.rateLimit;
+      if (patch.rateLimit !== undefined && current.apiId !== null) values.ratelimits = withRequestsLimit(current.ratelimits, patch.rateLimit);
+      if (patch.ratelimits !== undefined) values.ratelimits = patch.ratelimits;
       if (patch.metadata !== undefined) values.metadata = patch.metadata;
       if (patch.expiresAt !== undefined) values.expiresAt = this.resolveExpiry(now, patch.expiresAt, undefined, (await this.apiOf(actor, current))?.defaults.maxTtlDays);
       if (patch.disabled !== undefined) values.disabledAt = patch.disabled ? (current.disabledAt ?? now) : null;
@@ -564,6 +596,7 @@ export class KeyService {
           scopes: old.scopes,
           allowedIps: old.allowedIps,
           rateLimit: old.rateLimit,
+          ratelimits: old.ratelimits,
           expiresAt: newExpiry,
           disabledAt: old.disabledAt,
           rotatedFrom: old.id,
@@ -630,6 +663,8 @@ export class KeyService {
       scopes: effectiveScopes(row.scopes, row.ownerRole),
       allowedIps: row.allowedIps,
       rateLimit: row.rateLimit,
+      ratelimits: row.ratelimits,
+      identityRatelimits: row.identityRatelimits ?? [],
       expiresAt: iso(row.expiresAt),
       metadata: row.metadata,
       apiId: row.apiId,

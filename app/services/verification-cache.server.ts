@@ -1,4 +1,4 @@
-import type { RateLimit } from "../../db/schema";
+import type { NamedRateLimit, RateLimit } from "../../db/schema";
 import { addressBucket, isAddressAllowed } from "../lib/ip";
 import { isWellFormedKey } from "../lib/key-format";
 import { missingPermissions, type PermissionQuery } from "../lib/permissions";
@@ -191,7 +191,7 @@ export function invalidatingPublisher(cache: VerificationCache, bus: Pick<EventB
   };
 }
 
-// The per-key rate limit, consumed by `verify` for the verified key (issue 4 provides it). ------
+// The named rate limits, taken by `verify` for the verified key and its identity. ---------------
 
 export interface RateLimitDecision {
   allowed: boolean;
@@ -200,9 +200,9 @@ export interface RateLimitDecision {
   resetAt: Date;
 }
 
-/** Takes one request from a key's budget. */
+/** Takes `cost` requests from the budget under `id` (a key's or an identity's named limit). */
 export interface KeyRateLimiter {
-  consume(keyId: string, limit: RateLimit | null): Promise<RateLimitDecision>;
+  consume(id: string, limit: RateLimit, cost: number): Promise<RateLimitDecision>;
 }
 
 // Verification -------------------------------------------------------------------------------
@@ -224,6 +224,8 @@ export interface VerifiedKey {
    * took nothing and tells the balance as it stands.
    */
   credits: { remaining: number } | null;
+  /** The named limits this verification applied, after it; empty when it was refused before the rate limits. */
+  ratelimits: { name: string; limit: number; remaining: number; resetAt: string }[];
 }
 
 /**
@@ -234,7 +236,8 @@ export type VerifyResult =
   | { valid: false; code: "INVALID" }
   | ({ valid: true; code: "VALID" } & VerifiedKey)
   | ({ valid: false; code: "INSUFFICIENT_PERMISSIONS"; missing: string[] } & VerifiedKey)
-  | ({ valid: false; code: Exclude<VerifyCode, "VALID" | "INVALID" | "INSUFFICIENT_PERMISSIONS"> } & VerifiedKey);
+  | ({ valid: false; code: "RATE_LIMITED"; ratelimit: string } & VerifiedKey)
+  | ({ valid: false; code: Exclude<VerifyCode, "VALID" | "INVALID" | "INSUFFICIENT_PERMISSIONS" | "RATE_LIMITED"> } & VerifiedKey);
 
 export interface VerifyOptions {
   /** Who asks (the root key or session calling verify): it only learns about keys it may manage. */
@@ -247,6 +250,8 @@ export interface VerifyOptions {
   ip?: string;
   /** Credits a VALID verdict takes from a key that has credits (default 1; 0 checks without charging). */
   cost?: number;
+  /** The named limits to apply, with a cost each (default 1); absent = every limit of the key and its identity, cost 1. */
+  ratelimits?: { name: string; cost?: number }[];
 }
 
 export interface KeyVerifierDeps {
@@ -254,10 +259,45 @@ export interface KeyVerifierDeps {
   secrets: DigestSecrets;
   clock: Clock;
   cache: VerificationCache;
-  /** Consumed by `verify` for the verified key; absent = no per-key limit. */
+  /** Takes from the verified key's (and its identity's) named limits; absent = no limits enforced. */
   limiter?: KeyRateLimiter;
   /** Charges keys that have credits; absent = credits are not enforced. */
   credits?: Pick<CreditLedger, "charge" | "balance">;
+}
+
+type Refusal =
+  | { code: Exclude<VerifyCode, "VALID" | "INVALID" | "INSUFFICIENT_PERMISSIONS" | "RATE_LIMITED"> }
+  | { code: "INSUFFICIENT_PERMISSIONS"; missing: string[] }
+  | { code: "RATE_LIMITED"; ratelimit: string };
+
+/** The first check before the rate limits that refuses the key; null = all passed. */
+function firstRefusal(
+  key: KnownKey["key"],
+  { apiId, permissions, ip, code }: Pick<VerifyOptions, "apiId" | "permissions" | "ip"> & { code: KnownKey["code"] },
+): Refusal | null {
+  if (apiId !== undefined && apiId !== key.apiId) return { code: "WRONG_API" };
+  if (code !== "VALID") return { code };
+  if (key.allowedIps.length > 0 && (ip === undefined || !isAddressAllowed(ip, key.allowedIps))) return { code: "IP_NOT_ALLOWED" };
+  const missing = permissions ? missingPermissions(key.permissions, permissions, key.implications) : [];
+  if (missing.length > 0) return { code: "INSUFFICIENT_PERMISSIONS", missing };
+  return null;
+}
+
+/**
+ * The limits a verification takes from, each under its own limiter id: the key's (`key:<id>:<name>`)
+ * and its identity's (`identity:<id>:<name>`, shared by all its keys). `requested` picks them by
+ * name with a cost each (a name neither has is ignored); absent = all of them, cost 1.
+ */
+function appliedLimits(key: KnownKey["key"], requested: VerifyOptions["ratelimits"]): { id: string; limit: NamedRateLimit; cost: number }[] {
+  const costs = requested && new Map(requested.map(({ name, cost }) => [name, cost ?? 1]));
+  const all = [
+    ...key.ratelimits.map((limit) => ({ id: `key:${key.id}:${limit.name}`, limit })),
+    ...(key.identity ? key.identityRatelimits.map((limit) => ({ id: `identity:${key.identity!.id}:${limit.name}`, limit })) : []),
+  ];
+  return all.flatMap(({ id, limit }) => {
+    const cost = costs ? costs.get(limit.name) : 1;
+    return cost === undefined ? [] : [{ id, limit, cost }];
+  });
 }
 
 /** The per-address failure counter the admission consults (the container's failed-auth throttle). */
@@ -315,17 +355,21 @@ export class KeyVerifier {
   /**
    * For services protecting their own APIs with keys Keyward issued. In order: the key (format,
    * cache, lookup), whether the caller may manage it (else INVALID, like an unknown key), its API,
-   * its status, the allowlist against `ip`, the permissions, the rate limit, and last the credits
+   * its status, the allowlist against `ip`, the permissions, the named rate limits, and last the credits
    * (taken only when everything else passed, in one atomic statement), so a refused request spends nothing.
    */
-  async verify(presented: string, { caller, apiId, permissions, ip, cost = 1 }: VerifyOptions): Promise<VerifyResult> {
+  async verify(presented: string, { caller, apiId, permissions, ip, cost = 1, ratelimits }: VerifyOptions): Promise<VerifyResult> {
     const result = await this.authenticate(presented);
     if (result.code === "INVALID") return INVALID;
     const { key } = result;
     if (key.apiId === null || key.apiArchived || !mayAccess(caller, key.ownerId, key.apiId)) return INVALID;
-    const known = this.describe(key, key.apiId);
-    const refused = await this.refusal(key, known, { apiId, permissions, ip, code: result.code });
-    if (refused) return refused;
+    const described = this.describe(key, key.apiId);
+    const refused = firstRefusal(key, { apiId, permissions, ip, code: result.code });
+    if (refused) return this.refused(key, { ...described, ratelimits: [] }, refused);
+    const decisions = await this.takeLimits(key, ratelimits);
+    const known = { ...described, ratelimits: decisions.map(({ name, decision }) => ({ name, limit: decision.limit, remaining: decision.remaining, resetAt: decision.resetAt.toISOString() })) };
+    const limitedBy = decisions.find(({ decision }) => !decision.allowed);
+    if (limitedBy) return this.refused(key, known, { code: "RATE_LIMITED", ratelimit: limitedBy.name });
     const { credits } = this.deps;
     if (!key.hasCredits || !credits) return { valid: true, code: "VALID", ...known, credits: null };
     const charge = await credits.charge(key.id, cost, this.deps.clock.now());
@@ -333,8 +377,8 @@ export class KeyVerifier {
     return charge.charged ? { valid: true, code: "VALID", ...known, credits: balance } : { valid: false, code: "USAGE_EXCEEDED", ...known, credits: balance };
   }
 
-  /** What a verification tells about a key the caller may manage, its credits aside. */
-  private describe(key: KnownKey["key"], apiId: string): Omit<VerifiedKey, "credits"> {
+  /** What a verification tells about a key the caller may manage, its limits and credits aside. */
+  private describe(key: KnownKey["key"], apiId: string): Omit<VerifiedKey, "credits" | "ratelimits"> {
     return {
       keyId: key.id,
       apiId,
@@ -346,33 +390,26 @@ export class KeyVerifier {
     };
   }
 
-  /** The first check before the charge that refuses the key, with its balance as it stands (nothing taken); null = all passed. */
-  private async refusal(
-    key: KnownKey["key"],
-    known: Omit<VerifiedKey, "credits">,
-    { apiId, permissions, ip, code }: Pick<VerifyOptions, "apiId" | "permissions" | "ip"> & { code: KnownKey["code"] },
-  ): Promise<VerifyResult | null> {
-    const refused = await this.firstRefusal(key, { apiId, permissions, ip, code });
-    if (!refused) return null;
-    const remaining = key.hasCredits && this.deps.credits ? await this.deps.credits.balance(key.id, this.deps.clock.now()) : null;
-    const credits = remaining === null ? null : { remaining };
-    return refused.code === "INSUFFICIENT_PERMISSIONS" ? { valid: false, ...refused, ...known, credits } : { valid: false, code: refused.code, ...known, credits };
+  /**
+   * Takes the request from every limit it names (all of the key's and its identity's by default),
+   * at once: each limit counts the request even when another refuses it, so a limit's count does
+   * not depend on the order limits are listed in. Returned in order: the key's, then the identity's.
+   */
+  private async takeLimits(key: KnownKey["key"], requested: VerifyOptions["ratelimits"]): Promise<{ name: string; decision: RateLimitDecision }[]> {
+    const { limiter } = this.deps;
+    if (!limiter) return [];
+    return Promise.all(
+      appliedLimits(key, requested).map(async ({ id, limit, cost }) => ({
+        name: limit.name,
+        decision: await limiter.consume(id, { requests: limit.limit, windowSeconds: limit.durationSeconds }, cost),
+      })),
+    );
   }
 
-  private async firstRefusal(
-    key: KnownKey["key"],
-    { apiId, permissions, ip, code }: Pick<VerifyOptions, "apiId" | "permissions" | "ip"> & { code: KnownKey["code"] },
-  ): Promise<{ code: Exclude<VerifyCode, "VALID" | "INVALID" | "INSUFFICIENT_PERMISSIONS" | "USAGE_EXCEEDED"> } | { code: "INSUFFICIENT_PERMISSIONS"; missing: string[] } | null> {
-    if (apiId !== undefined && apiId !== key.apiId) return { code: "WRONG_API" };
-    if (code !== "VALID") return { code };
-    if (key.allowedIps.length > 0 && (ip === undefined || !isAddressAllowed(ip, key.allowedIps))) return { code: "IP_NOT_ALLOWED" };
-    const missing = permissions ? missingPermissions(key.permissions, permissions, key.implications) : [];
-    if (missing.length > 0) return { code: "INSUFFICIENT_PERMISSIONS", missing };
-    if (this.deps.limiter) {
-      const decision = await this.deps.limiter.consume(key.id, key.rateLimit);
-      if (!decision.allowed) return { code: "RATE_LIMITED" };
-    }
-    return null;
+  /** A refusal, with the key's balance as it stands (nothing taken). */
+  private async refused(key: KnownKey["key"], known: Omit<VerifiedKey, "credits">, refusal: Refusal): Promise<VerifyResult> {
+    const remaining = key.hasCredits && this.deps.credits ? await this.deps.credits.balance(key.id, this.deps.clock.now()) : null;
+    return { valid: false, ...refusal, ...known, credits: remaining === null ? null : { remaining } };
   }
 
   /** What memory holds for a digest: its cached record, or that it is no key (the negative cache); null = look it up. */

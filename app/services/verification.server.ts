@@ -34,8 +34,8 @@ const REFUSAL_EVENTS: Record<Exclude<VerifyCode, "VALID" | "INVALID">, { kind: S
  */
 export async function verifyIssuedKey(keyward: Pick<Keyward, "verifier" | "usage" | "securityEvents" | "clock">, input: VerifyKeyInput, facts: VerificationFacts): Promise<VerifyResult> {
   const started = performance.now();
-  const { key, apiId, permissions, ip, cost } = input;
-  const result = await keyward.verifier.verify(key, { caller: facts.caller, apiId, permissions, ip, cost });
+  const { key, apiId, permissions, ip, cost, ratelimits } = input;
+  const result = await keyward.verifier.verify(key, { caller: facts.caller, apiId, permissions, ip, cost, ratelimits });
   if (result.code !== "INVALID") recordVerification(keyward, result, input, facts.caller, performance.now() - started);
   return result;
 }

@@ -13,6 +13,13 @@ export interface RateLimit {
   windowSeconds: number;
 }
 
+/** One named limit of an issued key or identity: at most `limit` requests per `durationSeconds`. */
+export interface NamedRateLimit {
+  name: string;
+  limit: number;
+  durationSeconds: number;
+}
+
 /** Credits come back to `amount` every day, or every month on `refillDay` (1–31; the month's last day when shorter). */
 export interface CreditsRefill {
   interval: "daily" | "monthly";
@@ -40,7 +47,10 @@ export const apiKeys = pgTable(
     ciphertext: text("ciphertext"),
     scopes: text("scopes").array().$type<Scope[]>().notNull(),
     allowedIps: text("allowed_ips").array().notNull().default(sql`'{}'::text[]`),
+    /** A root key's limit on Keyward's own API (null = the instance default); always null for issued keys, which have `ratelimits`. */
     rateLimit: jsonb("rate_limit").$type<RateLimit>(),
+    /** An issued key's named limits, each applied by verification; empty for root keys. */
+    ratelimits: jsonb("ratelimits").$type<NamedRateLimit[]>().notNull().default([]),
     expiresAt: timestamp("expires_at", { withTimezone: true, mode: "date" }),
     disabledAt: timestamp("disabled_at", { withTimezone: true, mode: "date" }),
     revokedAt: timestamp("revoked_at", { withTimezone: true, mode: "date" }),

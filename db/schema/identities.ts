@@ -1,6 +1,7 @@
 import { index, jsonb, pgTable, text, uniqueIndex } from "drizzle-orm/pg-core";
 import { timestamps } from "./columns";
 import { apis } from "./apis";
+import type { NamedRateLimit } from "./api-keys";
 
 /**
  * A customer of an API, named by the operator's own id (`externalId`, unique within the API).
@@ -16,6 +17,8 @@ export const identities = pgTable(
       .references(() => apis.id, { onDelete: "restrict" }),
     externalId: text("external_id").notNull(),
     metadata: jsonb("metadata").$type<Record<string, unknown>>().notNull().default({}),
+    /** Named limits shared by all the identity's keys (each verification of any of them takes from them). */
+    ratelimits: jsonb("ratelimits").$type<NamedRateLimit[]>().notNull().default([]),
     ...timestamps,
   },
   (t) => [

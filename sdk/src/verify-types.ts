@@ -21,6 +21,20 @@ export interface VerifyInput {
   ip?: string;
   /** Credits this request costs a key that has credits (default 1; 0 checks without charging). Fewer left → `USAGE_EXCEEDED`, nothing taken. */
   cost?: number;
+  /**
+   * The named limits to apply, each with its cost (default 1). Omitted = every limit of the key and
+   * of its identity, cost 1. A key limit and an identity limit of the same name both apply; a name
+   * neither has is ignored.
+   */
+  ratelimits?: { name: string; cost?: number }[];
+}
+
+/** A named limit after this verification: its size, what is left of the window and when it ends (ISO 8601). */
+export interface RateLimitState {
+  name: string;
+  limit: number;
+  remaining: number;
+  resetAt: string;
 }
 
 /** The customer a key was issued to: your own `externalId` for them, and their metadata. */
@@ -42,6 +56,8 @@ export interface VerifiedKey {
   expiresAt: string | null;
   /** The key's credits left after this verification (a refusal took nothing); null = the key has no credits (unlimited). */
   credits: { remaining: number } | null;
+  /** The named limits this verification applied (the key's, then its identity's); empty when it was refused before them. */
+  ratelimits: RateLimitState[];
 }
 
 /**
@@ -52,4 +68,5 @@ export type VerifyResult =
   | { valid: false; code: "INVALID" }
   | ({ valid: true; code: "VALID" } & VerifiedKey)
   | ({ valid: false; code: "INSUFFICIENT_PERMISSIONS"; missing: string[] } & VerifiedKey)
-  | ({ valid: false; code: "REVOKED" | "DISABLED" | "EXPIRED" | "IP_NOT_ALLOWED" | "WRONG_API" | "RATE_LIMITED" | "USAGE_EXCEEDED" } & VerifiedKey);
+  | ({ valid: false; code: "RATE_LIMITED"; /** The first limit that refused the request. */ ratelimit: string } & VerifiedKey)
+  | ({ valid: false; code: "REVOKED" | "DISABLED" | "EXPIRED" | "IP_NOT_ALLOWED" | "WRONG_API" | "USAGE_EXCEEDED" } & VerifiedKey);

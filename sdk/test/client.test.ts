@@ -22,6 +22,7 @@ const apiKeyView: ApiKeyView = {
   scopes: ["read"],
   allowedIps: [],
   rateLimit: null,
+  ratelimits: [],
   status: "active",
   expiresAt: null,
   disabledAt: null,

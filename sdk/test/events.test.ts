@@ -124,6 +124,7 @@ describe("the guard following the event stream", () => {
     name: "partner",
     identity: { id: IDENTITY_ID, externalId: "customer-42", meta: {} },
     credits: null,
+    ratelimits: [],
     permissions: ["orders.read"],
     expiresAt: null,
     meta: {},

@@ -19,12 +19,12 @@ const IDENTITY = { id: "idt_0123456789abcdefABCD", externalId: "customer-42", me
 type ValidVerdict = Extract<VerifyResult, { code: "VALID" }>;
 
 function valid(overrides: Partial<ValidVerdict> = {}): ValidVerdict {
-  return { valid: true, code: "VALID", keyId: KEY_ID, apiId: API_ID, name: "partner", identity: IDENTITY, permissions: ["orders.read"], expiresAt: null, meta: { tier: "gold" }, credits: null, ...overrides };
+  return { valid: true, code: "VALID", keyId: KEY_ID, apiId: API_ID, name: "partner", identity: IDENTITY, permissions: ["orders.read"], expiresAt: null, meta: { tier: "gold" }, credits: null, ratelimits: [], ...overrides };
 }
 
 /** A refusal of a key Keyward knows, with the key's details. */
 function refused(code: "REVOKED" | "DISABLED" | "EXPIRED" | "IP_NOT_ALLOWED" | "WRONG_API" | "RATE_LIMITED" | "USAGE_EXCEEDED"): VerifyResult {
-  return { ...valid(), valid: false, code };
+  return code === "RATE_LIMITED" ? { ...valid(), valid: false, code, ratelimit: "requests" } : { ...valid(), valid: false, code };
 }
 
 type VerifyBody = { key: string; apiId?: string; permissions?: string[] | { anyOf: string[] }; ip?: string };
@@ -126,7 +126,7 @@ describe("verdicts", () => {
     expect(result).toEqual({
       ok: true,
       cached: false,
-      principal: { keyId: KEY_ID, apiId: API_ID, name: "partner", identity: IDENTITY, permissions: ["orders.read"], expiresAt: null, meta: { tier: "gold" }, credits: null },
+      principal: { keyId: KEY_ID, apiId: API_ID, name: "partner", identity: IDENTITY, permissions: ["orders.read"], expiresAt: null, meta: { tier: "gold" }, credits: null, ratelimits: [] },
     });
     expect(calls).toEqual([{ key, apiId: API_ID, permissions: ["orders.read"], ip: "198.51.100.4" }]);
   });

@@ -67,7 +67,7 @@ describe("GET /api/v1/openapi.json", () => {
       ]),
     );
     const apiKey = document.components.schemas.ApiKey!;
-    for (const field of ["id", "name", "description", "start", "last4", "ownerId", "scopes", "allowedIps", "rateLimit", "status", "expiresAt", "disabledAt", "revokedAt", "createdAt", "updatedAt", "lastUsedAt", "lastUsedIp", "requestCount", "metadata", "recoverable", "kind", "apiId", "identityId", "permissions", "apiIds", "credits"]) {
+    for (const field of ["id", "name", "description", "start", "last4", "ownerId", "scopes", "allowedIps", "rateLimit", "status", "expiresAt", "disabledAt", "revokedAt", "createdAt", "updatedAt", "lastUsedAt", "lastUsedIp", "requestCount", "metadata", "recoverable", "kind", "apiId", "identityId", "permissions", "apiIds", "credits", "ratelimits"]) {
       expect(apiKey.properties, field).toHaveProperty(field);
     }
     expect(apiKey.properties).not.toHaveProperty("digest");
@@ -76,10 +76,11 @@ describe("GET /api/v1/openapi.json", () => {
       ["allowedIps", "apiIds", "description", "expiresAt", "expiresInDays", "metadata", "name", "ownerId", "rateLimit", "recoverable", "scopes"].sort(),
     );
     expect(Object.keys(document.components.schemas.CreateIssuedKeyRequest!.properties!).sort()).toEqual(
-      ["allowedIps", "credits", "description", "expiresAt", "expiresInDays", "externalId", "identityId", "meta", "name", "permissions", "rateLimit", "recoverable"].sort(),
+      ["allowedIps", "credits", "description", "expiresAt", "expiresInDays", "externalId", "identityId", "meta", "name", "permissions", "rateLimit", "ratelimits", "recoverable"].sort(),
     );
-    expect(Object.keys(document.components.schemas.UpdateKeyRequest!.properties!)).toEqual(expect.arrayContaining(["credits", "addCredits"]));
-    expect(Object.keys(document.components.schemas.VerifyRequest!.properties!).sort()).toEqual(["apiId", "cost", "ip", "key", "permissions", "tags"]);
+    expect(Object.keys(document.components.schemas.UpdateKeyRequest!.properties!)).toEqual(expect.arrayContaining(["credits", "addCredits", "rateLimit", "ratelimits"]));
+    for (const body of ["CreateIdentityRequest", "UpdateIdentityRequest", "Identity"]) expect(document.components.schemas[body]!.properties, body).toHaveProperty("ratelimits");
+    expect(Object.keys(document.components.schemas.VerifyRequest!.properties!).sort()).toEqual(["apiId", "cost", "ip", "key", "permissions", "ratelimits", "tags"]);
     // Verification usage: points by outcome, the API's top keys, and the verification fields of a request-log entry.
     expect(Object.keys(document.components.schemas.VerificationUsage!.properties!).sort()).toEqual(["from", "granularity", "points", "to", "totals"]);
     expect(document.components.schemas.ApiVerificationUsage!.properties).toHaveProperty("topKeys");
@@ -109,8 +110,9 @@ describe("GET /api/v1/openapi.json", () => {
     const invalid = variants.find((variant) => variant.properties.code!.const === "INVALID")!;
     expect(Object.keys(invalid.properties).sort()).toEqual(["code", "valid"]);
     const valid = variants.find((variant) => variant.properties.code!.const === "VALID")!;
-    expect(Object.keys(valid.properties).sort()).toEqual(["apiId", "code", "credits", "expiresAt", "identity", "keyId", "meta", "name", "permissions", "valid"]);
+    expect(Object.keys(valid.properties).sort()).toEqual(["apiId", "code", "credits", "expiresAt", "identity", "keyId", "meta", "name", "permissions", "ratelimits", "valid"]);
     expect(variants.find((variant) => variant.properties.code!.const === "INSUFFICIENT_PERMISSIONS")!.required).toContain("missing");
+    expect(variants.find((variant) => variant.properties.code!.const === "RATE_LIMITED")!.required).toEqual(expect.arrayContaining(["ratelimit", "ratelimits"]));
   });
 
   /** An open alert about a key: a use of the revoked key fires the "revoked key used" rule. */

@@ -44,6 +44,7 @@ describe("POST /api/v1/verify", () => {
       meta: { plan: "pro" },
       expiresAt: apiKey.expiresAt,
       credits: null,
+      ratelimits: [],
     });
     // A key without an identity says so.
     expect((await verify({ key: (await issue()).key })).body).toMatchObject({ valid: true, identity: null });
@@ -97,6 +98,19 @@ describe("POST /api/v1/verify", () => {
     expect((await verify({ key: reader, permissions: ["orders.read"] })).body.code).toBe("VALID");
     expect((await verify({ key: reader, permissions: ["orders.read", "orders.write"] })).body).toMatchObject({ valid: false, code: "INSUFFICIENT_PERMISSIONS", missing: ["orders.write"] });
     expect((await verify({ key: admin, permissions: ["orders.write", "orders.read"] })).body.code).toBe("VALID");
+  });
+
+  it("applies the key's named limits, reports them in every verdict and names the one that refused", async () => {
+    const { key } = await issue({ ratelimits: [{ name: "minute", limit: 2, durationSeconds: 60 }, { name: "day", limit: 100, durationSeconds: 86_400 }] });
+    const first = await verify({ key, apiId });
+    expect(first.body).toMatchObject({ valid: true, ratelimits: [{ name: "minute", limit: 2, remaining: 1 }, { name: "day", limit: 100, remaining: 99 }] });
+    expect(Date.parse((first.body.ratelimits as { resetAt: string }[])[0]!.resetAt)).toBeGreaterThan(Date.now());
+    // Only "day", at a cost of 5: "minute" keeps its one request left.
+    expect((await verify({ key, apiId, ratelimits: [{ name: "day", cost: 5 }] })).body).toMatchObject({ valid: true, ratelimits: [{ name: "day", remaining: 94 }] });
+    await verify({ key, apiId });
+    expect((await verify({ key, apiId })).body).toMatchObject({ valid: false, code: "RATE_LIMITED", ratelimit: "minute", ratelimits: [{ name: "minute", remaining: 0 }, { name: "day", remaining: 92 }] });
+    const misnamed = await verify({ key, apiId, ratelimits: [{ name: "Minute" }] });
+    expect(misnamed).toMatchObject({ status: 422, body: { code: "validation_failed" } });
   });
 
   it("WRONG_API for a key of another API", async () => {

@@ -72,6 +72,7 @@ describe("SDK against the running app", () => {
       meta: { plan: "pro" },
       expiresAt: created.apiKey.expiresAt,
       credits: null,
+      ratelimits: [],
     });
     expect(await keyward.verify({ key: created.key, apiId: api.id, permissions: { anyOf: ["billing.read", "orders.read"] } })).toMatchObject({ valid: true });
     expect(await keyward.verify({ key: created.key, permissions: ["orders.read", "billing.read"] })).toMatchObject({ valid: false, code: "INSUFFICIENT_PERMISSIONS", missing: ["billing.read"] });

@@ -45,14 +45,16 @@ describe("authenticate", () => {
         rateLimit: { requests: 3, windowSeconds: 1 },
         expiresAt: null,
         metadata: { app: "billing" },
-        // A root key: no API, no permissions, no identity, not restricted to APIs.
+        // A root key: no API, no permissions, no identity, no named limits or credits, not restricted to APIs.
+        ratelimits: [],
+        identityRatelimits: [],
+        hasCredits: false,
         apiId: null,
         apiArchived: false,
         permissions: [],
         implications: {},
         identity: null,
         rootApiIds: null,
-        hasCredits: false,
       },
     });
   });

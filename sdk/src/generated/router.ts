@@ -24,7 +24,10 @@ export interface ApiKeyView {
   ownerId: string;
   scopes: ("read" | "write" | "admin")[];
   allowedIps: string[];
+  /** A root key's limit on Keyward's own API; for an issued key, its limit named "requests" if it has one. */
   rateLimit: RateLimit | null;
+  /** An issued key's named limits, each applied by verification; empty for root keys. */
+  ratelimits: NamedRateLimit[];
   status: "active" | "disabled" | "expired" | "revoked";
   expiresAt: string | null;
   disabledAt: string | null;
@@ -60,6 +63,13 @@ export interface ApiKeyView {
 export interface RateLimit {
   requests: number;
   windowSeconds: number;
+}
+
+/** One named limit of an issued key or identity: at most `limit` requests per `durationSeconds`. */
+export interface NamedRateLimit {
+  name: string;
+  limit: number;
+  durationSeconds: number;
 }
 
 /** Credits come back to `amount` every day, or every month on `refillDay` (1–31; the month's last day when shorter). */
@@ -143,6 +153,8 @@ export interface IdentityView {
   meta: {
     [key: string]: unknown;
   };
+  /** Named limits shared by all its keys: every verification of any of them takes from them. */
+  ratelimits: NamedRateLimit[];
   createdAt: string;
   updatedAt: string;
   /** Its keys: all of them, and those neither revoked nor expired. */
@@ -345,7 +357,11 @@ export type VerifyResult = {
   missing: string[];
 } & VerifiedKey) | ({
   valid: false;
-  code: "REVOKED" | "DISABLED" | "EXPIRED" | "IP_NOT_ALLOWED" | "WRONG_API" | "RATE_LIMITED" | "USAGE_EXCEEDED";
+  code: "RATE_LIMITED";
+  ratelimit: string;
+} & VerifiedKey) | ({
+  valid: false;
+  code: "REVOKED" | "DISABLED" | "EXPIRED" | "IP_NOT_ALLOWED" | "WRONG_API" | "USAGE_EXCEEDED";
 } & VerifiedKey);
 
 /** What a verification tells about an issued key the caller may manage. */
@@ -369,6 +385,13 @@ export interface VerifiedKey {
   credits: {
     remaining: number;
   } | null;
+  /** The named limits this verification applied, after it; empty when it was refused before the rate limits. */
+  ratelimits: {
+    name: string;
+    limit: number;
+    remaining: number;
+    resetAt: string;
+  }[];
 }
 
 /** The shape of every error the router sends (its errorFormatter). */
@@ -470,10 +493,17 @@ export type AppRouter = TRPCBuiltRouter<
         description?: string;
         scopes?: ("read" | "write" | "admin")[];
         allowedIps?: string[];
+        /** A root key's limit; for an issued key, shorthand for its named limit "requests" (null removes it). */
         rateLimit?: {
           requests: number;
           windowSeconds: number;
         } | null;
+        /** An issued key's named limits, replaced as a whole. */
+        ratelimits?: {
+          name: string;
+          limit: number;
+          durationSeconds: number;
+        }[];
         expiresAt?: string | null;
         metadata?: {
           [key: string]: unknown;
@@ -596,10 +626,16 @@ export type AppRouter = TRPCBuiltRouter<
           expiresAt?: string | null;
           expiresInDays?: number;
           allowedIps?: string[];
+          /** Shorthand for the named limit "requests"; null = none. */
           rateLimit?: {
             requests: number;
             windowSeconds: number;
           } | null;
+          ratelimits?: {
+            name: string;
+            limit: number;
+            durationSeconds: number;
+          }[];
           meta?: {
             [key: string]: unknown;
           };
@@ -652,6 +688,12 @@ export type AppRouter = TRPCBuiltRouter<
         meta?: {
           [key: string]: unknown;
         };
+        /** Limits shared by all the identity's keys. */
+        ratelimits?: {
+          name: string;
+          limit: number;
+          durationSeconds: number;
+        }[];
       }; output: IdentityView; meta: object; errorShape: ErrorShape }>;
       update: TRPCMutationProcedure<{ input: {
         id: string;
@@ -659,6 +701,12 @@ export type AppRouter = TRPCBuiltRouter<
         meta?: {
           [key: string]: unknown;
         };
+        /** Replaced as a whole. */
+        ratelimits?: {
+          name: string;
+          limit: number;
+          durationSeconds: number;
+        }[];
       }; output: IdentityView; meta: object; errorShape: ErrorShape }>;
       delete: TRPCMutationProcedure<{ input: {
         id: string;
@@ -867,6 +915,10 @@ export type AppRouter = TRPCBuiltRouter<
       };
       ip?: string;
       cost?: number;
+      ratelimits?: {
+        name: string;
+        cost?: number;
+      }[];
       tags?: string[];
     }; output: VerifyResult; meta: object; errorShape: ErrorShape }>;
   }
