@@ -207,7 +207,8 @@ describe.skipIf(skipBrowserSuite("APIs e2e"))("APIs, issued keys and identities 
     // The last hour, chosen in the URL.
     await page.getByRole("group", { name: "Chart period" }).getByRole("link", { name: "Hour" }).click();
     await page.waitForURL(/\?g=minute$/);
-    await expect(chart.getAttribute("aria-label")).resolves.toContain("last hour: 7 verifications");
+    // The URL changes before the new period's data is drawn: wait for the chart to say so.
+    await expect.poll(() => chart.getAttribute("aria-label"), { timeout: 15_000 }).toContain("last hour: 7 verifications");
 
     expect((await verify(rootKey, { key, apiId: api.id })).code).toBe("VALID");
     await flush();

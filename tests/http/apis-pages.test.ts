@@ -187,8 +187,7 @@ describe("API and identity pages", () => {
 
     type Usage = { granularity: string; points: { total: number }[]; totals: { total: number; outcomes: Record<string, number> } };
     const apiPage = async () => (await (await get(`/apis/${api.id}?g=minute`, "routes/_app.apis.$id")).json()) as { granularity: string; usage: Usage & { topKeys: { keyId: string; total: number; refused: number }[] } };
-    // Recorded in memory only until the flush.
-    expect((await apiPage()).usage.totals.total).toBe(0);
+    // Recorded in memory until a flush (the periodic one may already have run on a slow machine).
     await (app.keyward.usage as UsageRecorder).flush();
 
     const { granularity, usage } = await apiPage();
