@@ -1,4 +1,4 @@
-import { and, count, desc, eq, gt, ilike, inArray, isNull, or, sql, type SQL } from "drizzle-orm";
+import { and, count, desc, eq, gt, ilike, inArray, isNull, or, sql, type AnyColumn, type SQL } from "drizzle-orm";
 import type { Database } from "../../db/client.server";
 import { apiKeys, apis, DEFAULT_IMPLICATIONS, DEFAULT_PERMISSIONS, type ApiKeyDefaults, type PermissionImplications } from "../../db/schema";
 import { isUniqueViolation } from "../../db/errors";
@@ -196,14 +196,20 @@ export class ApiService {
   }
 }
 
-/** The conditions that keep an actor to the APIs it may see. */
-export function visibility(actor: Actor): SQL[] {
+/**
+ * `mayAccess` as SQL conditions over a table's owner and API columns: the owner's rows (all of
+ * them for admins), and only those of its APIs for a root key restricted to some.
+ */
+export function accessConditions(actor: Actor, columns: { owner: AnyColumn; api: AnyColumn }): SQL[] {
   const conditions: SQL[] = [];
-  if (!seesEveryone(actor)) conditions.push(eq(apis.ownerId, actorUserId(actor) ?? ""));
+  if (!seesEveryone(actor)) conditions.push(eq(columns.owner, actorUserId(actor) ?? ""));
   const apiIds = actorApiIds(actor);
-  if (apiIds !== null) conditions.push(apiIds.length > 0 ? inArray(apis.id, [...apiIds]) : sql`false`);
+  if (apiIds !== null) conditions.push(apiIds.length > 0 ? inArray(columns.api, [...apiIds]) : sql`false`);
   return conditions;
 }
+
+/** The conditions that keep an actor to the APIs it may see. */
+export const visibility = (actor: Actor): SQL[] => accessConditions(actor, { owner: apis.ownerId, api: apis.id });
 
 function assertImplicationsKnown(implications: PermissionImplications, permissions: readonly string[]): void {
   const unknown = unknownImplications(implications, permissions);

@@ -13,8 +13,8 @@ import { cidrContains, parseCidr } from "../lib/ip";
 import type { CreateIssuedKeyInput, CreateKeyInput, CreditsInput, KeyKind, KeyStatus, ListKeysInput, UpdateKeyInput } from "../lib/key-schemas";
 import { listKeysInput, MAX_GRACE_SECONDS, rateLimitWithin, REQUESTS_LIMIT_NAME } from "../lib/key-schemas";
 import { effectiveScopes, grants, ROLE_SCOPES, type Role, type Scope } from "../lib/scopes";
-import { actorApiIds, actorScopes, actorUserId, mayAccess, requireScope, seesEveryone, type Actor, type KeyRestrictions } from "./actor.server";
-import { ApiService, type ApiRow } from "./apis.server";
+import { actorScopes, actorUserId, mayAccess, requireScope, seesEveryone, type Actor, type KeyRestrictions } from "./actor.server";
+import { accessConditions, ApiService, type ApiRow } from "./apis.server";
 import { recordAudit } from "./audit.server";
 import type { Clock } from "./clock.server";
 import { addedCredits } from "./credits.server";
@@ -285,13 +285,7 @@ export function listKeysQuery(db: Database, actor: Actor, input: z.output<typeof
 }
 
 /** The keys an actor may see: its owner's (all, for admins), and only its APIs' keys for a root key restricted to some. */
-function keyVisibility(actor: Actor): SQL[] {
-  const conditions: SQL[] = [];
-  if (!seesEveryone(actor)) conditions.push(eq(apiKeys.ownerId, actorUserId(actor)!));
-  const apiIds = actorApiIds(actor);
-  if (apiIds !== null) conditions.push(apiIds.length > 0 ? inArray(apiKeys.apiId, [...apiIds]) : sql`false`);
-  return conditions;
-}
+const keyVisibility = (actor: Actor): SQL[] => accessConditions(actor, { owner: apiKeys.ownerId, api: apiKeys.apiId });
 
 export class KeyService {
   private digestLookup?: ReturnType<typeof prepareDigestLookup>;
