@@ -29,6 +29,7 @@ export interface RequestState {
   requestId: string;
   /** The client's address (socket peer, or X-Forwarded-For per TRUST_PROXY). */
   clientIp: string;
+  /** The nonce of a page's scripts; empty for the API routes, which serve no scripts. */
   cspNonce: string;
   /** The URL Remix sees; null when the Host (or a trusted proxy's X-Forwarded-*) cannot make one. */
   url: URL | null;
@@ -45,6 +46,11 @@ export interface RequestState {
 }
 
 const REQUEST_ID = /^[\w.:-]{8,128}$/;
+/**
+ * The paths the API routes serve (their splats, and the three fixed ones). Anything else under
+ * /api/ is rendered by the pages (their 404), so it is a page here too.
+ */
+const API_ROUTE = /^\/api\/(?:(?:v1|trpc)(?:\/|$)|(?:events|health|ready)\/?$)/;
 const states = new WeakMap<IncomingMessage, RequestState>();
 
 export function requestState(req: IncomingMessage): RequestState {
@@ -125,7 +131,7 @@ function sendText(req: IncomingMessage, res: ServerResponse, status: number, tex
   res.end(req.method === "HEAD" ? undefined : body);
 }
 
-/** The request's id (a sane inbound X-Request-Id, or a new one), client address, CSP nonce and URL. */
+/** The request's id (a sane inbound X-Request-Id, or a new one), client address, CSP nonce (pages only) and URL. */
 function identifyRequests(trustProxy: number): Middleware {
   return (req, res, next) => {
     const inbound = header(req, "x-request-id");
@@ -133,14 +139,15 @@ function identifyRequests(trustProxy: number): Middleware {
     const originalUrl = req.url ?? "/";
     const query = originalUrl.indexOf("?");
     const url = requestUrl(req, originalUrl, trustProxy);
+    // Without a URL the request is refused (refuseMalformedHost) before any step decides by path.
+    const pathname = url?.pathname ?? (query < 0 ? originalUrl : originalUrl.slice(0, query));
     states.set(req, {
       requestId,
       clientIp: clientAddress(header(req, "x-forwarded-for"), req.socket.remoteAddress ?? "", trustProxy),
-      cspNonce: crypto.randomBytes(16).toString("base64"),
+      cspNonce: API_ROUTE.test(pathname) ? "" : crypto.randomBytes(16).toString("base64"),
       url,
       originalUrl,
-      // Without a URL the request is refused (refuseMalformedHost) before any step decides by path.
-      path: url?.pathname ?? (query < 0 ? originalUrl : originalUrl.slice(0, query)),
+      path: pathname,
     });
     res.setHeader("X-Request-Id", requestId);
     next();
@@ -175,9 +182,12 @@ const logRequests: Middleware = (req, res, next) => {
   next();
 };
 
+/** The API answers JSON, problems and event streams, never a document: nothing in one may load or run anything. */
+export const API_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'";
+
 const securityHeaders: Middleware = (req, res, next) => {
   const { cspNonce, url } = requestState(req);
-  res.setHeader("Content-Security-Policy", contentSecurityPolicy(cspNonce));
+  res.setHeader("Content-Security-Policy", cspNonce ? contentSecurityPolicy(cspNonce) : API_CONTENT_SECURITY_POLICY);
   if (url?.protocol === "https:") res.setHeader("Strict-Transport-Security", "max-age=31536000; includeSubDomains");
   res.setHeader("X-Content-Type-Options", "nosniff");
   res.setHeader("Referrer-Policy", "same-origin");
@@ -223,12 +233,6 @@ function serveAssets(publicDir: string): Middleware {
     });
   };
 }
-
-/**
- * The paths the API routes serve (their splats, and the three fixed ones). Anything else under
- * /api/ is rendered by the pages (their 404), so it is a page here too.
- */
-const API_ROUTE = /^\/api\/(?:(?:v1|trpc)(?:\/|$)|(?:events|health|ready)\/?$)/;
 
 /**
  * Remix aborts a cross-origin POST to a page (e.g. /login) with an empty 500 before any action

@@ -56,6 +56,8 @@ export default function setup(): () => Promise<void> {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "keyward-test-log-")), "run.ndjson");
   fs.writeFileSync(file, "");
   process.env.KEYWARD_LOG_FILE = file;
+  // Tests read the file right after a request: every line must be there by then.
+  process.env.KEYWARD_LOG_SYNC = "1";
   // Debug still logs every request (and the client errors at debug), so all of it is scanned.
   process.env.LOG_LEVEL = "debug";
 
