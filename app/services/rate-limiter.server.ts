@@ -131,15 +131,8 @@ export class RateLimiter {
     await this.local.close();
   }
 
-  private async takeShared(redis: RedisLimiters, keyId: string, limit: RateLimit, cost: number): Promise<RateLimitDecision> {
-    try {
-      return await redis.take(keyId, limit, cost);
-    } catch (error) {
-      if (!isLostLimiterState(error)) throw error;
-      // Its Redis keys are gone (expired, flushed, failed over): bottleneck cannot recover by itself.
-      redis.forget(keyId);
-      return redis.take(keyId, limit, cost);
-    }
+  private takeShared(redis: RedisLimiters, keyId: string, limit: RateLimit, cost: number): Promise<RateLimitDecision> {
+    return redis.take(keyId, limit, cost);
   }
 
   private openRedis(): RedisLimiters {
@@ -217,25 +210,82 @@ function reservoirSettings(limit: RateLimit) {
 const limiterKey = (keyId: string, limit: RateLimit) => `${keyId}:${limit.requests}/${limit.windowSeconds}`;
 
 /**
- * Takes `cost` tokens. Not enough left → rejected; tokens taken from a positive balance are given
- * back, so a cheaper request can still fit (a balance already at or below zero is simply reset by
- * the next refill, so nothing is given back and a flood of refused requests costs one call each).
+ * Takes `total` tokens in one call and says what the balance was before. Not enough left for some
+ * of them → the caller gives back what it did not use, but only to a positive balance (a balance
+ * at or below zero is simply reset by the next refill, so a flood of refused requests costs one
+ * call per batch and nothing is given back).
  */
-async function takeTokens(limiter: Bottleneck, limit: RateLimit, cost: number): Promise<{ allowed: boolean; remaining: number }> {
-  let left = await limiter.incrementReservoir(-cost);
+async function takeFromReservoir(limiter: Bottleneck, limit: RateLimit, total: number): Promise<number> {
+  let left = await limiter.incrementReservoir(-total);
   // A balance above "full minus this take" means the window refilled inside this very call and the
   // refill overwrote the take (bottleneck's Redis script adds first, then refills): take again.
-  if (left > limit.requests - cost) left = await limiter.incrementReservoir(-cost);
-  if (left >= 0) return { allowed: true, remaining: left };
-  const before = left + cost;
-  if (before > 0) await limiter.incrementReservoir(cost);
-  return { allowed: false, remaining: Math.max(0, before) };
+  if (left > limit.requests - total) left = await limiter.incrementReservoir(-total);
+  return left + total;
+}
+
+interface PendingTake {
+  cost: number;
+  resolve(result: { allowed: boolean; remaining: number }): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Decisions on one limiter, batched: the takes that arrive within one turn of the event loop go to
+ * bottleneck (and so to Redis) as one `incrementReservoir`, and are then decided one by one in
+ * arrival order against the balance that call found — the same answers, in the same order, as one
+ * call each, but one round trip (and one of bottleneck's scripts) per batch instead of per request.
+ * Under load a hot key's decisions cost a fraction of what they did (docs/performance-limits.md).
+ */
+class BatchedReservoir {
+  private pending: PendingTake[] = [];
+
+  constructor(
+    private readonly limiter: Bottleneck,
+    private readonly limit: RateLimit,
+  ) {}
+
+  take(cost: number): Promise<{ allowed: boolean; remaining: number }> {
+    return new Promise((resolve, reject) => {
+      if (this.pending.push({ cost, resolve, reject }) === 1) setImmediate(() => void this.decide());
+    });
+  }
+
+  private async decide(): Promise<void> {
+    const batch = this.pending;
+    this.pending = [];
+    const total = batch.reduce((sum, take) => sum + take.cost, 0);
+    let before: number;
+    try {
+      before = await takeFromReservoir(this.limiter, this.limit, total);
+    } catch (error) {
+      for (const take of batch) take.reject(error);
+      return;
+    }
+    // Each take in turn, as if it had been its own call: what fits is allowed, what does not is refused and spends nothing.
+    let budget = Math.max(before, 0);
+    let refused = 0;
+    for (const take of batch) {
+      if (take.cost <= budget) {
+        budget -= take.cost;
+        take.resolve({ allowed: true, remaining: budget });
+      } else {
+        refused += take.cost;
+        take.resolve({ allowed: false, remaining: budget });
+      }
+    }
+    if (before > 0 && refused > 0) {
+      // Refusals are already answered; a failed give-back only leaves the window a little shorter.
+      await this.limiter.incrementReservoir(refused).catch(() => undefined);
+    }
+  }
 }
 
 interface LocalEntry {
   groupKey: string;
   limit: RateLimit;
   lastUsed: number;
+  limiter: Bottleneck;
+  reservoir: BatchedReservoir;
 }
 
 /** In-process limiters: a `Bottleneck.Group`, with this module deciding when a key's limiter is idle. */
@@ -250,8 +300,8 @@ class LocalLimiters {
   }
 
   async take(keyId: string, limit: RateLimit, cost: number): Promise<RateLimitDecision> {
-    const limiter = this.limiterFor(keyId, limit);
-    const { allowed, remaining } = await takeTokens(limiter, limit, cost);
+    const { limiter, reservoir } = this.entryFor(keyId, limit);
+    const { allowed, remaining } = await reservoir.take(cost);
     return { allowed, limit: limit.requests, remaining, resetAt: new Date(localWindowStart(limiter) + limit.windowSeconds * 1000) };
   }
 
@@ -273,18 +323,20 @@ class LocalLimiters {
     await this.group.disconnect(true);
   }
 
-  private limiterFor(keyId: string, limit: RateLimit): Bottleneck {
+  private entryFor(keyId: string, limit: RateLimit): LocalEntry {
     const groupKey = limiterKey(keyId, limit);
-    const entry = this.entries.get(keyId);
+    let entry = this.entries.get(keyId);
     if (entry?.groupKey !== groupKey) {
       if (entry) this.drop(keyId, entry);
       // The group hands new limiters its current options: set this key's reservoir just before creating it.
       this.group.updateSettings(reservoirSettings(limit));
-      this.entries.set(keyId, { groupKey, limit, lastUsed: Date.now() });
+      const limiter = this.group.key(groupKey);
+      entry = { groupKey, limit, lastUsed: Date.now(), limiter, reservoir: new BatchedReservoir(limiter, limit) };
+      this.entries.set(keyId, entry);
     } else {
       entry.lastUsed = Date.now();
     }
-    return this.group.key(groupKey);
+    return entry;
   }
 
   private drop(keyId: string, entry: LocalEntry): void {
@@ -305,6 +357,7 @@ function localWindowStart(limiter: Bottleneck): number {
 
 interface RedisEntry {
   limiter: Bottleneck;
+  reservoir: BatchedReservoir;
   /** Bottleneck id: its Redis keys are `b_<id>_settings`, …. */
   id: string;
   limit: RateLimit;
@@ -340,6 +393,9 @@ class RedisLimiters {
       maxRetriesPerRequest: 0,
       enableOfflineQueue: false,
       retryStrategy: () => null,
+      // Commands issued in the same tick (a burst of decisions) go out in one write: one system call
+      // and one Redis read for the batch instead of one per decision.
+      enableAutoPipelining: true,
     });
     this.connection = new Bottleneck.IORedisConnection({ client: this.client, Redis });
     // Connection errors reach the callers as failed calls; the event itself needs a listener only.
@@ -368,9 +424,22 @@ class RedisLimiters {
     this.internals.subscriber.once("end", listener);
   }
 
-  async take(keyId: string, limit: RateLimit, cost: number): Promise<RateLimitDecision> {
+  /**
+   * Takes from the key's shared budget. Once its Redis keys are gone (expired, flushed, failed over)
+   * bottleneck cannot recover by itself: the limiter is recreated, once, by the first take that
+   * finds it so (the others of its batch reuse the new one).
+   */
+  async take(keyId: string, limit: RateLimit, cost: number, retry = true): Promise<RateLimitDecision> {
     const entry = this.limiterFor(keyId, limit);
-    const { allowed, remaining } = await takeTokens(entry.limiter, limit, cost);
+    let taken: { allowed: boolean; remaining: number };
+    try {
+      taken = await entry.reservoir.take(cost);
+    } catch (error) {
+      if (!retry || !isLostLimiterState(error)) throw error;
+      if (this.limiters.get(keyId) === entry) this.drop(keyId, entry);
+      return this.take(keyId, limit, cost, false);
+    }
+    const { allowed, remaining } = taken;
     const windowMs = limit.windowSeconds * 1000;
     const now = Date.now();
     if (entry.windowStart === null || now >= entry.windowStart + windowMs) {
@@ -379,12 +448,6 @@ class RedisLimiters {
       entry.windowStart = stamped ? Number(stamped) : now;
     }
     return { allowed, limit: limit.requests, remaining, resetAt: new Date(entry.windowStart + windowMs) };
-  }
-
-  /** Drops this instance's limiter for the key (its Redis state, if any, stays for the other instances). */
-  forget(keyId: string): void {
-    const entry = this.limiters.get(keyId);
-    if (entry) this.drop(keyId, entry);
   }
 
   /** Drops limiters idle for `idleTimeoutMs`; their Redis keys expire on their own (TTL ≥ the window). */
@@ -433,7 +496,7 @@ class RedisLimiters {
       limiter.on("error", () => {});
       // A limiter that failed to start rejects every call; mark the start promise handled here.
       limiter.ready().catch(() => {});
-      entry = { limiter, id, limit, lastUsed: 0, windowStart: null };
+      entry = { limiter, reservoir: new BatchedReservoir(limiter, limit), id, limit, lastUsed: 0, windowStart: null };
       this.limiters.set(keyId, entry);
     }
     entry.lastUsed = Date.now();
