@@ -11,6 +11,13 @@ export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
 export interface DatabaseHandle {
   kind: "postgres" | "pglite";
   db: Database;
+  /**
+   * For hot-path writes whose last moments may be lost in a database crash, never half-applied:
+   * credit charges. On PostgreSQL a small pool of its own with `synchronous_commit = off` (a commit
+   * returns before its WAL record is flushed, so a charge costs a fraction of a durable commit while
+   * row locks keep it exact; docs/decisions/0019-credits.md). On PGlite the same database as `db`.
+   */
+  hotPathDb: Database;
   /** Applies the committed migrations in db/migrations. */
   migrate(): Promise<void>;
   /** Subscribes to a NOTIFY channel; resolves to an unsubscribe function. */
@@ -53,9 +60,17 @@ async function openPostgres(url: string, max = 10, statementTimeoutMs = 10_000):
     connection: { application_name: "keyward", statement_timeout: statementTimeoutMs },
   });
   const db = drizzle(sql, { schema }) as unknown as Database;
+  const hotPathSql = postgres(url, {
+    max: Math.max(2, Math.ceil(max / 3)),
+    connect_timeout: 5,
+    backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 1),
+    onnotice: () => {},
+    connection: { application_name: "keyward-hot-path", statement_timeout: statementTimeoutMs, synchronous_commit: "off" },
+  });
   return {
     kind: "postgres",
     db,
+    hotPathDb: drizzle(hotPathSql, { schema }) as unknown as Database,
     migrate: () =>
       withMigrationLock(async () => {
         // A connection of its own without the statement timeout: a migration over a big table (an index on a million keys) takes longer.
@@ -76,7 +91,9 @@ async function openPostgres(url: string, max = 10, statementTimeoutMs = 10_000):
     async ping() {
       await sql`select 1`;
     },
-    close: () => sql.end({ timeout: 5 }),
+    close: async () => {
+      await Promise.all([sql.end({ timeout: 5 }), hotPathSql.end({ timeout: 5 })]);
+    },
   };
 }
 
@@ -119,6 +136,7 @@ async function openPglite(location: { dataDir: string } | { memory: true; snapsh
   return {
     kind: "pglite",
     db,
+    hotPathDb: db,
     migrate: () => migrate(drizzle(client, { schema }), { migrationsFolder: migrationsPath() }),
     async listen(channel, onPayload) {
       return client.listen(channel, onPayload);

@@ -53,14 +53,77 @@ export function addedCredits(amount: number, now: Date): { creditsRemaining: SQL
 /** What a charge did: `charged` false = fewer than `cost` remained and nothing was taken; remaining null = the key has no credits (unlimited). */
 export type CreditCharge = { charged: true; remaining: number | null } | { charged: false; remaining: number };
 
+interface PendingCharge {
+  cost: number;
+  now: Date;
+  resolve(charge: CreditCharge): void;
+  reject(error: unknown): void;
+}
+
 export class CreditLedger {
+  /** Charges waiting for the end of this turn of the event loop, per key. */
+  private readonly pending = new Map<string, PendingCharge[]>();
+
   constructor(private readonly deps: { db: Database }) {}
 
   /**
-   * Takes `cost` credits from the key in one statement, refilling first when a refill is due.
-   * The row lock serialises concurrent charges: each sees the balance the previous one left.
+   * Takes `cost` credits from the key, refilling first when a refill is due. The charges of one key
+   * that arrive within one turn of the event loop are settled together: one statement takes their
+   * total when the balance covers it, and each charge is answered with the balance it left, in
+   * arrival order — what one statement each would have answered, for one round trip (and one row
+   * lock) per batch. When the balance does not cover the whole batch, its charges are made one by
+   * one, so each gets exactly the answer it would have had alone.
    */
-  async charge(keyId: string, cost: number, now: Date): Promise<CreditCharge> {
+  charge(keyId: string, cost: number, now: Date): Promise<CreditCharge> {
+    return new Promise((resolve, reject) => {
+      let batch = this.pending.get(keyId);
+      if (!batch) {
+        batch = [];
+        this.pending.set(keyId, batch);
+        setImmediate(() => void this.settle(keyId));
+      }
+      batch.push({ cost, now, resolve, reject });
+    });
+  }
+
+  private async settle(keyId: string): Promise<void> {
+    const batch = this.pending.get(keyId)!;
+    this.pending.delete(keyId);
+    try {
+      if (batch.length > 1) {
+        const total = batch.reduce((sum, charge) => sum + charge.cost, 0);
+        const latest = batch.reduce((at, charge) => (charge.now > at ? charge.now : at), batch[0]!.now);
+        const remaining = await this.take(keyId, total, latest);
+        if (remaining !== undefined) {
+          let left = remaining === null ? null : remaining + total;
+          for (const charge of batch) {
+            if (left !== null) left -= charge.cost;
+            charge.resolve({ charged: true, remaining: left });
+          }
+          return;
+        }
+      }
+      for (const charge of batch) charge.resolve(await this.chargeOne(keyId, charge.cost, charge.now));
+    } catch (error) {
+      for (const charge of batch) charge.reject(error);
+    }
+  }
+
+  /** One charge on its own: taken, or refused with the balance that was too small. */
+  private async chargeOne(keyId: string, cost: number, now: Date): Promise<CreditCharge> {
+    const remaining = await this.take(keyId, cost, now);
+    if (remaining !== undefined) return { charged: true, remaining };
+    // Too few credits, or the credits were removed since the key was cached (then nothing limits it).
+    const balance = await this.balance(keyId, now);
+    return balance === null ? { charged: true, remaining: null } : { charged: false, remaining: balance };
+  }
+
+  /**
+   * Takes `cost` credits in one statement when the balance covers them; the balance left, or
+   * undefined when nothing was taken. The row lock serialises concurrent takes: each sees the
+   * balance the previous one left.
+   */
+  private async take(keyId: string, cost: number, now: Date): Promise<number | undefined> {
     const balance = balanceAt(now);
     const [row] = await this.deps.db
       .update(apiKeys)
@@ -70,10 +133,7 @@ export class CreditLedger {
       })
       .where(and(eq(apiKeys.id, keyId), sql`${balance} >= ${cost}`))
       .returning({ remaining: apiKeys.creditsRemaining });
-    if (row) return { charged: true, remaining: row.remaining };
-    // No row: too few credits, or the credits were removed since the key was cached (then nothing limits it).
-    const remaining = await this.balance(keyId, now);
-    return remaining === null ? { charged: true, remaining: null } : { charged: false, remaining };
+    return row ? (row.remaining as number) : undefined;
   }
 
   /** The balance at `now` without taking anything (null = unlimited, or no such key). */

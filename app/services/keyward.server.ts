@@ -118,7 +118,7 @@ export async function createKeyward({ config, database, clock = systemClock, has
       keys,
       users: new UserService({ db, clock, hashing, events: publisher }),
       auth: new AuthService({ db, clock, production: config.production, hashing }),
-      verifier: new KeyVerifier({ keys, secrets: config.digestSecrets, clock, cache, limiter, credits: new CreditLedger({ db }) }),
+      verifier: new KeyVerifier({ keys, secrets: config.digestSecrets, clock, cache, limiter, credits: new CreditLedger({ db: handle.hotPathDb }) }),
       securityEvents,
       security,
       webhooks,

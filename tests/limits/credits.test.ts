@@ -50,6 +50,28 @@ describe("credits at verification", () => {
     expect((await kw.keys.get(owner.actor, apiKey.id)).credits).toMatchObject({ remaining: 0 });
   });
 
+  it("concurrent charges of mixed cost are answered as if made one by one in arrival order, covered or not", async () => {
+    // Covered: one batch, each answer the balance its own charge left.
+    const covered = await issue({ remaining: 100 });
+    const first = await Promise.all([3, 0, 5, 2].map((cost) => verify(covered.key, cost)));
+    expect(first.map((r) => [r.code, remainingOf(r)])).toEqual([
+      ["VALID", 97],
+      ["VALID", 97],
+      ["VALID", 92],
+      ["VALID", 90],
+    ]);
+    // Not covered (5 left for 3 + 3 + 2): the first fits, the second does not and takes nothing, the third fits.
+    const short = await issue({ remaining: 5 });
+    const second = await Promise.all([3, 3, 2].map((cost) => verify(short.key, cost)));
+    expect(second.map((r) => [r.code, remainingOf(r)])).toEqual([
+      ["VALID", 2],
+      ["USAGE_EXCEEDED", 2],
+      ["VALID", 0],
+    ]);
+    expect((await kw.keys.get(owner.actor, short.apiKey.id)).credits?.remaining).toBe(0);
+    expect((await kw.keys.get(owner.actor, covered.apiKey.id)).credits?.remaining).toBe(90);
+  });
+
   it("cost 0 checks without charging; a cost above the balance is refused and takes nothing", async () => {
     const { key, apiKey } = await issue({ remaining: 5 });
     for (let i = 0; i < 3; i++) expect(await verify(key, 0)).toMatchObject({ valid: true, code: "VALID", credits: { remaining: 5 } });
