@@ -98,8 +98,8 @@ export const verifyKeyInput = z
   .strict();
 export type VerifyKeyInput = z.infer<typeof verifyKeyInput>;
 
-/** Most entries in one report of guard admissions, and most admissions they add up to. */
-export const MAX_REPORT_ENTRIES = 1000;
+/** Most entries in one report of guard admissions (the largest, with the longest addresses, stays within the 64 KiB body limit), and most admissions they add up to. */
+export const MAX_REPORT_ENTRIES = 400;
 export const MAX_REPORT_ADMISSIONS = 10_000;
 
 /**
