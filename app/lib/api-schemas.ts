@@ -98,6 +98,37 @@ export const verifyKeyInput = z
   .strict();
 export type VerifyKeyInput = z.infer<typeof verifyKeyInput>;
 
+/** Most entries in one report of guard admissions (the largest, with the longest addresses, stays within the 64 KiB body limit), and most admissions they add up to. */
+export const MAX_REPORT_ENTRIES = 400;
+export const MAX_REPORT_ADMISSIONS = 10_000;
+
+/**
+ * Requests a guard (the SDK's) admitted on a cached verdict, without a verification: each is
+ * recorded as a VALID verification of its key, as if Keyward had verified it.
+ */
+export const reportVerificationsInput = z
+  .object({
+    admissions: z
+      .array(
+        z
+          .object({
+            keyId: keyIdSchema.describe("The key, as the verdict the guard cached named it"),
+            at: z.iso.datetime({ offset: true }).describe("When the first of these requests was admitted. Taken as now when later than now, and as 24 hours ago when earlier."),
+            ip: verifyKeyInput.shape.ip.describe("The address those requests came from, as the guard passed it to verify"),
+            count: z.number().int().min(1).max(MAX_REPORT_ADMISSIONS).default(1).describe("How many requests of this key (and address) were admitted, from `at` on"),
+          })
+          .strict(),
+      )
+      .min(1)
+      .max(MAX_REPORT_ENTRIES)
+      .refine((entries) => entries.reduce((sum, entry) => sum + entry.count, 0) <= MAX_REPORT_ADMISSIONS, `At most ${MAX_REPORT_ADMISSIONS} admissions per report; send the rest in another`)
+      .describe(`Admissions by key, address and time; at most ${MAX_REPORT_ENTRIES} entries adding up to at most ${MAX_REPORT_ADMISSIONS} admissions`),
+  })
+  .strict();
+export type ReportVerificationsInput = z.output<typeof reportVerificationsInput>;
+
+export const reportedVerificationsSchema = z.object({ recorded: z.number().int().describe("Admissions recorded as VALID verifications") });
+
 /** The `{id}` path parameter; a malformed id is "not found", exactly like a key the caller may not see. */
 export function keyIdParam(params: Params): string {
   return idParam(params, keyIdSchema, "Key");

@@ -26,6 +26,8 @@ import {
   updateApiBody,
   updateIdentityBody,
   updateKeyBody,
+  reportedVerificationsSchema,
+  reportVerificationsInput,
   verifyKeyInput,
   verifyResultSchema,
 } from "./api-schemas";
@@ -63,6 +65,8 @@ const SCHEMAS: Record<string, ZodType> = {
   Me: meSchema,
   VerifyRequest: verifyKeyInput,
   VerifyResult: verifyResultSchema,
+  VerificationReport: reportVerificationsInput,
+  ReportedVerifications: reportedVerificationsSchema,
   Problem: problemSchema,
   UsageSeries: usageSeriesSchema,
   UsageSummary: usageSummarySchema,
@@ -356,6 +360,19 @@ export const ENDPOINTS: Endpoint[] = [
     body: "VerifyRequest",
     success: { status: 200, description: "The verdict", schema: "VerifyResult" },
     errors: BODY_ERRORS,
+  },
+  {
+    method: "post", path: "/api/v1/verify/report", operationId: "reportVerifications", tag: "Verification", operation: "verify.report",
+    summary: "Report requests admitted on a cached verdict",
+    description:
+      "For a guard that caches verdicts (the SDK's `keywardGuard`): the requests it admitted on a cached VALID verdict, without calling `POST /api/v1/verify`, by key, caller `ip` and time, with a `count`. " +
+      "Each admission is recorded exactly as a VALID verification of its key: counted per minute for the key, its API and its identity, one line in the key's request log (path `/api/v1/verify/report`), and the key's last use and request count moved. " +
+      "A guard caches only verdicts of keys without credits and without rate limits, so these reports never bypass a limit or a charge (ADR 21). " +
+      "Only keys issued for APIs the calling root key may manage: if any `keyId` is unknown, a root key, or another owner's key, the whole report is refused (404 `not_found`) and nothing is recorded. " +
+      "Times later than now are taken as now, earlier than 24 hours ago as 24 hours ago.",
+    body: "VerificationReport",
+    success: { status: 200, description: "How many admissions were recorded", schema: "ReportedVerifications" },
+    errors: [...BODY_ERRORS, "not_found"],
   },
   {
     method: "get", path: "/api/v1/keys/{id}/usage", operationId: "getKeyUsage", tag: "Usage", operation: "keys.usage",

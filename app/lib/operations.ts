@@ -42,6 +42,7 @@ export const OPERATIONS = {
   "identities.disableKeys": { scope: "write" },
   "identities.usage": { scope: "read" },
   verify: { scope: "read" },
+  "verify.report": { scope: "read" },
   "events.stream": { scope: "read" },
   "overview.get": { scope: "read" },
   "usage.summary": { scope: "admin" },

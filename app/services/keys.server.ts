@@ -449,6 +449,19 @@ export class KeyService {
     return toView(await this.findVisible(actor, id), this.deps.clock.now());
   }
 
+  /**
+   * The API and identity of each of `ids` that is an issued key the actor may see (one query);
+   * ids it may not see, root keys and unknown ids are simply absent.
+   */
+  async issuedOwnership(actor: Actor, ids: readonly string[]): Promise<Map<string, { apiId: string; identityId: string | null }>> {
+    requireScope(actor, "read");
+    const rows = await this.deps.db
+      .select({ id: apiKeys.id, apiId: apiKeys.apiId, identityId: apiKeys.identityId })
+      .from(apiKeys)
+      .where(and(inArray(apiKeys.id, [...ids]), isNotNull(apiKeys.apiId), ...keyVisibility(actor)));
+    return new Map(rows.map(({ id, apiId, identityId }) => [id, { apiId: apiId!, identityId }]));
+  }
+
   async update(actor: Actor, id: string, patch: UpdateKeyInput): Promise<ApiKeyView> {
     const now = this.deps.clock.now();
     return this.change(actor, id, "key.updated", async (current) => {

@@ -56,11 +56,15 @@ export interface RecordedVerification {
   rootKeyId: string | null;
   requestId: string | null;
   durationMs: number;
+  /** Verifications alike in all of the above (a guard's report of cached admissions); each is counted and logged. @default 1 */
+  count?: number;
+  /** The request that made it, for the log: verify's, or the report of a guard that answered from its cache. @default VERIFY_PATH */
+  path?: string;
 }
 
 /** Where a verification is logged: the request that made it. */
 const VERIFY_METHOD = "POST";
-const VERIFY_PATH = "/api/v1/verify";
+export const VERIFY_PATH = "/api/v1/verify";
 
 export interface UsageCounts {
   requests: number;
@@ -193,6 +197,7 @@ export class UsageRecorder {
    * one line in the key's request log, and, when VALID only, a use of the key (last use, request count).
    */
   recordVerification(verification: RecordedVerification): void {
+    const count = verification.count ?? 1;
     const minute = Math.floor(verification.at.getTime() / MINUTE_MS) * MINUTE_MS;
     const slot = `${verification.keyId}|${minute}|${verification.outcome}`;
     let row = this.pending.verifications.get(slot);
@@ -201,16 +206,16 @@ export class UsageRecorder {
       row = { keyId, apiId, identityId: identityId ?? "", outcome, minute: new Date(minute), count: 0 };
       this.pending.verifications.set(slot, row);
     }
-    if (row) row.count++;
-    else this.dropped++;
+    if (row) row.count += count;
+    else this.dropped += count;
 
-    if (verification.outcome === "VALID") this.noteUse(verification.keyId, verification.at, verification.ip);
+    if (verification.outcome === "VALID") this.noteUse(verification.keyId, verification.at, verification.ip, count);
 
-    this.log({
+    const line: LogRow = {
       occurredAt: verification.at,
       keyId: verification.keyId,
       method: VERIFY_METHOD,
-      path: VERIFY_PATH,
+      path: verification.path ?? VERIFY_PATH,
       // The verify call itself succeeded; what it found is the outcome.
       status: 200,
       clientIp: verification.ip,
@@ -222,7 +227,8 @@ export class UsageRecorder {
       outcome: verification.outcome,
       tags: verification.tags,
       rootKeyId: verification.rootKeyId,
-    });
+    };
+    for (let i = 0; i < count; i++) this.log(line);
   }
 
   private log(row: LogRow): void {
@@ -231,11 +237,11 @@ export class UsageRecorder {
   }
 
   /** A use without an address moves the time and the count, and leaves the address last seen. */
-  private noteUse(keyId: string, at: Date, ip: string | null): void {
+  private noteUse(keyId: string, at: Date, ip: string | null, count = 1): void {
     const last = this.pending.lastUse.get(keyId);
-    if (!last) this.pending.lastUse.set(keyId, { at, ip, count: 1 });
+    if (!last) this.pending.lastUse.set(keyId, { at, ip, count });
     else {
-      last.count++;
+      last.count += count;
       if (at >= last.at) Object.assign(last, { at, ip: ip ?? last.ip });
     }
   }

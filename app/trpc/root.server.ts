@@ -9,7 +9,7 @@ import { overviewRouter } from "./routers/overview";
 import { securityRouter } from "./routers/security";
 import { usageRouter } from "./routers/usage";
 import { usersRouter } from "./routers/users";
-import { verifyProcedure } from "./routers/verify";
+import { reportVerificationsProcedure, verifyProcedure } from "./routers/verify";
 import { createCallerFactory, operationProcedure, router } from "./trpc.server";
 
 export const appRouter = router({
@@ -34,6 +34,7 @@ export const appRouter = router({
   audit: auditRouter,
   security: securityRouter,
   verify: verifyProcedure,
+  reportVerifications: reportVerificationsProcedure,
 });
 
 export type AppRouter = typeof appRouter;

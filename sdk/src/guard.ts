@@ -22,8 +22,11 @@ export type GuardRefusal =
   | "service_unavailable";
 
 export interface GuardOptions {
-  /** A Keyward client with a root key (with the `read` scope, and allowed to see your API); only its `verify` is used. */
-  client: Pick<KeywardClient, "verify">;
+  /**
+   * A Keyward client with a root key (with the `read` scope, and allowed to see your API); only its
+   * `verify` and `reportVerifications` are used.
+   */
+  client: Pick<KeywardClient, "verify" | "reportVerifications">;
   /** The API your endpoint belongs to: keys of any other API are refused like invalid ones. @default undefined (keys of any API the root key sees) */
   apiId?: string;
   /**
@@ -35,10 +38,24 @@ export interface GuardOptions {
   cost?: number;
   /**
    * How long a positive verification is reused for the same key (and address), never past the
-   * key's expiry; never for a key with credits, whose every request is charged by Keyward. A revoked key keeps working on this instance until its entry ends or
-   * `invalidate(keyId)` drops it. 0 turns caching off. @default 10_000
+   * key's expiry; only for a key without credits and without rate limits: a key with either is
+   * verified by Keyward on every request, so its limits and credits hold exactly. Requests admitted
+   * from the cache are reported to Keyward (see `flushIntervalMs`). A revoked key keeps working on
+   * this instance until its entry ends or `invalidate(keyId)` drops it. 0 turns caching off. @default 10_000
    */
   cacheTtlMs?: number;
+  /**
+   * Longest time a request admitted from the cache waits before it is reported to Keyward, which
+   * records it as a VALID verification of its key (usage, last use, request log). Reports are sent
+   * in batches (sooner when 10 000 admissions are waiting); `close()` sends what is left. @default 1_000
+   */
+  flushIntervalMs?: number;
+  /**
+   * Told when admissions could not be reported and are given up: Keyward refused the report (e.g. the
+   * root key may no longer see the key), or more than 100 000 waited while Keyward was unreachable
+   * (those are retried every `flushIntervalMs` until then). @default logs a warning with console.warn
+   */
+  onReportError?: (error: KeywardError, admissions: number) => void;
   /** Most cached verifications; the oldest goes first. @default 10_000 */
   maxCacheEntries?: number;
   /**
@@ -58,7 +75,12 @@ export interface GuardOptions {
 }
 
 export type GuardResult =
-  | { ok: true; principal: Principal; /** Answered from the cache, without a call to Keyward. */ cached: boolean }
+  | {
+      ok: true;
+      principal: Principal;
+      /** Answered without a verification of its own (from the cache, or sharing a concurrent request's); reported to Keyward later. */
+      cached: boolean;
+    }
   | {
       ok: false;
       code: GuardRefusal;
@@ -81,6 +103,10 @@ export interface KeywardGuard {
   clear(): void;
   /** Cached verifications. */
   readonly size: number;
+  /** Reports the requests admitted from the cache so far to Keyward now; resolves once sent (or put back to retry). */
+  flush(): Promise<void>;
+  /** Stops the report timer and sends what is left: call it before your process exits, or up to `flushIntervalMs` of cached admissions go unreported. */
+  close(): Promise<void>;
 }
 
 const REFUSALS: Record<GuardRefusal, { status: number; title: string; detail: string }> = {
@@ -123,6 +149,35 @@ interface CacheEntry {
   until: number;
 }
 
+/** Requests of one key from one address, admitted from the cache from `at` on, not yet reported. */
+interface Admission {
+  keyId: string;
+  ip?: string;
+  at: string;
+  count: number;
+}
+
+/** What Keyward takes in one report (its documented bounds). */
+const MAX_REPORT_ENTRIES = 400;
+const MAX_REPORT_ADMISSIONS = 10_000;
+/** Admissions held while Keyward cannot be reached; beyond it the oldest are given up (and told to onReportError). */
+const MAX_UNREPORTED = 100_000;
+
+/**
+ * Whether a verdict may stand for other requests than its own: only a VALID one of a key without
+ * credits and without rate limits (any other request of such a key would be VALID too, and Keyward is
+ * told of it afterwards), and INVALID (which Keyward records nothing for). A charged or limited key is
+ * decided by Keyward on every request.
+ */
+function standsForOthers(verdict: VerifyResult): boolean {
+  return verdict.code === "INVALID" || (verdict.code === "VALID" && verdict.credits === null && verdict.ratelimits.length === 0);
+}
+
+/** Where a report failed on the way, or Keyward could not take it now: it was not recorded, so it is sent again. */
+function isTransient(error: KeywardError): boolean {
+  return error.status === 0 || error.status === 429 || error.status >= 500;
+}
+
 /** The permissions a query names, for the `scope` of RFC 6750's insufficient_scope challenge. */
 function requiredPermissions(query: PermissionQuery): string[] {
   return Array.isArray(query) ? query : query.anyOf;
@@ -132,8 +187,9 @@ function requiredPermissions(query: PermissionQuery): string[] {
  * Protects a Fetch-API handler (Remix loader/action, Hono, Next route handler, `(Request) => Response`)
  * with keys issued for your API: a malformed key (or a root key, which verification never accepts)
  * is refused locally, any other is verified through Keyward against `apiId` and `permissions`, and
- * positive verdicts are cached for `cacheTtlMs`. The cache is keyed by SHA-256 of the key, so it
- * holds no plaintext.
+ * positive verdicts of keys without credits or rate limits are cached for `cacheTtlMs`; the requests
+ * they admit are reported to Keyward within `flushIntervalMs` and counted there like verifications
+ * (ADR 21). The cache is keyed by SHA-256 of the key, so it holds no plaintext.
  *
  * @example
  * const guard = keywardGuard({ client: keyward, apiId: "api_…", permissions: ["orders.read"] });
@@ -147,6 +203,8 @@ export function keywardGuard(options: GuardOptions): KeywardGuard {
   const ttlMs = options.cacheTtlMs ?? 10_000;
   const maxEntries = options.maxCacheEntries ?? 10_000;
   const problemType = options.problemType ?? (() => "about:blank");
+  const flushIntervalMs = options.flushIntervalMs ?? 1_000;
+  const onReportError = options.onReportError ?? ((error, admissions) => console.warn(`keyward guard: ${admissions} admission(s) could not be reported and were dropped: ${error.message}`));
   const cache = new Map<string, CacheEntry>();
   // Concurrent requests with one uncached key share one verification.
   const pending = new Map<string, Promise<VerifyResult>>();
@@ -186,6 +244,105 @@ export function keywardGuard(options: GuardOptions): KeywardGuard {
   }
   const invalidate = (keyId: string) => drop((principal) => principal.keyId === keyId);
 
+  // Admissions from the cache, by key, address and second, until they are reported.
+  const unreported = new Map<string, Admission>();
+  let unreportedCount = 0;
+  let reportTimer: ReturnType<typeof setTimeout> | undefined;
+  let reporting: Promise<void> = Promise.resolve();
+  // A report is queued and will take every admission waiting when it runs: no need for another.
+  let reportQueued = false;
+
+  /** A request admitted without a verification of its own: Keyward must still count it. */
+  function admitted(principal: Principal, ip: string | undefined): GuardResult {
+    const second = Math.floor(Date.now() / 1000);
+    const slot = `${principal.keyId}|${ip ?? ""}|${second}`;
+    const admission = unreported.get(slot);
+    if (admission) admission.count++;
+    else unreported.set(slot, { keyId: principal.keyId, ...(ip ? { ip } : {}), at: new Date().toISOString(), count: 1 });
+    unreportedCount++;
+    if (unreportedCount >= MAX_REPORT_ADMISSIONS) void flush();
+    else scheduleReport();
+    return { ok: true, principal, cached: true };
+  }
+
+  function scheduleReport(): void {
+    if (reportTimer !== undefined) return;
+    reportTimer = setTimeout(() => void flush(), flushIntervalMs);
+    // Never what keeps a process alive: close() sends what is left.
+    (reportTimer as { unref?: () => void }).unref?.();
+  }
+
+  function flush(): Promise<void> {
+    clearTimeout(reportTimer);
+    reportTimer = undefined;
+    if (reportQueued) return reporting;
+    reportQueued = true;
+    reporting = reporting
+      .then(() => {
+        reportQueued = false;
+        return report();
+      })
+      // Only onReportError can throw here; the next report must still run.
+      .catch(() => undefined);
+    return reporting;
+  }
+
+  /** Sends every waiting admission, in reports within Keyward's bounds; what could not be delivered waits for the next flush. */
+  async function report(): Promise<void> {
+    const batch = [...unreported.values()];
+    unreported.clear();
+    unreportedCount = 0;
+    for (const admissions of reports(batch)) {
+      try {
+        await options.client.reportVerifications({ admissions });
+      } catch (error) {
+        const cause = error instanceof KeywardError ? error : new KeywardError("invalid_response", String(error), { status: 0, cause: error });
+        const count = admissions.reduce((sum, admission) => sum + admission.count, 0);
+        if (isTransient(cause)) putBack(admissions, cause);
+        else onReportError(cause, count);
+      }
+    }
+  }
+
+  /** Admissions split into reports of at most MAX_REPORT_ENTRIES entries and MAX_REPORT_ADMISSIONS admissions. */
+  function* reports(batch: Admission[]): Generator<Admission[]> {
+    let current: Admission[] = [];
+    let count = 0;
+    for (const admission of batch) {
+      let left = admission.count;
+      while (left > 0) {
+        const part = Math.min(left, MAX_REPORT_ADMISSIONS - count);
+        current.push({ ...admission, count: part });
+        count += part;
+        left -= part;
+        if (current.length === MAX_REPORT_ENTRIES || count === MAX_REPORT_ADMISSIONS) {
+          yield current;
+          current = [];
+          count = 0;
+        }
+      }
+    }
+    if (current.length > 0) yield current;
+  }
+
+  /** An undelivered report waits for the next flush, within MAX_UNREPORTED. */
+  function putBack(admissions: Admission[], cause: KeywardError): void {
+    let dropped = 0;
+    for (const admission of admissions) {
+      const room = MAX_UNREPORTED - unreportedCount;
+      const kept = Math.min(room, admission.count);
+      dropped += admission.count - kept;
+      if (kept === 0) continue;
+      const slot = `${admission.keyId}|${admission.ip ?? ""}|${admission.at}`;
+      const waiting = unreported.get(slot);
+      if (waiting) waiting.count += kept;
+      else unreported.set(slot, { ...admission, count: kept });
+      unreportedCount += kept;
+    }
+    if (dropped > 0) onReportError(cause, dropped);
+    scheduleReport();
+  }
+
   async function guard(request: Request, callOptions: { ip?: string } = {}): Promise<GuardResult> {
     const key = readPresentedKey(request);
     if (key === null) return refuse("missing_credentials");
@@ -196,21 +353,25 @@ export function keywardGuard(options: GuardOptions): KeywardGuard {
 
     const hit = cache.get(cacheKey);
     if (hit) {
-      if (hit.until > Date.now()) return { ok: true, principal: hit.principal, cached: true };
+      if (hit.until > Date.now()) return admitted(hit.principal, ip);
       cache.delete(cacheKey);
     }
 
+    const verify = () =>
+      options.client.verify({
+        key,
+        ...(options.apiId ? { apiId: options.apiId } : {}),
+        ...(options.permissions ? { permissions: options.permissions } : {}),
+        ...(ip ? { ip } : {}),
+        ...(options.cost !== undefined ? { cost: options.cost } : {}),
+      });
     let verdict: VerifyResult;
+    let shared = false;
     try {
       let inFlight = pending.get(cacheKey);
-      if (!inFlight) {
-        inFlight = options.client.verify({
-          key,
-          ...(options.apiId ? { apiId: options.apiId } : {}),
-          ...(options.permissions ? { permissions: options.permissions } : {}),
-          ...(ip ? { ip } : {}),
-          ...(options.cost !== undefined ? { cost: options.cost } : {}),
-        });
+      if (inFlight) shared = true;
+      else {
+        inFlight = verify();
         pending.set(cacheKey, inFlight);
         void inFlight.then(
           () => pending.delete(cacheKey),
@@ -218,6 +379,11 @@ export function keywardGuard(options: GuardOptions): KeywardGuard {
         );
       }
       verdict = await inFlight;
+      // Another request's verdict on a charged or limited key says nothing about this one: Keyward decides it.
+      if (shared && !standsForOthers(verdict)) {
+        shared = false;
+        verdict = await verify();
+      }
     } catch (error) {
       // Keyward unreachable, or refusing our own client key: fail closed, and not as the caller's fault.
       const cause = error instanceof KeywardError ? error : new KeywardError("invalid_response", String(error), { status: 0, cause: error });
@@ -227,8 +393,11 @@ export function keywardGuard(options: GuardOptions): KeywardGuard {
     if (verdict.code === "INVALID") return refuse("invalid_key");
     if (verdict.code === "VALID") {
       const { valid: _valid, code: _code, ...principal } = verdict;
-      // A key with credits pays for every request: a cached verdict would let requests through unpaid.
-      if (ttlMs > 0 && principal.credits === null) remember(cacheKey, principal);
+      if (shared) return admitted(principal, ip);
+      // A key with credits or rate limits is decided by Keyward on every request; it may have gained them since its other entries were cached.
+      if (standsForOthers(verdict)) {
+        if (ttlMs > 0) remember(cacheKey, principal);
+      } else invalidate(principal.keyId);
       return { ok: true, principal, cached: false };
     }
     // A key Keyward now refuses for good: drop what this instance still remembers of it.
@@ -255,5 +424,7 @@ export function keywardGuard(options: GuardOptions): KeywardGuard {
     invalidateIdentity: { value: invalidateIdentity },
     clear: { value: () => cache.clear() },
     size: { get: () => cache.size },
+    flush: { value: flush },
+    close: { value: flush },
   });
 }

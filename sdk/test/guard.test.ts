@@ -1,16 +1,33 @@
 import { delay, http, HttpResponse } from "msw";
 import { setupServer } from "msw/node";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { createKeyward, keywardGuard, type GuardOptions, type VerifyResult } from "../src/index";
+import { createKeyward, keywardGuard, type GuardOptions, type KeywardGuard, type VerifyResult } from "../src/index";
 import { BASE_URL, issuedKey, trpcData, trpcError, TRPC, wellFormedKey } from "./support";
 
-const server = setupServer();
+type Admission = { keyId: string; ip?: string; at: string; count: number };
+
+/** Every report of cached admissions Keyward received (the default answer; a test may answer otherwise). */
+const reports: Admission[][] = [];
+const server = setupServer(
+  http.post(`${TRPC}/reportVerifications`, async ({ request }) => {
+    const { admissions } = (await request.json()) as { admissions: Admission[] };
+    reports.push(admissions);
+    return trpcData({ recorded: admissions.reduce((sum, admission) => sum + admission.count, 0) });
+  }),
+);
+/** Guards made by a test: closed after it, so no report of theirs lands in the next test. */
+const guards: KeywardGuard[] = [];
 beforeAll(() => server.listen({ onUnhandledRequest: "error" }));
-afterEach(() => {
+afterEach(async () => {
+  await Promise.all(guards.splice(0).map((guard) => guard.close()));
+  reports.length = 0;
   server.resetHandlers();
   vi.useRealTimers();
 });
 afterAll(() => server.close());
+
+/** Admissions reported so far, summed. */
+const reported = () => reports.flat().reduce((sum, admission) => sum + admission.count, 0);
 
 const KEY_ID = "key_0123456789abcdefABCD";
 const API_ID = "api_0123456789abcdefABCD";
@@ -45,7 +62,9 @@ function verifyAnswers(verdict: (body: VerifyBody) => VerifyResult | Response) {
 
 function guardWith(options: Partial<GuardOptions> = {}) {
   const client = createKeyward({ baseUrl: BASE_URL, apiKey: wellFormedKey(), retries: 0 });
-  return keywardGuard({ client, ...options });
+  const guard = keywardGuard({ client, ...options });
+  guards.push(guard);
+  return guard;
 }
 
 function requestWith(headers: Record<string, string>) {
@@ -351,7 +370,7 @@ describe("cache", () => {
     expect(calls).toHaveLength(2);
   });
 
-  it("shares one verification between concurrent requests with the same key", async () => {
+  it("shares one verification between concurrent requests with the same unlimited key, and reports the four it stood for", async () => {
     const key = issuedKey();
     let hits = 0;
     server.use(
@@ -364,7 +383,45 @@ describe("cache", () => {
     const guard = guardWith();
     const results = await Promise.all(Array.from({ length: 5 }, () => guard(requestWith({ Authorization: `Bearer ${key}` }))));
     expect(results.every((r) => r.ok)).toBe(true);
+    expect(results.filter((r) => r.ok && r.cached)).toHaveLength(4);
     expect(hits).toBe(1);
+    await guard.flush();
+    expect(reported()).toBe(4);
+  });
+
+  it.each<[string, Partial<ValidVerdict>]>([
+    ["rate limits", { ratelimits: [{ name: "requests", limit: 10, remaining: 9, resetAt: "2026-12-03T12:01:00.000Z" }] }],
+    ["credits", { credits: { remaining: 5 } }],
+  ])("never lets one verdict stand for another request of a key with %s, even concurrent ones", async (_what, limits) => {
+    const key = issuedKey();
+    let hits = 0;
+    server.use(
+      http.post(`${TRPC}/verify`, async () => {
+        hits++;
+        await delay(20);
+        return trpcData(valid(limits));
+      }),
+    );
+    const guard = guardWith({ cacheTtlMs: 60_000 });
+    const request = () => requestWith({ Authorization: `Bearer ${key}` });
+    const results = await Promise.all(Array.from({ length: 5 }, () => guard(request())));
+    expect(results.map((r) => r.ok && r.cached)).toEqual([false, false, false, false, false]);
+    expect(await guard(request())).toMatchObject({ ok: true, cached: false });
+    expect(hits).toBe(6);
+    expect(guard.size).toBe(0);
+    await guard.flush();
+    expect(reports).toEqual([]);
+  });
+
+  it("drops a key's cached entries once a verdict shows it gained a rate limit", async () => {
+    const key = issuedKey();
+    let limited = false;
+    verifyAnswers(() => valid(limited ? { ratelimits: [{ name: "daily", limit: 100, remaining: 99, resetAt: "2026-12-04T00:00:00.000Z" }] } : {}));
+    const guard = guardWith({ cacheTtlMs: 60_000 });
+    await guard(requestWith({ Authorization: `Bearer ${key}` }), { ip: "198.51.100.1" });
+    limited = true;
+    await guard(requestWith({ Authorization: `Bearer ${key}` }), { ip: "198.51.100.2" });
+    expect(guard.size).toBe(0);
   });
 
   it("holds at most maxCacheEntries, dropping the oldest", async () => {
@@ -376,5 +433,88 @@ describe("cache", () => {
     expect(await guard(requestWith({ Authorization: `Bearer ${c}` }))).toMatchObject({ cached: true });
     expect(await guard(requestWith({ Authorization: `Bearer ${a}` }))).toMatchObject({ cached: false });
     expect(calls).toHaveLength(4);
+  });
+});
+
+describe("reporting what the cache admits", () => {
+  it("reports every request admitted from the cache within flushIntervalMs, by key and address", async () => {
+    const key = issuedKey();
+    const calls = verifyAnswers(() => valid());
+    const guard = guardWith({ flushIntervalMs: 50 });
+    const request = () => requestWith({ Authorization: `Bearer ${key}` });
+    for (let i = 0; i < 7; i++) expect(await guard(request(), { ip: "198.51.100.1" })).toMatchObject({ ok: true, cached: i > 0 });
+    for (let i = 0; i < 3; i++) await guard(request());
+    expect(calls).toHaveLength(2);
+    // Without a flush or close: the timer sends them.
+    await vi.waitFor(() => expect(reported()).toBe(6 + 2), { timeout: 2_000, interval: 10 });
+    const admissions = reports.flat();
+    expect(new Set(admissions.map((admission) => admission.keyId))).toEqual(new Set([KEY_ID]));
+    expect(admissions.filter((admission) => admission.ip === "198.51.100.1").reduce((sum, admission) => sum + admission.count, 0)).toBe(6);
+    expect(admissions.filter((admission) => admission.ip === undefined).reduce((sum, admission) => sum + admission.count, 0)).toBe(2);
+    for (const admission of admissions) expect(Date.parse(admission.at)).toBeGreaterThan(Date.now() - 10_000);
+  });
+
+  it("close() sends what is left at once, and nothing is reported twice", async () => {
+    verifyAnswers(() => valid());
+    const guard = guardWith({ flushIntervalMs: 60_000 });
+    const key = issuedKey();
+    for (let i = 0; i < 5; i++) await guard(requestWith({ Authorization: `Bearer ${key}` }));
+    expect(reports).toEqual([]);
+    await guard.close();
+    expect(reported()).toBe(4);
+    await guard.flush();
+    expect(reports).toHaveLength(1);
+  });
+
+  it("keeps each report within Keyward's bounds: 10 000 admissions and 400 entries", async () => {
+    verifyAnswers(({ key }) => valid({ keyId: `key_${key.slice(10, 30)}` }));
+    const guard = guardWith({ flushIntervalMs: 60_000 });
+    const keys = Array.from({ length: 401 }, () => issuedKey());
+    for (const key of keys) await guard(requestWith({ Authorization: `Bearer ${key}` }));
+    // 401 keys admitted once each from the cache, and one of them 9 999 times more.
+    for (const key of keys) await guard(requestWith({ Authorization: `Bearer ${key}` }));
+    for (let i = 0; i < 9_999; i++) await guard(requestWith({ Authorization: `Bearer ${keys[0]}` }));
+    await guard.close();
+    expect(reported()).toBe(401 + 9_999);
+    for (const report of reports) {
+      expect(report.length).toBeLessThanOrEqual(400);
+      expect(report.reduce((sum, admission) => sum + admission.count, 0)).toBeLessThanOrEqual(10_000);
+    }
+  });
+
+  it("sends a report again when Keyward could not take it, and gives up (telling onReportError) when Keyward refuses it", async () => {
+    verifyAnswers(() => valid());
+    let answer: "unavailable" | "refused" | "ok" = "unavailable";
+    const attempts: number[] = [];
+    server.use(
+      http.post(`${TRPC}/reportVerifications`, async ({ request }) => {
+        const { admissions } = (await request.json()) as { admissions: Admission[] };
+        const count = admissions.reduce((sum, admission) => sum + admission.count, 0);
+        attempts.push(count);
+        if (answer === "unavailable") return trpcError("service_unavailable", 503);
+        if (answer === "refused") return trpcError("not_found", 404);
+        reports.push(admissions);
+        return trpcData({ recorded: count });
+      }),
+    );
+    const errors: [string, number][] = [];
+    const guard = guardWith({ flushIntervalMs: 60_000, onReportError: (error, admissions) => errors.push([error.code, admissions]) });
+    const key = issuedKey();
+    for (let i = 0; i < 4; i++) await guard(requestWith({ Authorization: `Bearer ${key}` }));
+    await guard.flush();
+    expect(attempts).toEqual([3]);
+    answer = "ok";
+    await guard(requestWith({ Authorization: `Bearer ${key}` }));
+    await guard.flush();
+    expect(attempts).toEqual([3, 4]);
+    expect(reported()).toBe(4);
+
+    answer = "refused";
+    await guard(requestWith({ Authorization: `Bearer ${key}` }));
+    await guard.flush();
+    expect(errors).toEqual([["not_found", 1]]);
+    await guard.flush();
+    expect(attempts).toEqual([3, 4, 1]);
+    expect(errors).toEqual([["not_found", 1]]);
   });
 });

@@ -41,6 +41,7 @@ describe("GET /api/v1/openapi.json", () => {
         "POST /api/v1/keys/{id}/rotate",
         "POST /api/v1/keys/{id}/reveal",
         "POST /api/v1/verify",
+        "POST /api/v1/verify/report",
         "GET /api/v1/apis",
         "POST /api/v1/apis",
         "GET /api/v1/apis/{id}",
@@ -147,6 +148,8 @@ describe("GET /api/v1/openapi.json", () => {
         const bodies: Record<string, unknown> = {
           "post /api/v1/keys": { name: "doc", scopes: ["read"] },
           "post /api/v1/verify": template === "/api/v1/verify" ? { key: (await f.app.keyward.keys.createIssued(system, api.id, {})).key, apiId: api.id } : undefined,
+          "post /api/v1/verify/report":
+            template === "/api/v1/verify/report" ? { admissions: [{ keyId: (await f.app.keyward.keys.createIssued(system, api.id, {})).apiKey.id, at: new Date().toISOString() }] } : undefined,
           "post /api/v1/apis": { name: "doc", prefix: `docnew${n}` },
           "post /api/v1/apis/{id}/keys": { externalId: "doc_customer" },
           "post /api/v1/identities": { apiId: api.id, externalId: "doc_new" },

@@ -1,5 +1,5 @@
-import { verifyKeyInput } from "../../lib/api-schemas";
-import { verifyIssuedKey } from "../../services/verification.server";
+import { reportVerificationsInput, verifyKeyInput } from "../../lib/api-schemas";
+import { reportGuardAdmissions, verifyIssuedKey } from "../../services/verification.server";
 import { operationProcedure } from "../trpc.server";
 
 /**
@@ -9,3 +9,8 @@ import { operationProcedure } from "../trpc.server";
 export const verifyProcedure = operationProcedure("verify")
   .input(verifyKeyInput)
   .mutation(({ ctx, input }) => verifyIssuedKey(ctx.keyward, input, { caller: ctx.actor }));
+
+/** The SDK guard's reports of requests it admitted on a cached verdict (ADR 21); REST `POST /api/v1/verify/report`. */
+export const reportVerificationsProcedure = operationProcedure("verify.report")
+  .input(reportVerificationsInput)
+  .mutation(({ ctx, input }) => reportGuardAdmissions(ctx.keyward, input, { caller: ctx.actor }));

@@ -921,6 +921,16 @@ export type AppRouter = TRPCBuiltRouter<
       }[];
       tags?: string[];
     }; output: VerifyResult; meta: object; errorShape: ErrorShape }>;
+    reportVerifications: TRPCMutationProcedure<{ input: {
+      admissions: {
+        keyId: string;
+        at: string;
+        ip?: string;
+        count?: number;
+      }[];
+    }; output: {
+      recorded: number;
+    }; meta: object; errorShape: ErrorShape }>;
   }
 >;
 
@@ -980,4 +990,5 @@ export const PROCEDURES = {
   "security.rules": "query",
   "security.updateRule": "mutation",
   "verify": "mutation",
+  "reportVerifications": "mutation",
 } as const satisfies Record<string, "query" | "mutation">;
