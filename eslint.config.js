@@ -23,4 +23,17 @@ export default tseslint.config(
       "no-console": "off",
     },
   },
+  {
+    files: ["tests/**/*.ts", "sdk/test/**/*.ts"],
+    rules: {
+      // [].every(…) is true: an empty list would pass without testing anything.
+      "no-restricted-syntax": [
+        "error",
+        {
+          selector: "CallExpression[callee.name='expect'] > CallExpression.arguments[callee.property.name='every']",
+          message: "expect(list.every(…)) passes on an empty list: use expectEvery (tests/support/expect.ts, sdk/test/support.ts), which asserts the list is not empty first.",
+        },
+      ],
+    },
+  },
 );

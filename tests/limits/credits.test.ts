@@ -13,6 +13,7 @@ import { startServerProcess, type ServerProcess } from "../../scripts/lib/server
 import { call, expectProblem, setup, type Fixture } from "../api/support";
 import { freshPostgresUrl } from "../support/database";
 import { createUser, system, testConfig, testKeyward, TEST_HASHING, type TestKeyward } from "../support/keyward";
+import { expectEvery } from "../support/expect";
 
 /**
  * Credits are exact: a VALID verification takes `cost` in one atomic UPDATE (the row lock orders
@@ -46,7 +47,7 @@ describe("credits at verification", () => {
     expect(codes(results)).toEqual({ VALID: 20, USAGE_EXCEEDED: 30 });
     // Each VALID saw its own balance: 19 down to 0, each once.
     expect(results.filter((r) => r.valid).map(remainingOf).sort((a, b) => a! - b!)).toEqual(Array.from({ length: 20 }, (_, i) => i));
-    expect(results.filter((r) => !r.valid).every((r) => remainingOf(r) === 0)).toBe(true);
+    expectEvery(results.filter((r) => !r.valid), (r) => remainingOf(r) === 0);
     expect((await kw.keys.get(owner.actor, apiKey.id)).credits).toMatchObject({ remaining: 0 });
   });
 

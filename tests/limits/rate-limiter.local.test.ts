@@ -4,6 +4,7 @@ import vm from "node:vm";
 import { afterEach, describe, expect, it } from "vitest";
 import { RateLimiter, type RateLimitDecision } from "../../app/services/rate-limiter.server";
 import type { RateLimit } from "../../db/schema";
+import { expectEvery } from "../support/expect";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -88,7 +89,7 @@ describe("local rate limiter (no Redis)", () => {
     const limit = { requests: 20, windowSeconds: 60 };
     const decisions = await Promise.all(Array.from({ length: 50 }, () => limiter.consume("key_concurrent", limit)));
     expect(decisions.filter((d) => d.allowed)).toHaveLength(20);
-    expect(decisions.filter((d) => !d.allowed).every((d) => d.remaining === 0)).toBe(true);
+    expectEvery(decisions.filter((d) => !d.allowed), (d) => d.remaining === 0);
   });
 
   it("charges a cost; a request that does not fit is refused without spending what is left", async () => {
@@ -141,7 +142,7 @@ describe("local rate limiter (no Redis)", () => {
     const batch = 1_000;
     for (let start = 0; start < 100_000; start += batch) {
       const decisions = await Promise.all(Array.from({ length: batch }, (_, i) => limiter.consume(`key_many_${start + i}`, limit)));
-      expect(decisions.every((d) => d.allowed && d.remaining === 9)).toBe(true);
+      expectEvery(decisions, (d) => d.allowed && d.remaining === 9);
       peak = Math.max(peak, limiter.size);
     }
     // Held at once: only the keys seen within about one window + one sweep, not all 100 000.
