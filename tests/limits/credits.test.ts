@@ -1,4 +1,3 @@
-import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -14,6 +13,7 @@ import { call, expectProblem, setup, type Fixture } from "../api/support";
 import { freshPostgresUrl } from "../support/database";
 import { createUser, system, testConfig, testKeyward, TEST_HASHING, type TestKeyward } from "../support/keyward";
 import { expectEvery } from "../support/expect";
+import { serverSecrets } from "../support/secrets";
 
 /**
  * Credits are exact: a VALID verification takes `cost` in one atomic UPDATE (the row lock orders
@@ -202,7 +202,7 @@ describe("credits over REST", () => {
 
 /** Two app processes charging one key on one Postgres: PGlite refuses a second process, so Postgres only. */
 describe.skipIf(!process.env.DATABASE_URL)("credits across two app instances on one Postgres", () => {
-  const env = { KEYWARD_SECRET: crypto.randomBytes(32).toString("base64"), KEYWARD_ENCRYPTION_KEY: crypto.randomBytes(32).toString("base64") };
+  const env = serverSecrets();
   let database: { url: string; drop(): Promise<void> };
   let keyward: Keyward;
   let closeDatabase: () => Promise<void>;

@@ -1,4 +1,3 @@
-import crypto from "node:crypto";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DatabaseHandle } from "../../db/client.server";
@@ -11,6 +10,7 @@ import { freshDatabase } from "../support/database";
 import { createUser, system } from "../support/keyward";
 import { startApp, type RunningApp } from "../support/server";
 import { expectEvery } from "../support/expect";
+import { serverSecrets } from "../support/secrets";
 
 /**
  * Every verification of an issued key, over REST and tRPC, is counted by outcome for its key, API
@@ -19,7 +19,7 @@ import { expectEvery } from "../support/expect";
  */
 const clock = new ManualClock(new Date("2026-11-25T12:00:10Z"));
 // Two instances in turn on one database: the same secrets, and no timed flush (only close and explicit flushes write).
-const env = { KEYWARD_SECRET: crypto.randomBytes(32).toString("base64"), KEYWARD_ENCRYPTION_KEY: crypto.randomBytes(32).toString("base64"), KEYWARD_USAGE_FLUSH_MS: "60000" };
+const env = { ...serverSecrets(), KEYWARD_USAGE_FLUSH_MS: "60000" };
 
 let database: DatabaseHandle;
 let app: RunningApp;

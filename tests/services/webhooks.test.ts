@@ -13,9 +13,12 @@ import { newId } from "../../app/lib/ids";
 import { signWebhook, verifyWebhookSignature, WebhookDispatcher, type WebhookDispatcherOptions } from "../../app/services/webhooks.server";
 import { createUser, testKeyward, type TestKeyward } from "../support/keyward";
 import { expectEvery } from "../support/expect";
+import { registerSecrets, serverSecrets } from "../support/secrets";
 
 const RECEIVER = "https://hooks.example.test/keyward";
 const SECRET = "test-webhook-secret-0123456789";
+// Handed to the dispatcher directly, not through testConfig: the log scan must learn it here.
+registerSecrets(SECRET);
 
 interface Arrival {
   at: number;
@@ -218,7 +221,7 @@ describe("alerts reach the webhook through the container", () => {
 });
 
 describe("webhook configuration", () => {
-  const secrets = { KEYWARD_SECRET: crypto.randomBytes(32).toString("base64"), KEYWARD_ENCRYPTION_KEY: crypto.randomBytes(32).toString("base64") };
+  const secrets = serverSecrets();
 
   it("in production, a webhook URL without its secret refuses to start; with it, both are used", () => {
     expect(() => loadConfig({ NODE_ENV: "production", ...secrets, ALERT_WEBHOOK_URL: RECEIVER })).toThrow(ConfigError);
