@@ -23,4 +23,22 @@ export default tseslint.config(
       "no-console": "off",
     },
   },
+  {
+    files: ["tests/**/*.ts", "sdk/test/**/*.ts"],
+    rules: {
+      // Tests that pass without testing: [].every(…) is true; an interrupted fuzz run counts as passed.
+      "no-restricted-syntax": [
+        "error",
+        {
+          selector: "CallExpression[callee.name='expect'] > CallExpression.arguments[callee.property.name='every']",
+          message: "expect(list.every(…)) passes on an empty list: use expectEvery (tests/support/expect.ts, sdk/test/support.ts), which asserts the list is not empty first.",
+        },
+        {
+          // fast-check stops at the time limit and, unless told otherwise, reports the cases it ran as a pass.
+          selector: "ObjectExpression:has(> Property[key.name='interruptAfterTimeLimit']):not(:has(> Property[key.name='markInterruptAsFailure'][value.value=true]))",
+          message: "interruptAfterTimeLimit without markInterruptAsFailure: true lets a fuzz run cut short pass. Add it, or drop the time limit and run a fixed numRuns.",
+        },
+      ],
+    },
+  },
 );

@@ -89,16 +89,7 @@ export class ApiService {
   async list(actor: Actor, rawInput: ListApisInput = {}): Promise<{ data: ApiView[]; nextCursor: string | null }> {
     requireScope(actor, "read");
     const input = listApisInput.parse(rawInput);
-    const conditions: SQL[] = [...visibility(actor)];
-    if (!input.includeArchived) conditions.push(isNull(apis.archivedAt));
-    if (input.q) conditions.push(ilike(apis.name, `%${input.q.replace(/[\\%_]/g, "\\$&")}%`));
-    if (input.cursor) conditions.push(afterCursor(input.cursor, "string", apis.createdAt, apis.id, "desc"));
-    const rows = await this.deps.db
-      .select()
-      .from(apis)
-      .where(and(...conditions))
-      .orderBy(desc(apis.createdAt), desc(apis.id))
-      .limit(input.limit + 1);
+    const rows = await listApisQuery(this.deps.db, actor, input);
     const page = rows.slice(0, input.limit);
     const counts = await this.keyCounts(page.map((row) => row.id));
     return {
@@ -206,6 +197,20 @@ export function accessConditions(actor: Actor, columns: { owner: AnyColumn; api:
   const apiIds = actorApiIds(actor);
   if (apiIds !== null) conditions.push(apiIds.length > 0 ? inArray(columns.api, [...apiIds]) : sql`false`);
   return conditions;
+}
+
+/** The query behind one page of the API list (one row more than the page, to tell whether another follows); exported so a test can check its plan. */
+export function listApisQuery(db: Database, actor: Actor, input: ReturnType<typeof listApisInput.parse>) {
+  const conditions: SQL[] = [...visibility(actor)];
+  if (!input.includeArchived) conditions.push(isNull(apis.archivedAt));
+  if (input.q) conditions.push(ilike(apis.name, `%${input.q.replace(/[\\%_]/g, "\\$&")}%`));
+  if (input.cursor) conditions.push(afterCursor(input.cursor, "string", apis.createdAt, apis.id, "desc"));
+  return db
+    .select()
+    .from(apis)
+    .where(and(...conditions))
+    .orderBy(desc(apis.createdAt), desc(apis.id))
+    .limit(input.limit + 1);
 }
 
 /** The conditions that keep an actor to the APIs it may see. */

@@ -36,6 +36,22 @@ export interface IdentityServiceDeps {
   events?: Pick<EventBus, "publish">;
 }
 
+/** The query behind one page of the identity list (one row more than the page, to tell whether another follows); exported so a test can check its plan. */
+export function listIdentitiesQuery(db: Database, actor: Actor, input: ReturnType<typeof listIdentitiesInput.parse>) {
+  const conditions: SQL[] = visibility(actor);
+  if (input.apiId) conditions.push(eq(identities.apiId, input.apiId));
+  if (input.externalId !== undefined) conditions.push(eq(identities.externalId, input.externalId));
+  if (input.q) conditions.push(ilike(identities.externalId, `%${input.q.replace(/[\\%_]/g, "\\$&")}%`));
+  if (input.cursor) conditions.push(afterCursor(input.cursor, "string", identities.createdAt, identities.id, "desc"));
+  return db
+    .select({ identity: identities })
+    .from(identities)
+    .innerJoin(apis, eq(apis.id, identities.apiId))
+    .where(and(...conditions))
+    .orderBy(desc(identities.createdAt), desc(identities.id))
+    .limit(input.limit + 1);
+}
+
 /**
  * Identities: who an issued key belongs to, by the operator's own `externalId` (unique within an
  * API). Visible to whoever may see their API. Created explicitly here, or implicitly by the first
@@ -68,18 +84,7 @@ export class IdentityService {
   async list(actor: Actor, rawInput: ListIdentitiesInput = {}): Promise<{ data: IdentityView[]; nextCursor: string | null }> {
     requireScope(actor, "read");
     const input = listIdentitiesInput.parse(rawInput);
-    const conditions: SQL[] = visibility(actor);
-    if (input.apiId) conditions.push(eq(identities.apiId, input.apiId));
-    if (input.externalId !== undefined) conditions.push(eq(identities.externalId, input.externalId));
-    if (input.q) conditions.push(ilike(identities.externalId, `%${input.q.replace(/[\\%_]/g, "\\$&")}%`));
-    if (input.cursor) conditions.push(afterCursor(input.cursor, "string", identities.createdAt, identities.id, "desc"));
-    const rows = await this.deps.db
-      .select({ identity: identities })
-      .from(identities)
-      .innerJoin(apis, eq(apis.id, identities.apiId))
-      .where(and(...conditions))
-      .orderBy(desc(identities.createdAt), desc(identities.id))
-      .limit(input.limit + 1);
+    const rows = await listIdentitiesQuery(this.deps.db, actor, input);
     const page = rows.slice(0, input.limit).map((row) => row.identity);
     const counts = await this.keyCounts(page.map((row) => row.id));
     return {

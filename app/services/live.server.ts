@@ -1,6 +1,7 @@
 import { eq, inArray } from "drizzle-orm";
 import type { Database } from "../../db/client.server";
 import { apiKeys, apis, identities } from "../../db/schema";
+import { logger } from "../lib/logger.server";
 import type { EventBus, KeywardEvent } from "./events.server";
 
 /**
@@ -48,7 +49,7 @@ export class LiveFeed {
         .then((visible) => {
           if (active && visible) send(visible);
         })
-        .catch((error: unknown) => console.error("Live feed: could not filter an event", error));
+        .catch((error: unknown) => logger.error({ err: error }, "Live feed: could not filter an event"));
     });
     return () => {
       active = false;
@@ -214,7 +215,7 @@ export function eventStreamResponse({ feed, audience, signal, heartbeatMs = HEAR
         try {
           if (!(await stillAllowed())) close();
         } catch (error) {
-          console.error("Live stream: could not re-check access; closing", error);
+          logger.error({ err: error }, "Live stream: could not re-check access; closing");
           close();
         }
       };
@@ -226,7 +227,7 @@ export function eventStreamResponse({ feed, audience, signal, heartbeatMs = HEAR
           Promise.resolve(endsAfter(event)).then(
             (ends) => ends && close(),
             (error: unknown) => {
-              console.error("Live stream: could not re-check access; closing", error);
+              logger.error({ err: error }, "Live stream: could not re-check access; closing");
               close();
             },
           );

@@ -3,7 +3,7 @@ import { setupServer } from "msw/node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createKeyward, KeywardError, SERVER_ERROR_CODES, type ApiKeyView } from "../src/index";
 import { PROCEDURES } from "../src/generated/router";
-import { BASE_URL, issuedKey, procedureOf, trpcData, trpcError, TRPC, wellFormedKey } from "./support";
+import { BASE_URL, expectEvery, issuedKey, procedureOf, trpcData, trpcError, TRPC, wellFormedKey } from "./support";
 
 const server = setupServer();
 beforeAll(() => server.listen({ onUnhandledRequest: "error" }));
@@ -146,7 +146,7 @@ describe("request shapes", () => {
     await keyward.keys.list({});
     await keyward.keys.list({});
     expect(requests.map((r) => r.headers.get("x-trace"))).toEqual(["trace-1", "trace-2"]);
-    expect(requests.every((r) => r.headers.get("authorization") === `Bearer ${API_KEY}`)).toBe(true);
+    expectEvery(requests, (r) => r.headers.get("authorization") === `Bearer ${API_KEY}`);
 
     const fixed = createKeyward({ baseUrl: BASE_URL, apiKey: API_KEY, headers: { "X-Team": "billing" } });
     await fixed.keys.list({});

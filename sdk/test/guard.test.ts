@@ -2,7 +2,7 @@ import { delay, http, HttpResponse } from "msw";
 import { setupServer } from "msw/node";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { createKeyward, keywardGuard, type GuardOptions, type KeywardGuard, type VerifyResult } from "../src/index";
-import { BASE_URL, issuedKey, trpcData, trpcError, TRPC, wellFormedKey } from "./support";
+import { BASE_URL, expectEvery, issuedKey, trpcData, trpcError, TRPC, wellFormedKey } from "./support";
 
 type Admission = { keyId: string; ip?: string; at: string; count: number };
 
@@ -251,7 +251,7 @@ describe("cache", () => {
     const results = [await guard(request()), await guard(request()), await guard(request()), await guard(request())];
     expect(results.map((result) => (result.ok ? result.cached : result.code))).toEqual([false, false, false, "usage_exceeded"]);
     expect(calls).toHaveLength(4);
-    expect(calls.every((body) => (body as { cost?: number }).cost === 1)).toBe(true);
+    expectEvery(calls, (body) => (body as { cost?: number }).cost === 1);
     expect(guard.size).toBe(0);
   });
 
@@ -382,7 +382,7 @@ describe("cache", () => {
     );
     const guard = guardWith();
     const results = await Promise.all(Array.from({ length: 5 }, () => guard(requestWith({ Authorization: `Bearer ${key}` }))));
-    expect(results.every((r) => r.ok)).toBe(true);
+    expectEvery(results, (r) => r.ok);
     expect(results.filter((r) => r.ok && r.cached)).toHaveLength(4);
     expect(hits).toBe(1);
     await guard.flush();

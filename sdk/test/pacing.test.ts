@@ -2,7 +2,7 @@ import { delay, http } from "msw";
 import { setupServer } from "msw/node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createKeyward, type KeywardOptions } from "../src/index";
-import { BASE_URL, trpcData, trpcError, TRPC, wellFormedKey } from "./support";
+import { BASE_URL, expectEvery, trpcData, trpcError, TRPC, wellFormedKey } from "./support";
 
 const server = setupServer();
 beforeAll(() => server.listen({ onUnhandledRequest: "error" }));
@@ -93,7 +93,7 @@ describe("client-side pacing", () => {
     const keyward = client({ pacing: true });
     await Promise.all(Array.from({ length: 6 }, () => keyward.me()));
     const [first, ...rest] = stats.arrivals;
-    expect(rest.every((at) => at >= first! + 140)).toBe(true);
+    expectEvery(rest, (at) => at >= first! + 140);
     // Once the budget is known the rest go together, not one at a time.
     expect(stats.maxInFlight).toBeGreaterThan(1);
   });

@@ -1,4 +1,5 @@
 import { HttpResponse } from "msw";
+import { expect } from "vitest";
 import { crc32 } from "../src/key-format";
 
 export const BASE_URL = "http://keyward.test";
@@ -63,4 +64,16 @@ export function trpcError(
 /** The procedure a tRPC request calls: `/api/trpc/keys.list` → `keys.list`. */
 export function procedureOf(request: Request): string {
   return new URL(request.url).pathname.split("/").at(-1)!;
+}
+
+/**
+ * Every item of `items` passes `check`, and there is at least one: `[].every(…)` is true, so a list
+ * that came back empty would otherwise pass without testing anything (as tests/support/expect.ts).
+ */
+export function expectEvery<T>(items: readonly T[], check: (item: T) => unknown, what = "the list"): void {
+  expect(items.length, `${what} is empty: every() of nothing proves nothing`).toBeGreaterThan(0);
+  expect(
+    items.filter((item) => !check(item)),
+    `items of ${what} that fail the check`,
+  ).toEqual([]);
 }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call, setup, type Fixture } from "./support";
+import { expectEvery } from "../support/expect";
 
 describe("GET /api/v1/audit and /api/v1/audit/export", () => {
   let f: Fixture;
@@ -37,7 +38,7 @@ describe("GET /api/v1/audit and /api/v1/audit/export", () => {
     expect(ndjson.headers.get("content-disposition")).toMatch(/^attachment; filename="keyward-audit-.*\.ndjson"$/);
     const entries = (await ndjson.text()).trim().split("\n").map((line) => JSON.parse(line) as { action: string });
     expect(entries.length).toBeGreaterThanOrEqual(6);
-    expect(entries.every((e) => e.action.startsWith("key."))).toBe(true);
+    expectEvery(entries, (e) => e.action.startsWith("key."));
 
     const csv = await fetch(`${f.app.url}/api/v1/audit/export?format=csv&targetId=${createdId}`, { headers: { Authorization: `Bearer ${f.adminKey}` } });
     expect(csv.headers.get("content-type")).toBe("text/csv; charset=utf-8");

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call, expectProblem, setup, type Fixture } from "./support";
+import { expectEvery } from "../support/expect";
 
 type Identity = { id: string; apiId: string; externalId: string; meta: Record<string, unknown>; keyCount: { total: number; live: number } };
 type Page<T> = { data: T[]; nextCursor: string | null };
@@ -38,7 +39,7 @@ describe("/api/v1/identities", () => {
     const got = await call<Identity>(f.app, `/api/v1/identities/${identity.id}`, { key: f.memberReadKey });
     expect(got.body).toEqual(identity);
     const inApi = await call<Page<Identity>>(f.app, `/api/v1/identities?apiId=${apiId}`, { key: f.memberReadKey });
-    expect(inApi.body.data.every((i) => i.apiId === apiId)).toBe(true);
+    expectEvery(inApi.body.data, (i) => i.apiId === apiId);
     const search = await call<Page<Identity>>(f.app, "/api/v1/identities?q=ser_4", { key: f.memberReadKey });
     expect(search.body.data.map((i) => i.externalId)).toEqual(["user_42", "user_42"]);
   });

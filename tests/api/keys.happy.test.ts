@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isWellFormedKey } from "../../app/lib/key-format";
 import { call, setup, type Fixture } from "./support";
+import { expectEvery } from "../support/expect";
 
 type Page = { data: { id: string; ownerId: string; name: string; status: string }[]; nextCursor: string | null };
 
@@ -70,7 +71,7 @@ describe("/api/v1/keys", () => {
     expect(new Set(all.body.data.map((k) => k.ownerId))).toEqual(new Set([f.admin.id, f.member.id, f.other.id]));
 
     const filtered = await call<Page>(f.app, `/api/v1/keys?ownerId=${f.other.id}`, { key: f.adminKey });
-    expect(filtered.body.data.every((k) => k.ownerId === f.other.id)).toBe(true);
+    expectEvery(filtered.body.data, (k) => k.ownerId === f.other.id);
     expect(filtered.body.data.length).toBeGreaterThan(0);
   });
 
@@ -97,7 +98,7 @@ describe("/api/v1/keys", () => {
     const revoked = await call<Page>(f.app, "/api/v1/keys?status=revoked", { key: f.otherKey });
     expect(revoked.body.data.map((k) => k.id)).toEqual([apiKey.id]);
     const active = await call<Page>(f.app, "/api/v1/keys?status=active&limit=100", { key: f.otherKey });
-    expect(active.body.data.every((k) => k.status === "active")).toBe(true);
+    expectEvery(active.body.data, (k) => k.status === "active");
     const byName = await call<Page>(f.app, "/api/v1/keys?q=page-3", { key: f.otherKey });
     expect(byName.body.data.map((k) => k.name)).toEqual(["page-3"]);
   });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { system } from "../support/keyward";
 import { call, expectProblem, setup, type Fixture } from "./support";
+import { expectEvery } from "../support/expect";
 
 type Page = { data: { id: string; ownerId: string }[] };
 
@@ -39,7 +40,7 @@ describe("/api/v1/keys security", () => {
     expect(asked.status).toBe(200);
     expect(asked.body.data).toEqual([]);
     const own = await call<Page>(f.app, "/api/v1/keys?limit=100", { key: f.memberReadKey });
-    expect(own.body.data.every((k) => k.ownerId === f.member.id)).toBe(true);
+    expectEvery(own.body.data, (k) => k.ownerId === f.member.id);
   });
 
   it("lets a read key list but not create", async () => {

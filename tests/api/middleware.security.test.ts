@@ -4,6 +4,7 @@ import { ManualClock } from "../../app/services/clock.server";
 import type { Keyward } from "../../app/services/keyward.server";
 import { system } from "../support/keyward";
 import { call, expectProblem, recordedSecurityEvents, setup, type ApiResponse, type Fixture } from "./support";
+import { expectEvery } from "../support/expect";
 
 describe("the API-key middleware", () => {
   const clock = new ManualClock(new Date("2026-11-25T12:00:00Z"));
@@ -71,7 +72,7 @@ describe("the API-key middleware", () => {
     const events = (await recordedSecurityEvents(f.app)).filter((e) => e.kind === "credentials_in_url");
     const leaked = events.filter((e) => e.keyId === apiKey.id);
     expect(leaked.length).toBeGreaterThan(0);
-    expect(leaked.every((e) => e.severity === "critical")).toBe(true);
+    expectEvery(leaked, (e) => e.severity === "critical");
     expect(events.reduce((sum, e) => sum + e.count, 0)).toBe(urls.length);
     expect(JSON.stringify(events)).not.toContain(key);
   });

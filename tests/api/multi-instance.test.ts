@@ -1,4 +1,3 @@
-import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -8,6 +7,7 @@ import { createKeyward, type Keyward } from "../../app/services/keyward.server";
 import { freshPostgresUrl } from "../support/database";
 import { system, testConfig, TEST_HASHING } from "../support/keyward";
 import { startServerProcess, type ServerProcess } from "../../scripts/lib/server-process";
+import { serverSecrets } from "../support/secrets";
 
 /**
  * Two real app processes on one Postgres: a change made through one is seen by the other within
@@ -15,10 +15,7 @@ import { startServerProcess, type ServerProcess } from "../../scripts/lib/server
  * PGlite refuses a second process by design, so this runs against Postgres only.
  */
 describe.skipIf(!process.env.DATABASE_URL)("three app instances sharing one Postgres (and Redis when REDIS_URL is set)", () => {
-  const env = {
-    KEYWARD_SECRET: crypto.randomBytes(32).toString("base64"),
-    KEYWARD_ENCRYPTION_KEY: crypto.randomBytes(32).toString("base64"),
-  };
+  const env = serverSecrets();
   let database: { url: string; drop(): Promise<void> };
   let keyward: Keyward;
   let closeDatabase: () => Promise<void>;

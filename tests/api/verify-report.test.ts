@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requestLog } from "../../db/schema";
 import { sessionActor } from "../../app/services/actor.server";
 import type { UsageRecorder } from "../../app/services/usage.server";
+import { expectEvery } from "../support/expect";
 import { system } from "../support/keyward";
 import { call, expectProblem, setup, type Fixture } from "./support";
 
@@ -52,7 +53,7 @@ describe("POST /api/v1/verify/report", () => {
     const lines = await f.app.keyward.database.db.select().from(requestLog).where(eq(requestLog.keyId, apiKey.id));
     expect(lines).toHaveLength(7);
     expect(new Set(lines.map((line) => `${line.method} ${line.path} ${line.outcome} ${line.durationMs}`))).toEqual(new Set(["POST /api/v1/verify/report VALID 0"]));
-    expect(lines.every((line) => line.rootKeyId !== null)).toBe(true);
+    expectEvery(lines, (line) => line.rootKeyId !== null);
   });
 
   it("takes the largest report a guard sends: 400 entries with the longest addresses, 10 000 admissions, within the body limit", async () => {

@@ -9,6 +9,7 @@ import type { ErrorCode } from "../../app/services/errors.server";
 import { createCaller } from "../../app/trpc/root.server";
 import { createContext } from "../../app/trpc/trpc.server";
 import { createUser, system, TEST_PASSWORD, testKeyward, type TestKeyward } from "../support/keyward";
+import { expectEvery } from "../support/expect";
 
 const ORIGIN = "http://keyward.test";
 const clock = new ManualClock(new Date("2026-11-25T09:00:00Z"));
@@ -151,7 +152,7 @@ describe("minting keys never raises scopes", () => {
     await expectError(caller.keys.revoke({ id: apiKey.id }), "FORBIDDEN", "insufficient_scope");
     await expectError(caller.keys.rotate({ id: apiKey.id, gracePeriodSeconds: 0 }), "FORBIDDEN", "insufficient_scope");
     expect((await caller.keys.get({ id: apiKey.id })).status).toBe("active");
-    expect((await caller.keys.list({})).data.every((k) => k.ownerId === member.id)).toBe(true);
+    expectEvery((await caller.keys.list({})).data, (k) => k.ownerId === member.id);
   });
 });
 

@@ -1,5 +1,4 @@
 import { spawn } from "node:child_process";
-import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -7,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { loadConfig } from "../../app/config.server";
 import { createKeyward, type Keyward } from "../../app/services/keyward.server";
 import { freshPostgresUrl } from "../support/database";
+import { serverSecrets } from "../support/secrets";
 
 const KILL_AFTER_MS = 90_000;
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -37,8 +37,7 @@ export async function cliEnvironment(): Promise<CliEnvironment> {
   const env: Record<string, string> = {
     NODE_ENV: "test",
     KEYWARD_DATA_DIR: dataDir,
-    KEYWARD_SECRET: crypto.randomBytes(32).toString("base64"),
-    KEYWARD_ENCRYPTION_KEY: crypto.randomBytes(32).toString("base64"),
+    ...serverSecrets(),
     ...(postgres ? { DATABASE_URL: postgres.url } : {}),
   };
   return {

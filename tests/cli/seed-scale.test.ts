@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Keyward } from "../../app/services/keyward.server";
 import { cliEnvironment, type CliEnvironment, type CliResult } from "./run-cli";
+import { expectEvery } from "../support/expect";
 
 const KEYS = 2000;
 const DAYS = 2;
@@ -82,7 +83,7 @@ describe(`npm run db:seed -- --keys ${KEYS} --days ${DAYS}`, { timeout: 240_000 
     // The service reads them like any key, and the list pages through them.
     const page = await keyward.keys.list({ kind: "system", label: "test" }, { status: "revoked", limit: 5 });
     expect(page.data).toHaveLength(5);
-    expect(page.data.every((key) => key.status === "revoked" && key.revokedAt !== null)).toBe(true);
+    expectEvery(page.data, (key) => key.status === "revoked" && key.revokedAt !== null);
 
     const [audit] = await rows<{ entries: string | number; keys: string | number }>(
       keyward,

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchBrowser, newContext, signInAndWait, skipBrowserSuite, unexpectedProblems, watchProblems } from "../support/browser";
 import { createUser } from "../support/keyward";
 import { startApp, type RunningApp } from "../support/server";
+import { expectEvery } from "../support/expect";
 
 /**
  * The dashboard's EventSource in Chromium while the server ends every stream after one second:
@@ -38,7 +39,7 @@ describe.skipIf(skipBrowserSuite("live max age e2e"))("the live dashboard across
     await page.getByRole("heading", { name: "API keys", exact: true }).waitFor();
     const opened = streams.length;
     await expect.poll(() => streams.length, { timeout: 20_000 }).toBeGreaterThanOrEqual(opened + 3);
-    expect(streams.every((status) => status === 200)).toBe(true);
+    expectEvery(streams, (status) => status === 200);
     expect(app.keyward.live.slots.count(admin.id)).toBeLessThanOrEqual(1);
 
     await page.evaluate(() => ((window as unknown as { __sameDocument: boolean }).__sameDocument = true));
@@ -46,7 +47,7 @@ describe.skipIf(skipBrowserSuite("live max age e2e"))("the live dashboard across
     await page.getByRole("link", { name: "Created while reconnecting" }).waitFor({ timeout: 10_000 });
     await expect(page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument === true)).resolves.toBe(true);
     await page.locator('[data-testid="live-status"][data-status="live"]:visible').first().waitFor({ timeout: 10_000 });
-    expect(streams.every((status) => status === 200)).toBe(true);
+    expectEvery(streams, (status) => status === 200);
 
     await context.close();
     expect(unexpectedProblems(problems, [])).toEqual([]);

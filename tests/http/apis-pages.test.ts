@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { UsageRecorder } from "../../app/services/usage.server";
 import { createUser, TEST_PASSWORD } from "../support/keyward";
 import { login, startApp, type RunningApp } from "../support/server";
+import { expectEvery } from "../support/expect";
 
 /** The API and identity pages' loaders and actions over HTTP: field errors, refusals and other members' data. */
 describe("API and identity pages", () => {
@@ -160,11 +161,11 @@ describe("API and identity pages", () => {
     expect(second.nextCursor).toBeNull();
     const all = [...first.keys, ...second.keys];
     expect(new Set(all.map((key) => key.name))).toEqual(new Set(Array.from({ length: 21 }, (_, i) => `listed ${i}`)));
-    expect(all.every((key) => key.kind === "issued" && key.apiId === listed.id)).toBe(true);
+    expectEvery(all, (key) => key.kind === "issued" && key.apiId === listed.id);
 
     const roots = await list("kind=root");
     expect(roots.keys.length).toBeGreaterThan(0);
-    expect(roots.keys.every((key) => key.kind === "root")).toBe(true);
+    expectEvery(roots.keys, (key) => key.kind === "root");
     // Another member's API filters to nothing rather than to their keys.
     expect((await list(`apiId=${othersApiId}`)).keys).toEqual([]);
   });
@@ -211,7 +212,7 @@ describe("API and identity pages", () => {
     const keyPage = (await (await get(`/keys/${apiKey.id}`, "routes/_app.keys.$id")).json()) as { usage: { verifications: { totals: Usage["totals"] } }; requests: { outcome: string | null; tags: string[] | null }[] };
     expect(keyPage.usage.verifications.totals).toEqual({ total: 4, outcomes: expect.objectContaining({ VALID: 3, INSUFFICIENT_PERMISSIONS: 1, REVOKED: 0 }) });
     expect(keyPage.requests.map((entry) => entry.outcome).sort()).toEqual(["INSUFFICIENT_PERMISSIONS", "VALID", "VALID", "VALID"]);
-    expect(keyPage.requests.filter((entry) => entry.outcome === "VALID").every((entry) => entry.tags?.join() === "GET /orders")).toBe(true);
+    expectEvery(keyPage.requests.filter((entry) => entry.outcome === "VALID"), (entry) => entry.tags?.join() === "GET /orders");
   });
 
   it("answers 404 for another member's API and identity, on every page and action", async () => {

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { expectEvery } from "../support/expect";
 import {
   BASE62,
   checksumOf,
@@ -142,7 +143,7 @@ describe("key randomness", () => {
 
   it("uses every base62 character equally often over the random part (chi-square, 61 degrees of freedom)", () => {
     const counts = countChars(keys, RANDOM_START, RANDOM_END);
-    expect(counts.every((n) => n > 0)).toBe(true);
+    expectEvery(counts, (n) => n > 0);
     expect(chiSquare(counts)).toBeLessThan(CHI_SQUARE_61_P_1E6);
   });
 

@@ -1,4 +1,3 @@
-import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -13,6 +12,8 @@ import { startServerProcess, type ServerProcess } from "../../scripts/lib/server
 import { call, expectProblem, setup, type Fixture } from "../api/support";
 import { freshPostgresUrl } from "../support/database";
 import { createUser, system, testConfig, testKeyward, TEST_HASHING, type TestKeyward } from "../support/keyward";
+import { expectEvery } from "../support/expect";
+import { serverSecrets } from "../support/secrets";
 
 /**
  * Credits are exact: a VALID verification takes `cost` in one atomic UPDATE (the row lock orders
@@ -46,7 +47,7 @@ describe("credits at verification", () => {
     expect(codes(results)).toEqual({ VALID: 20, USAGE_EXCEEDED: 30 });
     // Each VALID saw its own balance: 19 down to 0, each once.
     expect(results.filter((r) => r.valid).map(remainingOf).sort((a, b) => a! - b!)).toEqual(Array.from({ length: 20 }, (_, i) => i));
-    expect(results.filter((r) => !r.valid).every((r) => remainingOf(r) === 0)).toBe(true);
+    expectEvery(results.filter((r) => !r.valid), (r) => remainingOf(r) === 0);
     expect((await kw.keys.get(owner.actor, apiKey.id)).credits).toMatchObject({ remaining: 0 });
   });
 
@@ -223,7 +224,7 @@ describe("credits over REST", () => {
 
 /** Two app processes charging one key on one Postgres: PGlite refuses a second process, so Postgres only. */
 describe.skipIf(!process.env.DATABASE_URL)("credits across two app instances on one Postgres", () => {
-  const env = { KEYWARD_SECRET: crypto.randomBytes(32).toString("base64"), KEYWARD_ENCRYPTION_KEY: crypto.randomBytes(32).toString("base64") };
+  const env = serverSecrets();
   let database: { url: string; drop(): Promise<void> };
   let keyward: Keyward;
   let closeDatabase: () => Promise<void>;

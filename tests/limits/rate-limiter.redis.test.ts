@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { RateLimiter, type RateLimiterOptions, type RateLimitDecision } from "../../app/services/rate-limiter.server";
 import type { RateLimit } from "../../db/schema";
 import { redisTestsRun, startPrivateRedis, type PrivateRedis } from "../support/redis";
+import { expectEvery } from "../support/expect";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -115,7 +116,7 @@ describe.skipIf(!redisTestsRun)("rate limiter over Redis (bottleneck's ioredis d
       ]);
       for (const child of children) child.stdin.write("go\n");
       const results = (await Promise.all(outputs.map((lines) => lines.next()))).map((line) => line.value as { allowed: number; mode: string });
-      expect(results.every((result) => result.mode === "redis")).toBe(true);
+      expectEvery(results, (result) => result.mode === "redis");
       expect(results[0]!.allowed + results[1]!.allowed).toBe(40);
     } finally {
       for (const child of children) child.kill();
@@ -200,7 +201,7 @@ describe.skipIf(!redisTestsRun)("rate limiter over Redis (bottleneck's ioredis d
     const started = Date.now();
     const decisions = await Promise.all(Array.from({ length: 5 }, () => limiter.consume(freshKey("down"), { requests: 1, windowSeconds: 60 })));
     expect(Date.now() - started).toBeLessThan(1_000);
-    expect(decisions.every((d) => d.allowed && d.remaining === 0)).toBe(true);
+    expectEvery(decisions, (d) => d.allowed && d.remaining === 0);
     expect(limiter.mode).toBe("fallback");
     expect(fallbacks).toHaveLength(1);
     await redis.start();
@@ -231,7 +232,7 @@ describe.skipIf(!redisTestsRun)("rate limiter over Redis (bottleneck's ioredis d
     const limiter = sharedLimiter({ redisTimeoutMs: 5, healthCheckTimeoutMs: 10_000, onFallback: (error) => fallbacks.push(error) });
     const prefix = freshKey("burst");
     const decisions = await Promise.all(Array.from({ length: 300 }, (_, i) => limiter.consume(`${prefix}_${i}`, { requests: 5, windowSeconds: 60 })));
-    expect(decisions.every((d) => d.allowed && d.remaining === 4)).toBe(true);
+    expectEvery(decisions, (d) => d.allowed && d.remaining === 4);
     // Calls slower than 5 ms were decided by a local limiter, alongside the 300 shared ones.
     expect(limiter.size).toBeGreaterThan(300);
     await sleep(600);

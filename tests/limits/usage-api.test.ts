@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { UsageRecorder } from "../../app/services/usage.server";
 import { createUser, system } from "../support/keyward";
 import { startApp, type RunningApp } from "../support/server";
+import { expectEvery } from "../support/expect";
 
 let app: RunningApp;
 
@@ -37,7 +38,7 @@ describe("usage reads over REST and tRPC", () => {
     const page = (await log.json()) as { data: { path: string; status: number; userAgent: string }[]; nextCursor: string | null };
     expect(page.data).toHaveLength(3);
     expect(page.nextCursor).not.toBeNull();
-    expect(page.data.every((row) => row.userAgent === "usage-test")).toBe(true);
+    expectEvery(page.data, (row) => row.userAgent === "usage-test");
   });
 
   it("keeps usage private: another member's key is 404, the summary needs admin, and over-long minute ranges are 422", async () => {

@@ -1,4 +1,3 @@
-import crypto from "node:crypto";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DatabaseHandle } from "../../db/client.server";
@@ -10,6 +9,8 @@ import type { UsageRecorder } from "../../app/services/usage.server";
 import { freshDatabase } from "../support/database";
 import { createUser, system } from "../support/keyward";
 import { startApp, type RunningApp } from "../support/server";
+import { expectEvery } from "../support/expect";
+import { serverSecrets } from "../support/secrets";
 
 /**
  * Every verification of an issued key, over REST and tRPC, is counted by outcome for its key, API
@@ -18,7 +19,7 @@ import { startApp, type RunningApp } from "../support/server";
  */
 const clock = new ManualClock(new Date("2026-11-25T12:00:10Z"));
 // Two instances in turn on one database: the same secrets, and no timed flush (only close and explicit flushes write).
-const env = { KEYWARD_SECRET: crypto.randomBytes(32).toString("base64"), KEYWARD_ENCRYPTION_KEY: crypto.randomBytes(32).toString("base64"), KEYWARD_USAGE_FLUSH_MS: "60000" };
+const env = { ...serverSecrets(), KEYWARD_USAGE_FLUSH_MS: "60000" };
 
 let database: DatabaseHandle;
 let app: RunningApp;
@@ -154,12 +155,12 @@ describe("verification usage", () => {
 
     const { data } = await app.keyward.usageReports.requests(system, keys.good.id, { limit: 50 });
     expect(data).toHaveLength(7);
-    expect(data.every((row) => row.method === "POST" && row.path === "/api/v1/verify" && row.status === 200 && row.rootKeyId === rootKeyId)).toBe(true);
-    expect(data.every((row) => row.apiId === apiId && row.identityId === identityId)).toBe(true);
+    expectEvery(data, (row) => row.method === "POST" && row.path === "/api/v1/verify" && row.status === 200 && row.rootKeyId === rootKeyId);
+    expectEvery(data, (row) => row.apiId === apiId && row.identityId === identityId);
     expect(data.filter((row) => row.tags?.[0] === "GET /orders")).toHaveLength(3);
     expect(data.map((row) => row.outcome).sort()).toEqual(["INSUFFICIENT_PERMISSIONS", "VALID", "VALID", "VALID", "VALID", "VALID", "WRONG_API"]);
     expect(data.filter((row) => row.clientIp === null)).toHaveLength(1);
-    expect(data.every((row) => row.requestId)).toBe(true);
+    expectEvery(data, (row) => row.requestId);
   });
 
   it("records each refusal as a security event of the key, and a verified revoked key opens the revoked-key alert", async () => {
@@ -209,7 +210,7 @@ describe("verification usage", () => {
     expect(root.body).not.toHaveProperty("verifications");
     const log = await get<{ data: { outcome: string; tags: string[] | null; rootKeyId: string }[] }>(`/api/v1/keys/${keys.good.id}/requests`);
     expect(log.body.data).toHaveLength(7);
-    expect(log.body.data.every((row) => row.rootKeyId === rootKeyId)).toBe(true);
+    expectEvery(log.body.data, (row) => row.rootKeyId === rootKeyId);
 
     for (const path of [`/api/v1/apis/${apiId}/usage`, `/api/v1/identities/${identityId}/usage`, `/api/v1/keys/${keys.good.id}/usage`, `/api/v1/keys/${keys.good.id}/requests`]) {
       expect((await get(path, strangerKey)).status, path).toBe(404);
@@ -220,7 +221,7 @@ describe("verification usage", () => {
     const burst = await app.keyward.keys.createIssued(system, apiId, { name: "burst", rateLimit: { requests: 1000, windowSeconds: 60 } });
     const before = await app.keyward.usageReports.apiUsage(system, apiId, { granularity: "minute" });
     const codes = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? verifyRest : verifyTrpc)({ key: burst.key, ip: "192.0.2.1" })));
-    expect(codes.every((code) => code === "VALID")).toBe(true);
+    expectEvery(codes, (code) => code === "VALID");
     // Nothing of the burst is written yet (no timed flush): only the close's own flush can save it.
     expect(await database.db.select().from(verificationMinutes).where(eq(verificationMinutes.keyId, burst.apiKey.id))).toEqual([]);
     await app.close();

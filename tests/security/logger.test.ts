@@ -47,6 +47,15 @@ describe("redaction in log lines", () => {
     expect(line).toMatchObject({ path: "/api/v1/keys/[REDACTED_KEY]", msg: `verifying [REDACTED_KEY] (${ids})` });
   });
 
+  it("logs a failed session lookup's error without the session id in its query parameters", () => {
+    const log = capture();
+    // As drizzle throws it when the database goes away under lucia's session lookup (live.server.ts logs these).
+    const error = Object.assign(new Error(`Failed query: select … where "sessions"."id" = $1\nparams: ${SESSION_ID}`), { query: 'select … where "sessions"."id" = $1', params: [SESSION_ID] });
+    log.logger.error({ err: error }, "Live stream: could not re-check access; closing");
+    expect(log.lines()[0]).toMatchObject({ msg: "Live stream: could not re-check access; closing", err: { params: ["[REDACTED]"] } });
+    expect(log.text()).not.toContain(SESSION_ID);
+  });
+
   it("replaces credential fields at any depth, and keys wherever a string holds one", () => {
     const log = capture();
     log.logger.info({ request: { body: { name: "ci", password: "hunter2", nested: [{ note: `key was ${KEY}` }] } }, keyId: "key_abc", keys: ["key_1"] }, "created");

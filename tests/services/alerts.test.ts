@@ -8,6 +8,7 @@ import type { KeywardEvent } from "../../app/services/events.server";
 import type { SecurityEventInput } from "../../app/services/security-events.server";
 import { createCaller } from "../../app/trpc/root.server";
 import { createUser, system, TEST_PASSWORD, testKeyward, type TestKeyward } from "../support/keyward";
+import { expectEvery } from "../support/expect";
 
 const clock = new ManualClock(new Date("2026-11-25T09:00:00Z"));
 let kw: TestKeyward;
@@ -60,7 +61,7 @@ describe("default rules fire at their threshold and not one below", () => {
     const rules = await kw.security.listRules(admin.actor);
     expect(rules.map((rule) => rule.id).sort()).toEqual(DEFAULT_ALERT_RULES.map((rule) => rule.id).sort());
     expect(rules).not.toHaveLength(0);
-    expect(rules.every((rule) => rule.enabled)).toBe(true);
+    expectEvery(rules, (rule) => rule.enabled);
   });
 
   it("auth_failure_burst counts an IPv6 client by its /64: 20 failures from 20 addresses of one /64 open the alert", async () => {
@@ -83,7 +84,7 @@ describe("default rules fire at their threshold and not one below", () => {
     // The stored events still say which address each came from.
     const events = (await kw.security.listEvents(admin.actor, { kind: "invalid_key", limit: 200 })).data.filter((event) => event.details.clientNetwork === subject);
     expect(events).not.toHaveLength(0);
-    expect(events.every((event) => event.clientIp!.startsWith(`${network}:`))).toBe(true);
+    expectEvery(events, (event) => event.clientIp!.startsWith(`${network}:`));
   });
 
   it("auth_failure_burst: 20 failures from one address within 5 minutes, across failure kinds", async () => {
@@ -261,7 +262,7 @@ describe("opening, bumping and closing alerts", () => {
     const audit = await kw.database.db.select().from(auditEvents).where(eq(auditEvents.targetId, row!.id));
     expect(audit.map((entry) => entry.action).sort()).toEqual(["alert.acknowledged", "alert.resolved"]);
     expect(audit).not.toHaveLength(0);
-    expect(audit.every((entry) => entry.actorId === admin.id && entry.targetType === "alert")).toBe(true);
+    expectEvery(audit, (entry) => entry.actorId === admin.id && entry.targetType === "alert");
     expect(audit.find((entry) => entry.action === "alert.resolved")!.details).toMatchObject({ before: { status: "acknowledged" }, after: { status: "resolved" } });
   });
 
@@ -304,13 +305,13 @@ describe("who sees and changes what", () => {
     expect(ids).not.toContain(ipAlertId);
     const owned = new Set((await kw.keys.list(member.actor, { limit: 100 })).data.map((key) => key.id));
     expect(list.data).not.toHaveLength(0);
-    expect(list.data.every((alert) => owned.has(alert.keyId!))).toBe(true);
+    expectEvery(list.data, (alert) => owned.has(alert.keyId!));
     await expect(kw.security.getAlert(member.actor, otherAlert.id)).rejects.toMatchObject({ code: "not_found" });
     await expect(kw.security.getAlert(member.actor, ipAlertId)).rejects.toMatchObject({ code: "not_found" });
 
     const events = await kw.security.listEvents(member.actor, { limit: 200 });
     expect(events.data.length).toBeGreaterThan(0);
-    expect(events.data.every((event) => owned.has(event.keyId!))).toBe(true);
+    expectEvery(events.data, (event) => owned.has(event.keyId!));
     expect(await kw.security.openAlertCount(member.actor)).toBe(list.data.filter((alert) => alert.status === "open").length);
     expect(await kw.security.openAlertCount(admin.actor)).toBeGreaterThan(await kw.security.openAlertCount(member.actor));
   });
@@ -336,7 +337,7 @@ describe("who sees and changes what", () => {
     const seen = (await asMember.security.alerts({})).data;
     expect(seen.map((alert) => alert.id)).toContain(memberAlert.id);
     expect(seen).not.toHaveLength(0);
-    expect(seen.every((alert) => owned.has(alert.keyId!))).toBe(true);
+    expectEvery(seen, (alert) => owned.has(alert.keyId!));
     expect(await asMember.security.openAlertCount()).toBeGreaterThanOrEqual(1);
     await expect(asMember.security.ack({ id: memberAlert.id })).rejects.toMatchObject({ code: "FORBIDDEN" });
     await expect(asMember.security.rules()).rejects.toMatchObject({ code: "FORBIDDEN" });
@@ -357,7 +358,7 @@ describe("rules and event reads", () => {
     const entries = await kw.database.db.select().from(auditEvents).where(eq(auditEvents.action, "settings.alert_rule_updated"));
     expect(entries.map((entry) => entry.details)).toContainEqual({ before: { threshold: 20, windowSeconds: 300 }, after: { threshold: 50, windowSeconds: 600 } });
     expect(entries).not.toHaveLength(0);
-    expect(entries.every((entry) => entry.actorId === admin.id && entry.targetType === "settings")).toBe(true);
+    expectEvery(entries, (entry) => entry.actorId === admin.id && entry.targetType === "settings");
     await kw.security.updateRule(admin.actor, "auth_failure_burst", { threshold: 20, windowSeconds: 300 });
 
     await expect(kw.security.updateRule(admin.actor, "key_rate_limited_continuously", { threshold: 6 })).rejects.toMatchObject({ code: "validation_failed" });
@@ -390,7 +391,7 @@ describe("rules and event reads", () => {
     await record(1, { kind: "credentials_in_url", severity: "warning", clientIp: ip, aggregate: false });
     const critical = await kw.security.listEvents(admin.actor, { severity: "critical" });
     expect(critical.data.filter((event) => event.kind === "credentials_in_url" && event.clientIp === ip)).toHaveLength(1);
-    expect(critical.data.every((event) => event.severity === "critical")).toBe(true);
+    expectEvery(critical.data, (event) => event.severity === "critical");
     await expect(kw.security.listEvents(admin.actor, { cursor: "not-a-cursor" })).rejects.toMatchObject({ code: "validation_failed" });
   });
 });

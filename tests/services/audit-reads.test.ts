@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../app/services/clock.server";
 import { createUser, system, testKeyward, type TestKeyward } from "../support/keyward";
+import { expectEvery } from "../support/expect";
 
 const clock = new ManualClock(new Date("2026-11-25T09:00:00Z"));
 let kw: TestKeyward;
@@ -88,7 +89,7 @@ describe("audit reads", () => {
     expect(lines[0]).toBe("id,occurredAt,actorType,actorId,actorEmail,actorKeyId,action,targetType,targetId,clientIp,userAgent,requestId,details");
     expect(lines).toHaveLength(1 + 3);
     // The name only appears inside the JSON details cell, quoted; no cell starts with "=".
-    expect(lines.every((line) => !line.split(",").some((cell) => cell.startsWith("=")))).toBe(true);
+    expectEvery(lines, (line) => !line.split(",").some((cell) => cell.startsWith("=")));
     await expect(async () => {
       for await (const _ of kw.audit.export(member.actor, { format: "csv" })) void _;
     }).rejects.toMatchObject({ code: "insufficient_scope" });

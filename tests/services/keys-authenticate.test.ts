@@ -1,4 +1,3 @@
-import crypto from "node:crypto";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { apiKeys } from "../../db/schema";
@@ -7,6 +6,7 @@ import { ManualClock } from "../../app/services/clock.server";
 import { KeyService } from "../../app/services/keys.server";
 import { digestKey } from "../../app/services/secrets.server";
 import { createUser, system, testConfig, testKeyward, type TestKeyward } from "../support/keyward";
+import { serverSecrets } from "../support/secrets";
 
 const clock = new ManualClock(new Date("2026-11-25T09:00:00Z"));
 let kw: TestKeyward;
@@ -116,7 +116,7 @@ describe("secret rotation", () => {
     const { key: oldKey, apiKey: oldView } = await kw.keys.create(owner.actor, { name: "made under v1", scopes: ["read"] });
 
     const rotatedConfig = testConfig({
-      KEYWARD_SECRET: crypto.randomBytes(32).toString("base64"),
+      KEYWARD_SECRET: serverSecrets().KEYWARD_SECRET,
       KEYWARD_SECRET_VERSION: "2",
       KEYWARD_PREVIOUS_SECRETS: `1:${oldSecret}`,
     });

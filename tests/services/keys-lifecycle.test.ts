@@ -5,6 +5,7 @@ import { ManualClock } from "../../app/services/clock.server";
 import type { Actor } from "../../app/services/actor.server";
 import type { CreateKeyInput } from "../../app/lib/key-schemas";
 import { createUser, system, testKeyward, type TestKeyward } from "../support/keyward";
+import { expectEvery } from "../support/expect";
 
 const DAY = 86_400_000;
 const clock = new ManualClock(new Date("2026-11-25T09:00:00Z"));
@@ -206,7 +207,7 @@ describe("list", () => {
   it("shows a member only their own keys; an admin sees everyone's and can filter by owner", async () => {
     const mine = await listAll(member.actor, { limit: 100 });
     const keys = await Promise.all(mine.ids.map((id) => kw.keys.get(member.actor, id)));
-    expect(keys.every((key) => key.ownerId === member.id)).toBe(true);
+    expectEvery(keys, (key) => key.ownerId === member.id);
     expect((await kw.keys.list(member.actor, { ownerId: pager.id })).data).toEqual([]);
     const pagers = await listAll(admin.actor, { ownerId: pager.id, limit: 7 });
     expect(pagers.ids.sort()).toEqual(created.map((key) => key.id).sort());

@@ -2,10 +2,13 @@ import { sql, type SQLWrapper } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sessionActor, type Actor } from "../../app/services/actor.server";
 import { alertsQuery, securityEventsInput, securityEventsPageQuery } from "../../app/services/alerts.server";
+import { listApisQuery } from "../../app/services/apis.server";
 import { auditPageQuery } from "../../app/services/audit.server";
+import { listIdentitiesQuery } from "../../app/services/identities.server";
 import { listKeysQuery } from "../../app/services/keys.server";
 import { requestLogPageQuery } from "../../app/services/usage.server";
 import { encodeCursor } from "../../app/lib/cursor";
+import { listApisInput, listIdentitiesInput } from "../../app/lib/apis-schemas";
 import { listKeysInput, type ListKeysInput } from "../../app/lib/key-schemas";
 import { system, testKeyward, type TestKeyward } from "../support/keyward";
 
@@ -36,6 +39,7 @@ async function plan(query: SQLWrapper): Promise<string> {
 }
 
 const member = sessionActor({ id: "usr_x", role: "member" });
+const API_ID = "api_00000000000000000000";
 const keysPage = (actor: Actor, input: ListKeysInput) => () => listKeysQuery(kw.database.db, actor, listKeysInput.parse(input), new Date());
 
 describe("newest-first pages are served by an index, with no sort", () => {
@@ -44,6 +48,9 @@ describe("newest-first pages are served by an index, with no sort", () => {
     ["every key, oldest first", keysPage(system, { order: "oldest" }), "api_keys_created_idx"],
     ["every key, a later page", keysPage(system, { cursor: encodeCursor(new Date(), "key_x") }), "api_keys_created_idx"],
     ["one owner's keys", keysPage(member, {}), "api_keys_owner_created_idx"],
+    ["one API's keys", keysPage(system, { apiId: API_ID }), "api_keys_api_created_idx"],
+    ["one member's APIs", () => listApisQuery(kw.database.db, member, listApisInput.parse({})), "apis_owner_created_idx"],
+    ["one API's identities", () => listIdentitiesQuery(kw.database.db, system, listIdentitiesInput.parse({ apiId: API_ID })), "identities_api_created_idx"],
     ["the audit trail", () => auditPageQuery(kw.database.db, {}, 50, undefined), "audit_events_occurred_idx"],
     ["a key's audit trail", () => auditPageQuery(kw.database.db, { targetId: "key_x" }, 50, undefined), "audit_events_target_idx"],
     ["security events", () => securityEventsPageQuery(kw.database.db, system, securityEventsInput.parse({})), "security_events_occurred_idx"],

@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import type * as Argon2 from "@node-rs/argon2";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
@@ -84,6 +85,16 @@ describe("production password hashing", () => {
 
   it("is argon2id with 19 MiB (19456 KiB), 2 iterations and 1 lane", () => {
     expect(DEFAULT_HASHING).toEqual({ memoryCost: 19456, timeCost: 2 });
+  });
+
+  it("is what SECURITY.md and the README promise", () => {
+    const stated = (file: string, claim: RegExp) => {
+      const match = claim.exec(fs.readFileSync(file, "utf8"));
+      expect(match, `${file} no longer states the argon2 parameters as ${claim}`).not.toBeNull();
+      return { memoryCost: Number(match![1]) * 1024, timeCost: Number(match![2]) };
+    };
+    expect(stated("SECURITY.md", /Passwords are argon2id, (\d+) MiB, (\d+) iterations, 1 lane in production/)).toEqual(DEFAULT_HASHING);
+    expect(stated("README.md", /hashed with argon2id \((\d+) MiB, (\d+) iterations\)/)).toEqual(DEFAULT_HASHING);
   });
 
   it("stores every new password as argon2id m=19456, t=2, p=1", async () => {

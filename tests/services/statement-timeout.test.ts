@@ -1,9 +1,10 @@
 import { sql } from "drizzle-orm";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../../app/config.server";
 import { toProblem } from "../../app/lib/http.server";
-import { openDatabase, type DatabaseHandle } from "../../db/client.server";
-import { testConfig } from "../support/keyward";
+import { createKeyward, type Keyward } from "../../app/services/keyward.server";
+import { freshPostgresUrl } from "../support/database";
+import { testConfig, TEST_HASHING } from "../support/keyward";
 
 const POSTGRES_URL = "postgres://keyward@127.0.0.1:5432/keyward";
 
@@ -24,19 +25,37 @@ describe("KEYWARD_STATEMENT_TIMEOUT_MS", () => {
 });
 
 describe.runIf(process.env.DATABASE_URL)("a statement longer than KEYWARD_STATEMENT_TIMEOUT_MS (Postgres)", () => {
-  let database: DatabaseHandle | undefined;
+  let database: { url: string; drop(): Promise<void> };
+  const opened: Keyward[] = [];
+
+  beforeAll(async () => {
+    database = (await freshPostgresUrl())!;
+  });
 
   afterAll(async () => {
-    await database?.close();
+    for (const keyward of opened) await keyward.close();
+    await database?.drop();
+  });
+
+  /** The services as the server starts them: configuration from the environment, and the database that configuration opens. */
+  async function serverFrom(env: Record<string, string>): Promise<Keyward> {
+    const keyward = await createKeyward({ config: testConfig({ DATABASE_URL: database.url, ...env }), hashing: TEST_HASHING });
+    opened.push(keyward);
+    return keyward;
+  }
+
+  const setting = async (keyward: Keyward) => rowsOf<{ statement_timeout: string }>(await keyward.database.db.execute(sql`show statement_timeout`))[0]!.statement_timeout;
+
+  it("is 10 s on the server's connections when the variable is not set", async () => {
+    expect(await setting(await serverFrom({}))).toBe("10s");
   });
 
   it("is cancelled by Postgres, and the request gets 503 with Retry-After", async () => {
-    const config = testConfig({ DATABASE_URL: process.env.DATABASE_URL, KEYWARD_STATEMENT_TIMEOUT_MS: "200" });
-    // The database the server opens from this configuration (createKeyward does the same).
-    database = await openDatabase(config.database);
-    await expect(database.db.execute(sql`select pg_sleep(0.05)`)).resolves.toBeDefined();
+    const keyward = await serverFrom({ KEYWARD_STATEMENT_TIMEOUT_MS: "200" });
+    expect(await setting(keyward)).toBe("200ms");
+    await expect(keyward.database.db.execute(sql`select pg_sleep(0.05)`)).resolves.toBeDefined();
 
-    const error = await database.db.execute(sql`select pg_sleep(1)`).then(
+    const error = await keyward.database.db.execute(sql`select pg_sleep(1)`).then(
       () => undefined,
       (caught: unknown) => caught,
     );
@@ -47,3 +66,7 @@ describe.runIf(process.env.DATABASE_URL)("a statement longer than KEYWARD_STATEM
     expect(await response.json()).toMatchObject({ code: "service_unavailable" });
   });
 });
+
+function rowsOf<T>(result: unknown): T[] {
+  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
+}

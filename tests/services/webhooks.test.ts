@@ -12,9 +12,13 @@ import { ManualClock } from "../../app/services/clock.server";
 import { newId } from "../../app/lib/ids";
 import { signWebhook, verifyWebhookSignature, WebhookDispatcher, type WebhookDispatcherOptions } from "../../app/services/webhooks.server";
 import { createUser, testKeyward, type TestKeyward } from "../support/keyward";
+import { expectEvery } from "../support/expect";
+import { registerSecrets, serverSecrets } from "../support/secrets";
 
 const RECEIVER = "https://hooks.example.test/keyward";
 const SECRET = "test-webhook-secret-0123456789";
+// Handed to the dispatcher directly, not through testConfig: the log scan must learn it here.
+registerSecrets(SECRET);
 
 interface Arrival {
   at: number;
@@ -120,7 +124,7 @@ describe("WebhookDispatcher", () => {
     expect(arrivals).toHaveLength(3);
     // Every attempt carries the same body, signed again.
     expect(new Set(arrivals.map((arrival) => arrival.body)).size).toBe(1);
-    expect(arrivals.every((arrival) => verifyWebhookSignature(SECRET, arrival.signature, arrival.body, 60))).toBe(true);
+    expectEvery(arrivals, (arrival) => verifyWebhookSignature(SECRET, arrival.signature, arrival.body, 60));
     // Backoff: at least half the base before the 2nd attempt, half of twice it before the 3rd (jitter is 50–100 %).
     expect(arrivals[1]!.at - arrivals[0]!.at).toBeGreaterThanOrEqual(19);
     expect(arrivals[2]!.at - arrivals[1]!.at).toBeGreaterThanOrEqual(39);
@@ -149,8 +153,8 @@ describe("WebhookDispatcher", () => {
     await sender.drain();
     const rows = await attemptsOf(alertId);
     expect(rows.map((row) => row.attempt)).toEqual([1, 2, 3]);
-    expect(rows.every((row) => row.statusCode === null && typeof row.error === "string" && row.error.length > 0)).toBe(true);
-    expect(rows.every((row) => !row.error!.includes("hooks.example.test"))).toBe(true);
+    expectEvery(rows, (row) => row.statusCode === null && typeof row.error === "string" && row.error.length > 0);
+    expectEvery(rows, (row) => !row.error!.includes("hooks.example.test"));
   });
 
   it("paces a storm: N alerts at once arrive no faster than minTime apart, one at a time", async () => {
@@ -217,7 +221,7 @@ describe("alerts reach the webhook through the container", () => {
 });
 
 describe("webhook configuration", () => {
-  const secrets = { KEYWARD_SECRET: crypto.randomBytes(32).toString("base64"), KEYWARD_ENCRYPTION_KEY: crypto.randomBytes(32).toString("base64") };
+  const secrets = serverSecrets();
 
   it("in production, a webhook URL without its secret refuses to start; with it, both are used", () => {
     expect(() => loadConfig({ NODE_ENV: "production", ...secrets, ALERT_WEBHOOK_URL: RECEIVER })).toThrow(ConfigError);

@@ -1,5 +1,12 @@
 /**
- * Whether this run is CI, where a suite must fail rather than skip for a missing tool. Any non-empty
- * CI other than "false" or "0" counts, as most CI systems set it to "true" or "1".
+ * Whether a run with this CI value is CI, where a suite must fail rather than skip for a missing
+ * tool: any non-empty value other than "false" or "0", as CI systems set it to "true" or "1" (and
+ * `.ci/run` keeps an inherited one).
  */
-export const inCI = Boolean(process.env.CI) && !["false", "0"].includes(process.env.CI!.trim().toLowerCase());
+export function isCI(value: string | undefined): boolean {
+  const normalised = value?.trim().toLowerCase() ?? "";
+  return normalised !== "" && normalised !== "false" && normalised !== "0";
+}
+
+/** Whether this run is CI. */
+export const inCI = isCI(process.env.CI);

@@ -7,6 +7,7 @@ import type { Clock } from "../../app/services/clock.server";
 import { createKeyward, type Keyward } from "../../app/services/keyward.server";
 import type { Role } from "../../db/schema";
 import { freshDatabase } from "./database";
+import { registerSecrets } from "./secrets";
 
 /** Cheap argon2id parameters for tests: still argon2id, just less memory and time. */
 export const TEST_HASHING = { memoryCost: 1024, timeCost: 1 };
@@ -14,13 +15,17 @@ export const TEST_HASHING = { memoryCost: 1024, timeCost: 1 };
 export const TEST_PASSWORD = "correct horse battery staple";
 
 export function testConfig(env: Record<string, string | undefined> = {}): Config {
-  return loadConfig({
+  const config = loadConfig({
     NODE_ENV: "test",
     KEYWARD_DATA_DIR: path.join(os.tmpdir(), "keyward-test-unused"),
     KEYWARD_SECRET: crypto.randomBytes(32).toString("base64"),
     KEYWARD_ENCRYPTION_KEY: crypto.randomBytes(32).toString("base64"),
     ...env,
   });
+  // Whatever the secrets came from (generated, given in env, previous versions), the log scan learns them.
+  const { current, previous } = config.digestSecrets;
+  registerSecrets(...[current, ...previous].map(({ secret }) => secret.toString("base64")), config.encryptionKey.toString("base64"), config.alertWebhook?.secret);
+  return config;
 }
 
 export interface TestKeyward extends Keyward {
