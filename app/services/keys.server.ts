@@ -367,8 +367,8 @@ export class KeyService {
     const expiresInDays = input.expiresAt === undefined ? (input.expiresInDays ?? defaults.expiresInDays) : undefined;
     const expiresAt = this.resolveExpiry(now, input.expiresAt, expiresInDays, defaults.maxTtlDays);
     const rateLimit = input.rateLimit === undefined ? (defaults.rateLimit ?? null) : input.rateLimit;
-    if (input.ratelimits === undefined) this.assertRateLimitAllowed(rateLimit);
     const ratelimits = input.ratelimits ?? withRequestsLimit([], rateLimit);
+    assertNamedLimitsAllowed(ratelimits, this.deps.maxRateLimit, input.ratelimits === undefined ? "rateLimit" : "ratelimits");
     const recoverable = input.recoverable ?? defaults.recoverable ?? false;
 
     const id = newId("key");
@@ -481,15 +481,16 @@ export class KeyService {
       if (patch.allowedIps !== undefined) values.allowedIps = patch.allowedIps;
       // An issued key's rateLimit is shorthand for its limit named "requests".
       if (patch.rateLimit !== undefined && current.apiId === null) values.rateLimit = patch.rateLimit;
-      if (patch.rateLimit !== undefined && current.apiId !== null) values.ratelimits = withRequestsLimit(current.ratelimits, patch.rateLimit);
-      if (patch.ratelimits !== undefined) values.ratelimits = patch.ratelimits;
+      const ratelimits = patch.ratelimits ?? (patch.rateLimit !== undefined && current.apiId !== null ? withRequestsLimit(current.ratelimits, patch.rateLimit) : undefined);
+      if (ratelimits !== undefined) values.ratelimits = ratelimits;
       if (patch.metadata !== undefined) values.metadata = patch.metadata;
       if (patch.expiresAt !== undefined) values.expiresAt = this.resolveExpiry(now, patch.expiresAt, undefined, (await this.apiOf(actor, current))?.defaults.maxTtlDays);
       if (patch.disabled !== undefined) values.disabledAt = patch.disabled ? (current.disabledAt ?? now) : null;
       if (patch.credits !== undefined) Object.assign(values, storedCredits(patch.credits, now));
       // Added in the UPDATE itself, to the balance as it is then: a verification charging meanwhile is not lost.
       if (patch.addCredits !== undefined) Object.assign(values, addedCredits(patch.addCredits, now));
-      this.assertRateLimitAllowed(patch.rateLimit);
+      if (current.apiId === null) this.assertRateLimitAllowed(patch.rateLimit);
+      else if (ratelimits) assertNamedLimitsAllowed(ratelimits, this.deps.maxRateLimit, patch.ratelimits === undefined ? "rateLimit" : "ratelimits");
       const after = { ...current, ...values } as KeyRow;
       if (current.apiId !== null) {
         // An issued key never acts on Keyward: its settings limit its customer, not a manager.
@@ -556,6 +557,7 @@ export class KeyService {
       if (old.revokedAt) throw new KeywardError("invalid_state", "The key was revoked while it was being rotated");
       this.assertScopesGrantable(actor, owner.role, old.scopes);
       this.assertRateLimitAllowed(old.rateLimit);
+      assertNamedLimitsAllowed(old.ratelimits, this.deps.maxRateLimit, "ratelimits");
       this.assertMayTouch(actor, old);
       const [successor] = await tx.select({ id: apiKeys.id }).from(apiKeys).where(eq(apiKeys.rotatedFrom, id)).limit(1);
       if (successor) {
@@ -803,6 +805,22 @@ const selfModification = (what: string) =>
 const earliest = (a: Date | null, b: Date | null): Date | null => (a === null ? b : b === null || a <= b ? a : b);
 
 const formatRateLimit = (limit: RateLimit) => `${limit.requests} requests per ${limit.windowSeconds} s`;
+
+/**
+ * KEYWARD_MAX_RATE_LIMIT for named limits (of an issued key or an identity): each limit on its own
+ * must lie within the bound, by the same rule as a root key's single limit (no more requests per
+ * window, nor per second), because a verification may name any one of them and apply it alone
+ * (docs/decisions/0020-named-rate-limits.md). `field` is the input the limits came from: `rateLimit`
+ * for the shorthand, so the refusal points where a root key's would.
+ */
+export function assertNamedLimitsAllowed(ratelimits: readonly NamedRateLimit[], max: RateLimit | undefined, field: "rateLimit" | "ratelimits" = "ratelimits"): void {
+  if (!max) return;
+  const looser = ratelimits.find((limit) => !rateLimitWithin({ requests: limit.limit, windowSeconds: limit.durationSeconds }, max));
+  if (looser) {
+    const label = field === "rateLimit" ? "rateLimit" : `Rate limit "${looser.name}" (${looser.limit} requests per ${looser.durationSeconds} s)`;
+    throw new KeywardError("policy_violation", `${label} may be at most ${formatRateLimit(max)} on this instance (KEYWARD_MAX_RATE_LIMIT)`, { field });
+  }
+}
 
 /** Whether `inner` (a CIDR) lies wholly inside `outer`. */
 function cidrWithin(inner: string, outer: string): boolean {
