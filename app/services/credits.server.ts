@@ -1,4 +1,4 @@
-import { and, eq, sql, type SQL } from "drizzle-orm";
+import { and, sql, type SQL } from "drizzle-orm";
 import type { Database } from "../../db/client.server";
 import { apiKeys } from "../../db/schema";
 
@@ -50,6 +50,15 @@ export function addedCredits(amount: number, now: Date): { creditsRemaining: SQL
   return { creditsRemaining: sql`${balanceAt(now)} + ${amount}`, creditsRefilledAt: refilledAtAfter(now) };
 }
 
+/**
+ * The key whose balance `keyId` spends: itself, or, for a rotated key in its grace period, the
+ * successor its `credits_key_id` names (the pool both keys share, docs/decisions/0019-credits.md).
+ */
+const creditsHolder = (keyId: string): SQL => sql`coalesce((select k.credits_key_id from api_keys k where k.id = ${keyId}), ${keyId})`;
+
+/** How many times a charge follows its pool to a successor that a rotation moved it to meanwhile. */
+const MAX_CHARGE_ATTEMPTS = 3;
+
 /** What a charge did: `charged` false = fewer than `cost` remained and nothing was taken; remaining null = the key has no credits (unlimited). */
 export type CreditCharge = { charged: true; remaining: number | null } | { charged: false; remaining: number };
 
@@ -57,31 +66,39 @@ export class CreditLedger {
   constructor(private readonly deps: { db: Database }) {}
 
   /**
-   * Takes `cost` credits from the key in one statement, refilling first when a refill is due.
-   * The row lock serialises concurrent charges: each sees the balance the previous one left.
+   * Takes `cost` credits from the key's pool in one statement, refilling first when a refill is
+   * due. The row lock serialises concurrent charges: each sees the balance the previous one left.
+   * A rotation that moves the pool to a successor while a charge waits leaves the old row without a
+   * balance: the charge finds no row, sees the balance now lives elsewhere, and charges it there.
    */
   async charge(keyId: string, cost: number, now: Date): Promise<CreditCharge> {
     const balance = balanceAt(now);
-    const [row] = await this.deps.db
-      .update(apiKeys)
-      .set({
-        creditsRemaining: sql`${balance} - ${cost}`,
-        creditsRefilledAt: refilledAtAfter(now),
-      })
-      .where(and(eq(apiKeys.id, keyId), sql`${balance} >= ${cost}`))
-      .returning({ remaining: apiKeys.creditsRemaining });
-    if (row) return { charged: true, remaining: row.remaining };
-    // No row: too few credits, or the credits were removed since the key was cached (then nothing limits it).
-    const remaining = await this.balance(keyId, now);
-    return remaining === null ? { charged: true, remaining: null } : { charged: false, remaining };
+    let remaining: number | null = null;
+    for (let attempt = 0; attempt < MAX_CHARGE_ATTEMPTS; attempt++) {
+      const [row] = await this.deps.db
+        .update(apiKeys)
+        .set({
+          creditsRemaining: sql`${balance} - ${cost}`,
+          creditsRefilledAt: refilledAtAfter(now),
+        })
+        .where(and(sql`${apiKeys.id} = ${creditsHolder(keyId)}`, sql`${balance} >= ${cost}`))
+        .returning({ remaining: apiKeys.creditsRemaining });
+      if (row) return { charged: true, remaining: row.remaining };
+      // No row: too few credits, the credits were removed since the key was cached (then nothing
+      // limits it), or a rotation moved them while this charge waited (then they suffice elsewhere).
+      remaining = await this.balance(keyId, now);
+      if (remaining === null) return { charged: true, remaining: null };
+      if (remaining < cost) return { charged: false, remaining };
+    }
+    return { charged: false, remaining: remaining ?? 0 };
   }
 
-  /** The balance at `now` without taking anything (null = unlimited, or no such key). */
+  /** The balance of the key's pool at `now` without taking anything (null = unlimited, or no such key). */
   async balance(keyId: string, now: Date): Promise<number | null> {
     const [row] = await this.deps.db
       .select({ remaining: balanceAt(now).mapWith(Number) })
       .from(apiKeys)
-      .where(eq(apiKeys.id, keyId));
+      .where(sql`${apiKeys.id} = ${creditsHolder(keyId)}`);
     return row?.remaining ?? null;
   }
 }
