@@ -32,8 +32,8 @@ function refillDue(now: Date): SQL {
   return sql`(${apiKeys.creditsRefill} is not null and coalesce(${apiKeys.creditsRefilledAt}, '-infinity'::timestamptz) < ${lastRefillAt(now)})`;
 }
 
-/** The balance at `now`: the refill amount when a refill is due, else what is stored (null = unlimited). */
-function balanceAt(now: Date): SQL<number | null> {
+/** The balance at `now`: the refill amount when a refill is due, else what is stored (null = unlimited); for a select or update of api_keys. */
+export function balanceAt(now: Date): SQL<number | null> {
   return sql<number | null>`(case when ${refillDue(now)} then (${apiKeys.creditsRefill}->>'amount')::bigint else ${apiKeys.creditsRemaining} end)`;
 }
 

@@ -1,5 +1,6 @@
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { UsageRecorder } from "../../app/services/usage.server";
 import { launchBrowser, newContext, screenshot, signInAndWait, skipBrowserSuite, unexpectedProblems, watchProblems } from "../support/browser";
 import { createUser } from "../support/keyward";
 import { startApp, type RunningApp } from "../support/server";
@@ -84,6 +85,44 @@ describe.skipIf(skipBrowserSuite("named rate limits e2e"))("named rate limits on
     await phone.close();
 
     expect(unexpectedProblems(problems, [422])).toEqual([]);
+    await context.close();
+  });
+
+  it("the API page ranks keys and identities by volume and refusals, and lists keys near their credit end", { timeout: 180_000 }, async () => {
+    const member = await createUser(app.keyward, "member");
+    const api = await app.keyward.apis.create(member.actor, { name: "Metered", prefix: "metered", permissions: ["orders.read"] });
+    const { key: rootKey } = await app.keyward.keys.create(member.actor, { name: "verifier", scopes: ["read"] });
+    const busy = await app.keyward.keys.createIssued(member.actor, api.id, { name: "busy key", externalId: "acme-corp", permissions: ["orders.read"] });
+    const low = await app.keyward.keys.createIssued(member.actor, api.id, { name: "almost spent", externalId: "globex", credits: { remaining: 4, refill: { interval: "daily", amount: 100 } } });
+    const verify = (key: string, body: Record<string, unknown> = {}) =>
+      fetch(`${app.url}/api/v1/verify`, { method: "POST", headers: { Authorization: `Bearer ${rootKey}`, "Content-Type": "application/json" }, body: JSON.stringify({ key, ...body }) });
+    for (let i = 0; i < 5; i++) await verify(busy.key);
+    await verify(busy.key, { permissions: ["orders.write"] });
+    for (let i = 0; i < 6; i++) await verify(low.key);
+    await (app.keyward.usage as UsageRecorder).flush();
+
+    const context = await newContext(browser, app.url);
+    const page = await context.newPage();
+    const problems = watchProblems(page);
+    await signInAndWait(page, member.email);
+    await page.goto(`/apis/${api.id}`);
+    await page.locator("[data-top-lists]").waitFor();
+    const list = (name: string) => page.getByRole("list", { name }).getByRole("listitem").allInnerTexts();
+    expect((await list("Top keys by volume")).map((text) => text.replace(/\s+/g, " "))).toEqual(["almost spent 6 verifications", "busy key 6 verifications"]);
+    expect((await list("Top keys by refusals")).map((text) => text.replace(/\s+/g, " "))).toEqual(["almost spent 2 refused", "busy key 1 refused"]);
+    expect((await list("Top identities by refusals")).map((text) => text.replace(/\s+/g, " "))).toEqual(["globex 2 refused", "acme-corp 1 refused"]);
+    expect((await list("Keys near their credit end")).map((text) => text.replace(/\s+/g, " "))).toEqual(["almost spent 0 left of 100"]);
+    await screenshot(page, "api-page-top-lists");
+
+    const phone = await newContext(browser, app.url, { viewport: { width: 390, height: 844 }, colorScheme: "dark" });
+    await phone.addCookies(await context.cookies());
+    const phonePage = await phone.newPage();
+    watchProblems(phonePage, problems);
+    await phonePage.goto(`/apis/${api.id}`);
+    await phonePage.locator("[data-near-credit-end]").waitFor();
+    await screenshot(phonePage, "api-page-top-lists-phone-dark");
+    await phone.close();
+    expect(unexpectedProblems(problems, [])).toEqual([]);
     await context.close();
   });
 });
