@@ -1,10 +1,82 @@
+import { createIdentityInput, updateIdentityInput } from "../app/lib/apis-schemas";
 import { externalIdSchema, identityIdSchema } from "../app/lib/key-schemas";
 import type { IdentityView } from "../app/services/identities.server";
 import type { ApiKeyView } from "../app/services/keys.server";
-import { parseCommand, parseInput, runProgram, type Command } from "./lib/cli";
-import { printJson, shortDate, table } from "./lib/format";
+import { namedLimitsOption, parseCommand, parseInput, required, runProgram, UsageError, type Command } from "./lib/cli";
+import { namedLimits, printJson, shortDate, table } from "./lib/format";
 import { withKeyward } from "./lib/keyward";
 import { cliActor as actor, findApi } from "./lib/lookup";
+
+/** Schema fields → the flags that set them, so validation errors name what to fix. */
+const FLAGS = { externalId: "--external-id", ratelimits: "--ratelimit", apiId: "--api" };
+
+const RATELIMIT_HELP = `  --ratelimit NAME=N/SECONDS A limit shared by all the identity's keys, repeatable:
+                             --ratelimit requests=100/1s --ratelimit daily=100000/86400`;
+
+/** An identity's settings, for stdout (`--json` prints the identity itself). */
+function describeIdentity(identity: IdentityView, prefix: string): string {
+  const meta = Object.keys(identity.meta).length > 0 ? JSON.stringify(identity.meta) : "none";
+  return (
+    `Identity ${identity.id} "${identity.externalId}" of API ${prefix} (${identity.apiId})\n` +
+    `  created    ${shortDate(identity.createdAt)}\n  meta       ${meta}\n  ratelimits ${namedLimits(identity.ratelimits, "none (shared limits apply only when set)")}\n` +
+    `  keys       ${identity.keyCount.live} live of ${identity.keyCount.total}\n`
+  );
+}
+
+const create: Command = {
+  summary: "Create an identity (a customer) of an API, with shared rate limits",
+  help: `Creates an identity: one of your customers, by your own id for them. Keys issued later with
+--external-id ID join it. Its rate limits are shared by all its keys.
+
+Usage: npm run identities -- create --api ID_OR_PREFIX --external-id ID [--ratelimit NAME=N/SECONDS …] [--json]
+
+Options:
+  --api ID_OR_PREFIX         The API (api_… id or its prefix)
+  --external-id ID           Your id for the customer (unique within the API)
+${RATELIMIT_HELP}
+  --json                     Print the identity as JSON`,
+  async run(argv) {
+    const { values } = parseCommand(argv, create, { api: { type: "string" }, "external-id": { type: "string" }, ratelimit: { type: "string", multiple: true }, json: { type: "boolean" } });
+    const api = required(values.api, "--api");
+    const externalId = required(values["external-id"], "--external-id");
+    const ratelimits = namedLimitsOption(values.ratelimit, false);
+    const { identity, prefix } = await withKeyward(async (keyward) => {
+      const found = await findApi(keyward, api);
+      const input = parseInput(createIdentityInput, { apiId: found.id, externalId, ratelimits }, FLAGS);
+      return { identity: await keyward.identities.create(actor, input), prefix: found.prefix };
+    });
+    if (values.json) return printJson(identity);
+    process.stdout.write(describeIdentity(identity, prefix));
+  },
+};
+
+const update: Command = {
+  summary: "Change an identity's external id or shared rate limits (audited)",
+  help: `Changes an identity; the audit log records what changed. Rate limits are replaced as a whole.
+
+Usage: npm run identities -- update IDENTITY_ID [--external-id ID] [--ratelimit NAME=N/SECONDS …] [--clear-ratelimits] [--json]
+
+Options:
+  --external-id ID           A new id of yours for the customer
+${RATELIMIT_HELP}
+  --clear-ratelimits         Remove every shared limit
+  --json                     Print the identity as JSON`,
+  async run(argv) {
+    const {
+      values,
+      positionals: [rawId],
+    } = parseCommand(argv, update, { "external-id": { type: "string" }, ratelimit: { type: "string", multiple: true }, "clear-ratelimits": { type: "boolean" }, json: { type: "boolean" } }, ["IDENTITY_ID"]);
+    const id = parseInput(identityIdSchema, rawId, { "": "IDENTITY_ID" });
+    const patch = parseInput(updateIdentityInput, { externalId: values["external-id"], ratelimits: namedLimitsOption(values.ratelimit, values["clear-ratelimits"]) }, FLAGS);
+    if (patch.externalId === undefined && patch.ratelimits === undefined) throw new UsageError("nothing to change: give --external-id, --ratelimit or --clear-ratelimits");
+    const { identity, prefix } = await withKeyward(async (keyward) => {
+      const identity = await keyward.identities.update(actor, id, patch);
+      return { identity, prefix: (await keyward.apis.get(actor, identity.apiId)).prefix };
+    });
+    if (values.json) return printJson(identity);
+    process.stdout.write(describeIdentity(identity, prefix));
+  },
+};
 
 const list: Command = {
   summary: "List identities (the customers your APIs' keys are issued to)",
@@ -74,14 +146,10 @@ Options:
       return { identity, prefix: (await keyward.apis.get(actor, identity.apiId)).prefix, keys };
     });
     if (values.json) return printJson({ identity, keys });
-    const meta = Object.keys(identity.meta).length > 0 ? JSON.stringify(identity.meta) : "none";
-    process.stdout.write(
-      `Identity ${identity.id} "${identity.externalId}" of API ${prefix} (${identity.apiId})\n` +
-        `  created  ${shortDate(identity.createdAt)}\n  meta     ${meta}\n  keys     ${identity.keyCount.live} live of ${identity.keyCount.total}\n`,
-    );
+    process.stdout.write(describeIdentity(identity, prefix));
     if (keys.length === 0) return;
-    const rows = keys.map((key) => [key.id, key.name, key.status, key.permissions.join(","), `${key.start}…${key.last4}`, shortDate(key.expiresAt, "never")]);
-    process.stdout.write(`\n${table(["id", "name", "status", "permissions", "key", "expires"], rows)}\n`);
+    const rows = keys.map((key) => [key.id, key.name, key.status, key.permissions.join(","), namedLimits(key.ratelimits, "—"), `${key.start}…${key.last4}`, shortDate(key.expiresAt, "never")]);
+    process.stdout.write(`\n${table(["id", "name", "status", "permissions", "ratelimits", "key", "expires"], rows)}\n`);
   },
 };
 
@@ -111,5 +179,5 @@ Usage: npm run identities -- revoke-keys IDENTITY_ID`,
 await runProgram({
   name: "npm run identities --",
   summary: "Manage the identities (customers) your APIs' keys are issued to (acts as the system, recorded as \"cli\" in the audit log).",
-  commands: { list, show, "revoke-keys": revokeKeys },
+  commands: { create, update, list, show, "revoke-keys": revokeKeys },
 });

@@ -1,8 +1,8 @@
-import { createIssuedKeyInput, createKeyInput, externalIdSchema, keyIdSchema, keyStatusFilterSchema, rotateKeyInput, type CreateKeyInput, type ListKeysInput } from "../app/lib/key-schemas";
+import { createIssuedKeyInput, createKeyInput, externalIdSchema, keyIdSchema, keyStatusFilterSchema, rotateKeyInput, updateKeyInput, type CreateKeyInput, type ListKeysInput } from "../app/lib/key-schemas";
 import type { ApiKeyView } from "../app/services/keys.server";
 import type { Keyward } from "../app/services/keyward.server";
-import { integerOption, listOption, parseCommand, parseInput, required, runProgram, UsageError, type Command } from "./lib/cli";
-import { printJson, shortDate, table } from "./lib/format";
+import { integerOption, listOption, namedLimitsOption, parseCommand, parseInput, required, runProgram, UsageError, type Command } from "./lib/cli";
+import { namedLimits, printJson, shortDate, table } from "./lib/format";
 import { withKeyward } from "./lib/keyward";
 import { cliActor as actor, findApi, findUser } from "./lib/lookup";
 
@@ -15,6 +15,7 @@ const FLAGS = {
   scopes: "--scopes",
   expiresInDays: "--expires-in-days",
   rateLimit: "--rate-limit",
+  ratelimits: "--ratelimit",
   allowedIps: "--allowed-ips",
   gracePeriodSeconds: "--grace-seconds",
   status: "--status",
@@ -40,6 +41,8 @@ Options for issued keys:
   --api ID_OR_PREFIX         The API (api_… id or its prefix, e.g. acme_live)
   --external-id ID           Your id for the customer; their identity is created on first use
   --permissions LIST         Comma-separated permissions from the API's vocabulary (wildcards: orders.*)
+  --ratelimit NAME=N/SECONDS A named rate limit, repeatable: --ratelimit requests=10/1s --ratelimit daily=10000/86400
+                             (verification applies each; instead of --rate-limit, which sets the one named "requests")
 Options for both:
   --name NAME                A name to recognise the key by (required for root keys)
   --description TEXT         Optional description
@@ -58,6 +61,7 @@ Options for both:
       scopes: { type: "string" },
       "expires-in-days": { type: "string" },
       "rate-limit": { type: "string" },
+      ratelimit: { type: "string", multiple: true },
       "allowed-ips": { type: "string" },
       recoverable: { type: "boolean" },
     });
@@ -78,6 +82,7 @@ interface CreateOptions {
   owner?: string;
   "external-id"?: string;
   permissions?: string;
+  ratelimit?: string[];
   name?: string;
   scopes?: string;
 }
@@ -92,8 +97,8 @@ interface CreatedKey {
 }
 
 async function createRootKey(values: CreateOptions, common: CommonKeyOptions): Promise<CreatedKey> {
-  for (const flag of ["external-id", "permissions"] as const) {
-    if (values[flag] !== undefined) throw new UsageError(`--${flag} is for keys issued for an API: add --api`);
+  for (const flag of ["external-id", "permissions", "ratelimit"] as const) {
+    if (values[flag] !== undefined) throw new UsageError(`--${flag} is for keys issued for an API: add --api${flag === "ratelimit" ? " (a root key has one --rate-limit)" : ""}`);
   }
   const owner = required(values.owner, "--owner");
   const input = parseInput(createKeyInput, { ...common, name: required(values.name, "--name"), scopes: listOption(required(values.scopes, "--scopes")) }, FLAGS);
@@ -110,7 +115,7 @@ async function createIssuedKey(api: string, values: CreateOptions, common: Commo
   }
   const input = parseInput(
     createIssuedKeyInput,
-    { ...common, name: values.name, externalId: values["external-id"], permissions: listOption(values.permissions) },
+    { ...common, name: values.name, externalId: values["external-id"], permissions: listOption(values.permissions), ratelimits: namedLimitsOption(values.ratelimit, false) },
     FLAGS,
   );
   return withKeyward(async (keyward) => {
@@ -119,6 +124,35 @@ async function createIssuedKey(api: string, values: CreateOptions, common: Commo
     return { ...created, belongsTo: `of API ${found.prefix} (${found.id})${input.externalId === undefined ? "" : ` for ${input.externalId}`}` };
   });
 }
+
+const update: Command = {
+  summary: "Change a key's name, description or named rate limits (audited)",
+  help: `Changes a key; the audit log records what changed. Named limits are replaced as a whole.
+
+Usage: npm run keys -- update KEY_ID [--name NAME] [--description TEXT] [--ratelimit NAME=N/SECONDS …] [--clear-ratelimits]
+
+Options:
+  --name NAME                A new name
+  --description TEXT         A new description
+  --ratelimit NAME=N/SECONDS An issued key's named limits, repeatable, replacing those it has:
+                             --ratelimit requests=10/1s --ratelimit daily=10000/86400
+  --clear-ratelimits         Remove every named limit of the key (it is then not limited)`,
+  async run(argv) {
+    const {
+      values,
+      positionals: [rawId],
+    } = parseCommand(argv, update, { name: { type: "string" }, description: { type: "string" }, ratelimit: { type: "string", multiple: true }, "clear-ratelimits": { type: "boolean" } }, ["KEY_ID"]);
+    const id = parseInput(keyIdSchema, rawId, { "": "KEY_ID" });
+    const patch = parseInput(updateKeyInput, { name: values.name, description: values.description, ratelimits: namedLimitsOption(values.ratelimit, values["clear-ratelimits"]) }, FLAGS);
+    if (Object.values(patch).every((value) => value === undefined)) throw new UsageError("nothing to change: give --name, --description, --ratelimit or --clear-ratelimits");
+    const { apiKey, belongsTo } = await withKeyward(async (keyward) => {
+      const apiKey = await keyward.keys.update(actor, id, patch);
+      const belongsTo = apiKey.apiId === null ? `for ${(await findUser(keyward, apiKey.ownerId)).email}` : `of API ${(await keyward.apis.get(actor, apiKey.apiId)).prefix} (${apiKey.apiId})`;
+      return { apiKey, belongsTo };
+    });
+    process.stdout.write(`${describeKey(apiKey, belongsTo)}\n`);
+  },
+};
 
 const list: Command = {
   summary: "List keys (never their secrets)",
@@ -259,7 +293,9 @@ function describeKey(key: ApiKeyView, belongsTo: string): string {
     key.kind === "root" ? `  scopes     ${key.scopes.join(", ")}` : `  permissions ${key.permissions.join(", ") || "none"}`,
     `  expires    ${shortDate(key.expiresAt, "never")}`,
   ];
-  if (key.rateLimit) lines.push(`  rate limit ${key.rateLimit.requests} requests per ${key.rateLimit.windowSeconds} s`);
+  if (key.kind === "root" && key.rateLimit) lines.push(`  rate limit ${key.rateLimit.requests} requests per ${key.rateLimit.windowSeconds} s`);
+  if (key.kind === "issued") lines.push(`  ratelimits ${namedLimits(key.ratelimits, "none (not limited)")}`);
+  if (key.credits) lines.push(`  credits    ${key.credits.remaining} remaining`);
   if (key.allowedIps.length > 0) lines.push(`  allowed    ${key.allowedIps.join(", ")}`);
   if (key.recoverable) lines.push("  recoverable: an admin can reveal it later (every reveal is audited)");
   return lines.join("\n");
@@ -268,5 +304,5 @@ function describeKey(key: ApiKeyView, belongsTo: string): string {
 await runProgram({
   name: "npm run keys --",
   summary: "Manage Keyward API keys from the command line (acts as the system, recorded as \"cli\" in the audit log).",
-  commands: { create, list, revoke, rotate },
+  commands: { create, update, list, revoke, rotate },
 });

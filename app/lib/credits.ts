@@ -45,3 +45,13 @@ export function currentCredits(stored: StoredCredits, now: Date): { remaining: n
   const due = creditsRefilledAt === null || creditsRefilledAt.getTime() < lastRefillAt(refill, now).getTime();
   return { remaining: due ? refill.amount : creditsRemaining, refill, nextRefillAt: nextRefillAt(refill, now).toISOString() };
 }
+
+/**
+ * When a key is near its credit end (the API page and `GET /api/v1/apis/{id}/usage` list them): at
+ * most `absolute` credits left, or at most `percent` % of the amount its refill gives. Keys in a
+ * rotation's grace period are left out: their successor holds the shared balance and is listed.
+ */
+export const LOW_CREDITS = { absolute: 10, percent: 10 } as const;
+
+/** The rule in words, for the page and the API document. */
+export const LOW_CREDITS_TEXT = `at most ${LOW_CREDITS.absolute} credits left, or at most ${LOW_CREDITS.percent} % of their refill amount`;

@@ -1,3 +1,4 @@
+import type { z } from "zod";
 import { checkAllowlist } from "../components/allowlist-input";
 
 /**
@@ -133,4 +134,42 @@ export function parseCredits(form: FormData): FormPart<CreditsValue | null> {
 export function parseAddCredits(form: FormData): FormPart<number> {
   const amount = wholeNumber(formText(form, "addCredits"));
   return Number.isNaN(amount) ? refuse({ addCredits: ["Enter a whole number of credits to add"] }) : accept(amount);
+}
+
+export interface NamedLimitValue {
+  name: string;
+  limit: number;
+  durationSeconds: number;
+}
+
+/**
+ * The named limits editor's rows (repeated `ratelimitName`, `ratelimitLimit`, `ratelimitSeconds`),
+ * rows left wholly blank skipped. Undefined when the form has no editor (`ratelimitsEditor`), so a
+ * form without one changes nothing; an editor with no rows means no limits. Messages name the row;
+ * names, ranges and duplicates are the schema's to check.
+ */
+export function parseNamedLimits(form: FormData): FormPart<NamedLimitValue[] | undefined> {
+  if (formText(form, "ratelimitsEditor") === "") return accept(undefined);
+  const texts = (name: string) => form.getAll(name).map((value) => (typeof value === "string" ? value.trim() : ""));
+  const [names, limits, seconds] = [texts("ratelimitName"), texts("ratelimitLimit"), texts("ratelimitSeconds")];
+  const problems: string[] = [];
+  const value: NamedLimitValue[] = [];
+  for (let row = 0; row < Math.max(names.length, limits.length, seconds.length); row++) {
+    const [name, limitText, secondsText] = [names[row] ?? "", limits[row] ?? "", seconds[row] ?? ""];
+    if (!name && !limitText && !secondsText) continue;
+    const label = `Limit ${row + 1}${name ? ` (${name})` : ""}`;
+    const limit = wholeNumber(limitText);
+    const durationSeconds = wholeNumber(secondsText);
+    if (!name) problems.push(`${label}: give it a name`);
+    if (Number.isNaN(limit)) problems.push(`${label}: enter a whole number of requests`);
+    if (Number.isNaN(durationSeconds)) problems.push(`${label}: enter a whole number of seconds`);
+    value.push({ name, limit, durationSeconds });
+  }
+  return problems.length > 0 ? refuse({ ratelimits: problems }) : accept(value);
+}
+
+/** A schema message as a form shows it: one about a named limit says which row (from 1) it is about. */
+export function issueMessage(issue: z.ZodIssue): string {
+  const [field, row] = issue.path;
+  return field === "ratelimits" && typeof row === "number" ? `Limit ${row + 1}: ${issue.message}` : issue.message;
 }

@@ -1,4 +1,5 @@
 import { z, type ZodObject, type ZodType } from "zod";
+import { LOW_CREDITS_TEXT } from "./credits";
 import {
   apiKeySchema,
   apiListSchema,
@@ -268,7 +269,7 @@ export const ENDPOINTS: Endpoint[] = [
   {
     method: "get", path: "/api/v1/apis/{id}/usage", operationId: "getApiUsage", tag: "Usage", operation: "apis.usage",
     summary: "An API's verifications over time",
-    description: `${VERIFICATION_USAGE} \`topKeys\` lists the most verified keys of the range with their refusals. Same visibility as the API.`,
+    description: `${VERIFICATION_USAGE} \`topKeys\` and \`topIdentities\` list the most verified keys and identities of the range with their refusals, \`topKeysByRefusals\` and \`topIdentitiesByRefusals\` the most refused (up to 10 each). \`keysNearCreditEnd\` lists the live keys with credits that have ${LOW_CREDITS_TEXT}, now. Same visibility as the API.`,
     query: usageSeriesInput,
     success: { status: 200, description: "The series by outcome, its totals and the top keys", schema: "ApiVerificationUsage" },
     errors: ["validation_failed", "not_found"],

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { LOW_CREDITS_TEXT } from "./credits";
 import { boundedInstant } from "./dates";
 import { apiIdSchema, identityIdSchema, keyIdSchema } from "./key-schemas";
 
@@ -60,10 +61,17 @@ export const verificationUsageSchema = z.object({
   ...verificationSeries,
 });
 
+const topKey = z.object({ keyId: keyIdSchema, name: z.string().nullable(), total: z.number().int(), refused: z.number().int().describe("Every outcome but VALID") });
+const topIdentity = z.object({ identityId: z.string(), externalId: z.string().nullable().describe("Null once the identity was deleted"), total: z.number().int(), refused: z.number().int().describe("Every outcome but VALID") });
+
 export const apiVerificationUsageSchema = verificationUsageSchema.extend({
-  topKeys: z
-    .array(z.object({ keyId: keyIdSchema, name: z.string().nullable(), total: z.number().int(), refused: z.number().int().describe("Every outcome but VALID") }))
-    .describe("The most verified keys in the range, most first"),
+  topKeys: z.array(topKey).describe("The most verified keys in the range, most first"),
+  topKeysByRefusals: z.array(topKey).describe("The most refused keys in the range (refused at least once), most first"),
+  topIdentities: z.array(topIdentity).describe("The identities whose keys were verified most in the range, most first"),
+  topIdentitiesByRefusals: z.array(topIdentity).describe("The identities whose keys were refused most in the range, most first"),
+  keysNearCreditEnd: z
+    .array(z.object({ keyId: keyIdSchema, name: z.string(), identityId: z.string().nullable(), remaining: z.number().int(), refillAmount: z.number().int().nullable() }))
+    .describe(`Live keys with credits that have ${LOW_CREDITS_TEXT}, now; fewest first (up to 10)`),
 });
 
 export const usageSeriesSchema = z.object({

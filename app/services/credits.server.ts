@@ -1,4 +1,4 @@
-import { and, eq, sql, type SQL } from "drizzle-orm";
+import { and, sql, type SQL } from "drizzle-orm";
 import type { Database } from "../../db/client.server";
 import { apiKeys } from "../../db/schema";
 
@@ -32,8 +32,8 @@ function refillDue(now: Date): SQL {
   return sql`(${apiKeys.creditsRefill} is not null and coalesce(${apiKeys.creditsRefilledAt}, '-infinity'::timestamptz) < ${lastRefillAt(now)})`;
 }
 
-/** The balance at `now`: the refill amount when a refill is due, else what is stored (null = unlimited). */
-function balanceAt(now: Date): SQL<number | null> {
+/** The balance at `now`: the refill amount when a refill is due, else what is stored (null = unlimited); for a select or update of api_keys. */
+export function balanceAt(now: Date): SQL<number | null> {
   return sql<number | null>`(case when ${refillDue(now)} then (${apiKeys.creditsRefill}->>'amount')::bigint else ${apiKeys.creditsRemaining} end)`;
 }
 
@@ -49,6 +49,15 @@ function refilledAtAfter(now: Date): SQL {
 export function addedCredits(amount: number, now: Date): { creditsRemaining: SQL; creditsRefilledAt: SQL } {
   return { creditsRemaining: sql`${balanceAt(now)} + ${amount}`, creditsRefilledAt: refilledAtAfter(now) };
 }
+
+/**
+ * The key whose balance `keyId` spends: itself, or, for a rotated key in its grace period, the
+ * successor its `credits_key_id` names (the pool both keys share, docs/decisions/0019-credits.md).
+ */
+const creditsHolder = (keyId: string): SQL => sql`coalesce((select k.credits_key_id from api_keys k where k.id = ${keyId}), ${keyId})`;
+
+/** How many times a charge follows its pool to a successor that a rotation moved it to meanwhile. */
+const MAX_CHARGE_ATTEMPTS = 3;
 
 /** What a charge did: `charged` false = fewer than `cost` remained and nothing was taken; remaining null = the key has no credits (unlimited). */
 export type CreditCharge = { charged: true; remaining: number | null } | { charged: false; remaining: number };
@@ -67,9 +76,9 @@ export class CreditLedger {
   constructor(private readonly deps: { db: Database }) {}
 
   /**
-   * Takes `cost` credits from the key, refilling first when a refill is due. The charges of one key
-   * that arrive within one turn of the event loop are settled together: one statement takes their
-   * total when the balance covers it, and each charge is answered with the balance it left, in
+   * Takes `cost` credits from the key's pool, refilling first when a refill is due. The charges of
+   * one key that arrive within one turn of the event loop are settled together: one statement takes
+   * their total when the balance covers it, and each charge is answered with the balance it left, in
    * arrival order — what one statement each would have answered, for one round trip (and one row
    * lock) per batch. When the balance does not cover the whole batch, its charges are made one by
    * one, so each gets exactly the answer it would have had alone.
@@ -109,19 +118,29 @@ export class CreditLedger {
     }
   }
 
-  /** One charge on its own: taken, or refused with the balance that was too small. */
+  /**
+   * One charge on its own: taken, or refused with the balance that was too small. A rotation that
+   * moves the pool to a successor while a charge waits leaves the old row without a balance: the
+   * charge finds no row, sees the balance now lives elsewhere, and charges it there.
+   */
   private async chargeOne(keyId: string, cost: number, now: Date): Promise<CreditCharge> {
-    const remaining = await this.take(keyId, cost, now);
-    if (remaining !== undefined) return { charged: true, remaining };
-    // Too few credits, or the credits were removed since the key was cached (then nothing limits it).
-    const balance = await this.balance(keyId, now);
-    return balance === null ? { charged: true, remaining: null } : { charged: false, remaining: balance };
+    let balance: number | null = null;
+    for (let attempt = 0; attempt < MAX_CHARGE_ATTEMPTS; attempt++) {
+      const remaining = await this.take(keyId, cost, now);
+      if (remaining !== undefined) return { charged: true, remaining };
+      // No row: too few credits, the credits were removed since the key was cached (then nothing
+      // limits it), or a rotation moved them while this charge waited (then they suffice elsewhere).
+      balance = await this.balance(keyId, now);
+      if (balance === null) return { charged: true, remaining: null };
+      if (balance < cost) return { charged: false, remaining: balance };
+    }
+    return { charged: false, remaining: balance ?? 0 };
   }
 
   /**
-   * Takes `cost` credits in one statement when the balance covers them; the balance left, or
-   * undefined when nothing was taken. The row lock serialises concurrent takes: each sees the
-   * balance the previous one left.
+   * Takes `cost` credits from the key's pool in one statement when the balance covers them; the
+   * balance left, or undefined when nothing was taken. The row lock serialises concurrent takes:
+   * each sees the balance the previous one left.
    */
   private async take(keyId: string, cost: number, now: Date): Promise<number | undefined> {
     const balance = balanceAt(now);
@@ -131,17 +150,17 @@ export class CreditLedger {
         creditsRemaining: sql`${balance} - ${cost}`,
         creditsRefilledAt: refilledAtAfter(now),
       })
-      .where(and(eq(apiKeys.id, keyId), sql`${balance} >= ${cost}`))
+      .where(and(sql`${apiKeys.id} = ${creditsHolder(keyId)}`, sql`${balance} >= ${cost}`))
       .returning({ remaining: apiKeys.creditsRemaining });
     return row ? (row.remaining as number) : undefined;
   }
 
-  /** The balance at `now` without taking anything (null = unlimited, or no such key). */
+  /** The balance of the key's pool at `now` without taking anything (null = unlimited, or no such key). */
   async balance(keyId: string, now: Date): Promise<number | null> {
     const [row] = await this.deps.db
       .select({ remaining: balanceAt(now).mapWith(Number) })
       .from(apiKeys)
-      .where(eq(apiKeys.id, keyId));
+      .where(sql`${apiKeys.id} = ${creditsHolder(keyId)}`);
     return row?.remaining ?? null;
   }
 }

@@ -1,6 +1,6 @@
 import { and, count, desc, eq, ilike, inArray, isNull, type SQL } from "drizzle-orm";
 import type { Database } from "../../db/client.server";
-import { apiKeys, apis, identities, type NamedRateLimit } from "../../db/schema";
+import { apiKeys, apis, identities, type NamedRateLimit, type RateLimit } from "../../db/schema";
 import { isUniqueViolation } from "../../db/errors";
 import type { CreateIdentityInput, ListIdentitiesInput, UpdateIdentityInput } from "../lib/apis-schemas";
 import { listIdentitiesInput } from "../lib/apis-schemas";
@@ -12,6 +12,7 @@ import { recordAudit } from "./audit.server";
 import type { Clock } from "./clock.server";
 import { KeywardError, notFound } from "./errors.server";
 import type { EventBus } from "./events.server";
+import { assertNamedLimitsAllowed } from "./keys.server";
 
 /** A customer of an API, as every surface shows it. */
 export interface IdentityView {
@@ -34,6 +35,8 @@ export interface IdentityServiceDeps {
   clock: Clock;
   apis: Pick<ApiService, "findOpen" | "findVisible">;
   events?: Pick<EventBus, "publish">;
+  /** The loosest limit anyone may set (KEYWARD_MAX_RATE_LIMIT), for each shared limit as for a key's. */
+  maxRateLimit?: RateLimit;
 }
 
 /** The query behind one page of the identity list (one row more than the page, to tell whether another follows); exported so a test can check its plan. */
@@ -63,6 +66,7 @@ export class IdentityService {
   async create(actor: Actor, input: CreateIdentityInput): Promise<IdentityView> {
     requireScope(actor, "write");
     const api = await this.deps.apis.findOpen(actor, input.apiId);
+    assertNamedLimitsAllowed(input.ratelimits ?? [], this.deps.maxRateLimit);
     const now = this.deps.clock.now();
     const id = newId("idt");
     try {
@@ -110,6 +114,7 @@ export class IdentityService {
   async update(actor: Actor, id: string, patch: UpdateIdentityInput): Promise<IdentityView> {
     requireScope(actor, "write");
     const current = await this.findVisible(actor, id);
+    if (patch.ratelimits !== undefined) assertNamedLimitsAllowed(patch.ratelimits, this.deps.maxRateLimit);
     const now = this.deps.clock.now();
     try {
       const row = await this.deps.db.transaction(async (tx) => {

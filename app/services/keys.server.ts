@@ -3,7 +3,7 @@ import type { PgUpdateSetSource } from "drizzle-orm/pg-core";
 import { and, arrayContains, asc, desc, eq, ilike, inArray, isNotNull, isNull, lte, gt, or, sql, type SQL } from "drizzle-orm";
 import type { Database } from "../../db/client.server";
 import { apiKeys, apis, identities, users, type CreditsRefill, type NamedRateLimit, type PermissionImplications, type RateLimit } from "../../db/schema";
-import { currentCredits } from "../lib/credits";
+import { currentCredits, type StoredCredits } from "../lib/credits";
 import { afterCursor, encodeCursor } from "../lib/cursor";
 import { newId } from "../lib/ids";
 import { displayParts, generateKey, isWellFormedKey, ROOT_KEY_PREFIX } from "../lib/key-format";
@@ -96,11 +96,29 @@ const publicColumns = {
   creditsRemaining: apiKeys.creditsRemaining,
   creditsRefill: apiKeys.creditsRefill,
   creditsRefilledAt: apiKeys.creditsRefilledAt,
+  creditsKeyId: apiKeys.creditsKeyId,
+  // A rotated key in its grace period shows the balance it spends: its successor's. (Qualified by
+  // hand: drizzle leaves columns of a one-table query unqualified, and here that would mean p's.)
+  sharedCredits: sql<SharedCredits | null>`(select json_build_object('creditsRemaining', p.credits_remaining, 'creditsRefill', p.credits_refill, 'creditsRefilledAt', p.credits_refilled_at) from api_keys p where p.id = "api_keys"."credits_key_id")`.as("shared_credits"),
 };
 
+/** The credits columns of the key a rotated key shares its balance with, as JSON gives them. */
+type SharedCredits = { creditsRemaining: number | null; creditsRefill: CreditsRefill | null; creditsRefilledAt: string | null };
+
 type KeyRow = {
-  [K in keyof typeof publicColumns]: K extends "recoverable" ? boolean : K extends "apiIds" ? string[] | null : (typeof apiKeys.$inferSelect)[Exclude<K, "recoverable" | "apiIds">];
+  [K in keyof typeof publicColumns]: K extends "recoverable" ? boolean : K extends "apiIds" ? string[] | null : K extends "sharedCredits" ? SharedCredits | null : (typeof apiKeys.$inferSelect)[Exclude<K, "recoverable" | "apiIds" | "sharedCredits">];
 };
+
+/** The balance a key spends: its own, or (a rotated key in its grace period) the one it shares with its successor. */
+function creditsOf(row: KeyRow): StoredCredits {
+  if (row.creditsKeyId === null) return row;
+  const shared = row.sharedCredits;
+  return {
+    creditsRemaining: shared?.creditsRemaining ?? null,
+    creditsRefill: shared?.creditsRefill ?? null,
+    creditsRefilledAt: shared?.creditsRefilledAt ? new Date(shared.creditsRefilledAt) : null,
+  };
+}
 
 export function keyStatus(row: Pick<KeyRow, "revokedAt" | "expiresAt" | "disabledAt">, now: Date): KeyStatus {
   if (row.revokedAt) return "revoked";
@@ -112,7 +130,7 @@ export function keyStatus(row: Pick<KeyRow, "revokedAt" | "expiresAt" | "disable
 const iso = (date: Date | null) => (date ? date.toISOString() : null);
 
 function toView(row: KeyRow, now: Date): ApiKeyView {
-  const { creditsRemaining: _remaining, creditsRefill: _refill, creditsRefilledAt: _refilledAt, ...shown } = row;
+  const { creditsRemaining: _remaining, creditsRefill: _refill, creditsRefilledAt: _refilledAt, creditsKeyId: _creditsKeyId, sharedCredits: _shared, ...shown } = row;
   return {
     ...shown,
     rateLimit: row.apiId === null ? row.rateLimit : requestsLimitOf(row.ratelimits),
@@ -126,7 +144,7 @@ function toView(row: KeyRow, now: Date): ApiKeyView {
     lastUsedAt: iso(row.lastUsedAt),
     recoverable: Boolean(row.recoverable),
     kind: row.apiId === null ? "root" : "issued",
-    credits: currentCredits(row, now),
+    credits: currentCredits(creditsOf(row), now),
   };
 }
 
@@ -230,7 +248,7 @@ function prepareDigestLookup(db: Database) {
       identityMeta: identities.metadata,
       identityRatelimits: identities.ratelimits,
       rootApiIds: apiKeys.rootApiIds,
-      hasCredits: sql<boolean>`(${apiKeys.creditsRemaining} is not null)`,
+      hasCredits: sql<boolean>`(${apiKeys.creditsRemaining} is not null or ${apiKeys.creditsKeyId} is not null)`,
     })
     .from(apiKeys)
     .innerJoin(users, eq(users.id, apiKeys.ownerId))
@@ -367,8 +385,8 @@ export class KeyService {
     const expiresInDays = input.expiresAt === undefined ? (input.expiresInDays ?? defaults.expiresInDays) : undefined;
     const expiresAt = this.resolveExpiry(now, input.expiresAt, expiresInDays, defaults.maxTtlDays);
     const rateLimit = input.rateLimit === undefined ? (defaults.rateLimit ?? null) : input.rateLimit;
-    if (input.ratelimits === undefined) this.assertRateLimitAllowed(rateLimit);
     const ratelimits = input.ratelimits ?? withRequestsLimit([], rateLimit);
+    assertNamedLimitsAllowed(ratelimits, this.deps.maxRateLimit, input.ratelimits === undefined ? "rateLimit" : "ratelimits");
     const recoverable = input.recoverable ?? defaults.recoverable ?? false;
 
     const id = newId("key");
@@ -478,6 +496,9 @@ export class KeyService {
       if ((patch.credits !== undefined || patch.addCredits !== undefined) && current.apiId === null) {
         throw new KeywardError("validation_failed", "A root key has no credits; credits belong to keys issued for an API", { field: patch.credits !== undefined ? "credits" : "addCredits" });
       }
+      if ((patch.credits !== undefined || patch.addCredits !== undefined) && current.creditsKeyId !== null) {
+        throw new KeywardError("invalid_state", `This key was rotated and spends the credits of its successor ${current.creditsKeyId} until it expires; change them there`, { field: patch.credits !== undefined ? "credits" : "addCredits" });
+      }
       if (patch.addCredits !== undefined && current.creditsRemaining === null) {
         throw new KeywardError("validation_failed", "This key has unlimited credits: set credits before adding to them", { field: "addCredits" });
       }
@@ -494,15 +515,16 @@ export class KeyService {
       if (patch.allowedIps !== undefined) values.allowedIps = patch.allowedIps;
       // An issued key's rateLimit is shorthand for its limit named "requests".
       if (patch.rateLimit !== undefined && current.apiId === null) values.rateLimit = patch.rateLimit;
-      if (patch.rateLimit !== undefined && current.apiId !== null) values.ratelimits = withRequestsLimit(current.ratelimits, patch.rateLimit);
-      if (patch.ratelimits !== undefined) values.ratelimits = patch.ratelimits;
+      const ratelimits = patch.ratelimits ?? (patch.rateLimit !== undefined && current.apiId !== null ? withRequestsLimit(current.ratelimits, patch.rateLimit) : undefined);
+      if (ratelimits !== undefined) values.ratelimits = ratelimits;
       if (patch.metadata !== undefined) values.metadata = patch.metadata;
       if (patch.expiresAt !== undefined) values.expiresAt = this.resolveExpiry(now, patch.expiresAt, undefined, (await this.apiOf(actor, current))?.defaults.maxTtlDays);
       if (patch.disabled !== undefined) values.disabledAt = patch.disabled ? (current.disabledAt ?? now) : null;
       if (patch.credits !== undefined) Object.assign(values, storedCredits(patch.credits, now));
       // Added in the UPDATE itself, to the balance as it is then: a verification charging meanwhile is not lost.
       if (patch.addCredits !== undefined) Object.assign(values, addedCredits(patch.addCredits, now));
-      this.assertRateLimitAllowed(patch.rateLimit);
+      if (current.apiId === null) this.assertRateLimitAllowed(patch.rateLimit);
+      else if (ratelimits) assertNamedLimitsAllowed(ratelimits, this.deps.maxRateLimit, patch.ratelimits === undefined ? "rateLimit" : "ratelimits");
       const after = { ...current, ...values } as KeyRow;
       if (current.apiId !== null) {
         // An issued key never acts on Keyward: its settings limit its customer, not a manager.
@@ -569,6 +591,7 @@ export class KeyService {
       if (old.revokedAt) throw new KeywardError("invalid_state", "The key was revoked while it was being rotated");
       this.assertScopesGrantable(actor, owner.role, old.scopes);
       this.assertRateLimitAllowed(old.rateLimit);
+      assertNamedLimitsAllowed(old.ratelimits, this.deps.maxRateLimit, "ratelimits");
       this.assertMayTouch(actor, old);
       const [successor] = await tx.select({ id: apiKeys.id }).from(apiKeys).where(eq(apiKeys.rotatedFrom, id)).limit(1);
       if (successor) {
@@ -584,11 +607,6 @@ export class KeyService {
       const inRange = lifetimeEnd && lifetimeEnd > LATEST_INSTANT ? LATEST_INSTANT : lifetimeEnd;
       const newExpiry = api ? inRange : earliest(inRange, actor.kind === "user" ? (actor.restrictions?.expiresAt ?? null) : null);
 
-      const [previous] = await tx
-        .update(apiKeys)
-        .set({ expiresAt: previousExpiry, updatedAt: now })
-        .where(eq(apiKeys.id, id))
-        .returning(publicColumns);
       const [created] = await tx
         .insert(apiKeys)
         .values({
@@ -613,7 +631,7 @@ export class KeyService {
           identityId: old.identityId,
           permissions: old.permissions,
           rootApiIds: old.apiIds,
-          // The successor carries the balance on; during a grace period the old key keeps its own.
+          // The successor carries the balance on (the old key then spends it from here).
           creditsRemaining: old.creditsRemaining,
           creditsRefill: old.creditsRefill,
           creditsRefilledAt: old.creditsRefilledAt,
@@ -621,7 +639,16 @@ export class KeyService {
           updatedAt: now,
         })
         .returning(publicColumns);
-      await recordAudit(tx, actor, { action: "key.rotated", targetType: "api_key", targetId: id, details: { newKeyId: newId_, gracePeriodSeconds, previousExpiresAt: previousExpiry.toISOString() } }, now);
+      // The balance moves to the successor and the old key spends it from there until its grace
+      // ends, as do keys in grace that spent the old key's: a rotation never mints credits.
+      const sharesCredits = old.creditsRemaining !== null;
+      if (sharesCredits) await tx.update(apiKeys).set({ creditsKeyId: newId_ }).where(eq(apiKeys.creditsKeyId, id));
+      const [previous] = await tx
+        .update(apiKeys)
+        .set({ expiresAt: previousExpiry, updatedAt: now, ...(sharesCredits && { creditsKeyId: newId_, creditsRemaining: null, creditsRefill: null, creditsRefilledAt: null }) })
+        .where(eq(apiKeys.id, id))
+        .returning(publicColumns);
+      await recordAudit(tx, actor, { action: "key.rotated", targetType: "api_key", targetId: id, details: { newKeyId: newId_, gracePeriodSeconds, previousExpiresAt: previousExpiry.toISOString(), ...(sharesCredits && { creditsSharedWith: newId_ }) } }, now);
       return { created: created!, previous: previous! };
     });
     await this.publishChange(id);
@@ -816,6 +843,22 @@ const selfModification = (what: string) =>
 const earliest = (a: Date | null, b: Date | null): Date | null => (a === null ? b : b === null || a <= b ? a : b);
 
 const formatRateLimit = (limit: RateLimit) => `${limit.requests} requests per ${limit.windowSeconds} s`;
+
+/**
+ * KEYWARD_MAX_RATE_LIMIT for named limits (of an issued key or an identity): each limit on its own
+ * must lie within the bound, by the same rule as a root key's single limit (no more requests per
+ * window, nor per second), because a verification may name any one of them and apply it alone
+ * (docs/decisions/0020-named-rate-limits.md). `field` is the input the limits came from: `rateLimit`
+ * for the shorthand, so the refusal points where a root key's would.
+ */
+export function assertNamedLimitsAllowed(ratelimits: readonly NamedRateLimit[], max: RateLimit | undefined, field: "rateLimit" | "ratelimits" = "ratelimits"): void {
+  if (!max) return;
+  const looser = ratelimits.find((limit) => !rateLimitWithin({ requests: limit.limit, windowSeconds: limit.durationSeconds }, max));
+  if (looser) {
+    const label = field === "rateLimit" ? "rateLimit" : `Rate limit "${looser.name}" (${looser.limit} requests per ${looser.durationSeconds} s)`;
+    throw new KeywardError("policy_violation", `${label} may be at most ${formatRateLimit(max)} on this instance (KEYWARD_MAX_RATE_LIMIT)`, { field });
+  }
+}
 
 /** Whether `inner` (a CIDR) lies wholly inside `outer`. */
 function cidrWithin(inner: string, outer: string): boolean {

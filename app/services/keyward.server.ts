@@ -91,7 +91,7 @@ export async function createKeyward({ config, database, clock = systemClock, has
     const securityEvents = new SecurityEventService({ db, clock, evaluator: security });
     securityEvents.start();
     const apis = new ApiService({ db, clock, events: publisher });
-    const identities = new IdentityService({ db, clock, apis, events: publisher });
+    const identities = new IdentityService({ db, clock, apis, events: publisher, maxRateLimit: config.maxRateLimit });
     const keys = new KeyService({ apis, db, clock, secrets: config.digestSecrets, encryptionKey: config.encryptionKey, maxTtlDays: config.maxKeyTtlDays, defaultRateLimit: config.rateLimits.defaultLimit, maxRateLimit: config.maxRateLimit, events: publisher, securityEvents });
     const limiter = new RateLimiter({
       defaultLimit: config.rateLimits.defaultLimit,

@@ -1,6 +1,6 @@
-import { and, desc, eq, inArray, lt, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gt, inArray, isNotNull, isNull, lt, or, sql, type SQL } from "drizzle-orm";
 import type { Database } from "../../db/client.server";
-import { apiKeys, requestLog, usageDays, usageHours, usageMinutes, verificationDays, verificationHours, verificationMinutes } from "../../db/schema";
+import { apiKeys, identities, requestLog, usageDays, usageHours, usageMinutes, verificationDays, verificationHours, verificationMinutes } from "../../db/schema";
 import { afterCursor, encodeCursor } from "../lib/cursor";
 import { logger } from "../lib/logger.server";
 import {
@@ -16,7 +16,9 @@ import { requireScope, type Actor } from "./actor.server";
 import type { Clock } from "./clock.server";
 import { KeywardError } from "./errors.server";
 import type { EventBus } from "./events.server";
-import type { ApiService } from "./apis.server";
+import { accessConditions, type ApiService } from "./apis.server";
+import { balanceAt } from "./credits.server";
+import { LOW_CREDITS } from "../lib/credits";
 import type { IdentityService } from "./identities.server";
 import type { KeyService } from "./keys.server";
 import { VERIFY_CODES } from "./verification-cache.server";
@@ -520,7 +522,7 @@ const counterFamily = (prefix: "usage" | "verification", columns: string): Count
 });
 
 const REQUESTS = counterFamily("usage", "requests, success, denied, rate_limited, errors");
-const VERIFICATIONS = counterFamily("verification", "outcome, count");
+const VERIFICATIONS = counterFamily("verification", "identity_id, outcome, count");
 
 /** Rows of one level in [from, to) in the shape of `usageRows`. */
 function levelRows(family: CounterFamily, depth: number, from: Date, to: Date, keys: SQL): SQL {
@@ -556,7 +558,7 @@ export function usageRows(from: Date, to: Date, keys: SQL = sql`true`, bucketMs:
   return familyRows(REQUESTS, from, to, keys, bucketMs);
 }
 
-/** Verifications in [from, to) as rows (key_id, t, outcome, count), read like `usageRows`; `where` narrows by key_id, api_id or identity_id. */
+/** Verifications in [from, to) as rows (key_id, t, identity_id, outcome, count), read like `usageRows`; `where` narrows by key_id, api_id or identity_id. */
 export function verificationRows(from: Date, to: Date, where: SQL, bucketMs: number = DAY_MS): SQL {
   return familyRows(VERIFICATIONS, from, to, where, bucketMs);
 }
@@ -592,10 +594,29 @@ export interface VerificationUsage extends VerificationSeries {
   to: string;
 }
 
+type TopKey = { keyId: string; name: string | null; total: number; refused: number };
+type TopIdentity = { identityId: string; externalId: string | null; total: number; refused: number };
+
 export interface ApiVerificationUsage extends VerificationUsage {
   /** The keys verified most in the range, most first; `refused` counts every outcome but VALID. */
-  topKeys: { keyId: string; name: string | null; total: number; refused: number }[];
+  topKeys: TopKey[];
+  /** The keys refused most in the range (only keys refused at least once), most first. */
+  topKeysByRefusals: TopKey[];
+  /** The identities whose keys were verified most in the range, most first (`externalId` null once deleted). */
+  topIdentities: TopIdentity[];
+  /** The identities whose keys were refused most in the range, most first. */
+  topIdentitiesByRefusals: TopIdentity[];
+  /** Live keys of the API near their credit end now (see LOW_CREDITS), fewest remaining first. */
+  keysNearCreditEnd: { keyId: string; name: string; identityId: string | null; remaining: number; refillAmount: number | null }[];
 }
+
+
+
+/** Sums over verification rows `v`: all of them, and every outcome but VALID. */
+const verificationTotals = () => ({
+  total: sql<number>`coalesce(sum(v.count), 0)`.mapWith(Number),
+  refused: sql<number>`coalesce(sum(v.count) filter (where v.outcome <> 'VALID'), 0)`.mapWith(Number),
+});
 
 const zeroOutcomes = (): OutcomeCounts => Object.fromEntries(RECORDED_OUTCOMES.map((code) => [code, 0]));
 
@@ -671,21 +692,73 @@ export class UsageService {
     return series;
   }
 
-  /** An API's verifications per bucket and by outcome, and its most verified keys. Same visibility as the API. */
+  /**
+   * An API's verifications per bucket and by outcome; its top keys and identities by volume and by
+   * refusals (one aggregate each over the roll-ups); and its keys near their credit end. Same
+   * visibility as the API.
+   */
   async apiUsage(actor: Actor, apiId: string, rawInput: UsageSeriesInput = {}): Promise<ApiVerificationUsage> {
     await this.deps.apis.get(actor, apiId);
     const where = sql`api_id = ${apiId}`;
     const usage = await this.verificationUsage(where, rawInput);
-    const source = sql`${verificationRows(new Date(usage.from), new Date(usage.to), where)} as v`;
-    const total = sql<number>`coalesce(sum(v.count), 0)`.mapWith(Number);
-    const topKeys = await this.deps.db
-      .select({ keyId: sql<string>`v.key_id`, name: apiKeys.name, total, refused: sql<number>`coalesce(sum(v.count) filter (where v.outcome <> 'VALID'), 0)`.mapWith(Number) })
+    const rows = () => sql`${verificationRows(new Date(usage.from), new Date(usage.to), where)} as v`;
+    const [topKeys, topKeysByRefusals, topIdentities, topIdentitiesByRefusals, keysNearCreditEnd] = await Promise.all([
+      this.topKeys(rows(), "total"),
+      this.topKeys(rows(), "refused"),
+      this.topIdentities(rows(), "total"),
+      this.topIdentities(rows(), "refused"),
+      this.keysNearCreditEnd(actor, apiId),
+    ]);
+    return { ...usage, topKeys, topKeysByRefusals, topIdentities, topIdentitiesByRefusals, keysNearCreditEnd };
+  }
+
+  /** The keys of verification rows `source` with the most verifications, or refusals (then only those refused at all). */
+  private topKeys(source: SQL, by: "total" | "refused"): Promise<TopKey[]> {
+    const { total, refused } = verificationTotals();
+    return this.deps.db
+      .select({ keyId: sql<string>`v.key_id`, name: apiKeys.name, total, refused })
       .from(source)
       .leftJoin(apiKeys, eq(apiKeys.id, sql`v.key_id`))
       .groupBy(sql`v.key_id`, apiKeys.name)
-      .orderBy(desc(total), sql`v.key_id`)
+      .having(by === "refused" ? gt(refused, 0) : undefined)
+      .orderBy(desc(by === "total" ? total : refused), sql`v.key_id`)
       .limit(TOP_KEYS);
-    return { ...usage, topKeys };
+  }
+
+  /** The identities of verification rows `source` (keys without one left out) with the most verifications, or refusals. */
+  private topIdentities(source: SQL, by: "total" | "refused"): Promise<TopIdentity[]> {
+    const { total, refused } = verificationTotals();
+    return this.deps.db
+      .select({ identityId: sql<string>`v.identity_id`, externalId: identities.externalId, total, refused })
+      .from(source)
+      .leftJoin(identities, eq(identities.id, sql`v.identity_id`))
+      .where(sql`v.identity_id <> ''`)
+      .groupBy(sql`v.identity_id`, identities.externalId)
+      .having(by === "refused" ? gt(refused, 0) : undefined)
+      .orderBy(desc(by === "total" ? total : refused), sql`v.identity_id`)
+      .limit(TOP_KEYS);
+  }
+
+  /** The API's live keys with credits whose balance now (a due refill counted) is low by LOW_CREDITS, fewest first. */
+  private keysNearCreditEnd(actor: Actor, apiId: string): Promise<ApiVerificationUsage["keysNearCreditEnd"]> {
+    const now = this.deps.clock.now();
+    const remaining = balanceAt(now).mapWith(Number);
+    const refillAmount = sql<number | null>`(${apiKeys.creditsRefill}->>'amount')::bigint`.mapWith(Number);
+    return this.deps.db
+      .select({ keyId: apiKeys.id, name: apiKeys.name, identityId: apiKeys.identityId, remaining, refillAmount })
+      .from(apiKeys)
+      .where(
+        and(
+          ...accessConditions(actor, { owner: apiKeys.ownerId, api: apiKeys.apiId }),
+          eq(apiKeys.apiId, apiId),
+          isNotNull(apiKeys.creditsRemaining),
+          isNull(apiKeys.revokedAt),
+          or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, now)),
+          or(sql`${balanceAt(now)} <= ${LOW_CREDITS.absolute}::bigint`, sql`${balanceAt(now)} * 100 <= ${LOW_CREDITS.percent}::bigint * (${apiKeys.creditsRefill}->>'amount')::bigint`),
+        ),
+      )
+      .orderBy(asc(balanceAt(now)), asc(apiKeys.id))
+      .limit(TOP_KEYS);
   }
 
   /** The verifications of all of an identity's keys together. Same visibility as the identity. */

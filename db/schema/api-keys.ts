@@ -74,6 +74,12 @@ export const apiKeys = pgTable(
     /** How the credits refill, and when they last did. */
     creditsRefill: jsonb("credits_refill").$type<CreditsRefill>(),
     creditsRefilledAt: timestamp("credits_refilled_at", { withTimezone: true, mode: "date" }),
+    /**
+     * Set on a rotated issued key that had credits: the key whose balance it spends during its grace
+     * period (the newest of its successors) instead of a copy of its own, so a rotation never mints
+     * credits. Its own credits columns are then null.
+     */
+    creditsKeyId: text("credits_key_id").references((): AnyPgColumn => apiKeys.id),
     ...timestamps,
   },
   (t) => [
@@ -86,6 +92,8 @@ export const apiKeys = pgTable(
     index("api_keys_identity_idx").on(t.identityId).where(sql`${t.identityId} is not null`),
     // A key's successor, looked up by every rotation under the key's row lock (a key is rotated once).
     index("api_keys_rotated_from_idx").on(t.rotatedFrom).where(sql`${t.rotatedFrom} is not null`),
+    // The keys in grace spending a key's credits, re-pointed when that key is rotated in turn.
+    index("api_keys_credits_key_idx").on(t.creditsKeyId).where(sql`${t.creditsKeyId} is not null`),
     // Name search is a substring match (ilike '%q%'): trigrams serve it at a million keys (pg_trgm, created by migration 0005).
     index("api_keys_name_trgm_idx").using("gin", sql`${t.name} gin_trgm_ops`),
   ],

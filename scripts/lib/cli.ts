@@ -194,3 +194,22 @@ export async function readStdin(): Promise<string> {
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString("utf8").replace(/\r?\n$/, "");
 }
+
+/** A named rate limit as the CLIs take and print it: `NAME=LIMIT/SECONDS`, the seconds optionally suffixed `s`. */
+const NAMED_LIMIT = /^\s*([^=\s]+)\s*=\s*(\d+)\s*\/\s*(\d+)\s*s?\s*$/;
+
+/**
+ * Repeated `--ratelimit NAME=LIMIT/SECONDS` (e.g. `requests=10/1s`, `daily=10000/86400`) as named
+ * limits; with `--clear-ratelimits`, none. Undefined when neither was given (nothing to change).
+ * Names and ranges are the schemas' to check.
+ */
+export function namedLimitsOption(values: string[] | undefined, clear: boolean | undefined): { name: string; limit: number; durationSeconds: number }[] | undefined {
+  if (clear && values?.length) throw new UsageError("give --ratelimit or --clear-ratelimits, not both");
+  if (clear) return [];
+  if (!values?.length) return undefined;
+  return values.map((value) => {
+    const match = NAMED_LIMIT.exec(value);
+    if (!match) throw new UsageError(`--ratelimit must look like NAME=LIMIT/SECONDS (e.g. requests=10/1s or daily=10000/86400), got "${value}"`);
+    return { name: match[1]!, limit: Number(match[2]), durationSeconds: Number(match[3]) };
+  });
+}

@@ -20,3 +20,8 @@ export function shortDate(iso: string | null, fallback = "—"): string {
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
+
+/** Named rate limits in the syntax `--ratelimit` takes (`requests=10/1s, daily=10000/86400s`), or the fallback. */
+export function namedLimits(limits: readonly { name: string; limit: number; durationSeconds: number }[], fallback = "none"): string {
+  return limits.length === 0 ? fallback : limits.map((limit) => `${limit.name}=${limit.limit}/${limit.durationSeconds}s`).join(", ");
+}

@@ -201,4 +201,21 @@ describe("KEYWARD_MAX_RATE_LIMIT bounds every key's rate limit (REST)", () => {
     await f.app.keyward.database.db.update(apiKeys).set({ rateLimit: { requests: 1000, windowSeconds: 60 } }).where(eq(apiKeys.id, apiKey.id));
     expectProblem(await call(f.app, `/api/v1/keys/${apiKey.id}/rotate`, { key: f.adminKey, method: "POST" }), 422, "policy_violation");
   });
+
+  it("refuses a named limit looser than the bound with the same 422 policy_violation, on keys and identities", async () => {
+    const api = await call<{ id: string }>(f.app, "/api/v1/apis", { key: f.adminKey, method: "POST", body: { name: "Bounded", prefix: "bounded" } });
+    expect(api.status, api.text).toBe(201);
+    const daily = { name: "daily", limit: 101, durationSeconds: 86_400 };
+    const refusedField = (response: ApiResponse<FieldErrors>) => {
+      expectProblem(response as unknown as ApiResponse, 422, "policy_violation");
+      return response.body.errors.map((error) => error.field);
+    };
+    expect(refusedField(await call<FieldErrors>(f.app, `/api/v1/apis/${api.body.id}/keys`, { key: f.adminKey, method: "POST", body: { ratelimits: [daily] } }))).toEqual(["ratelimits"]);
+    expect(refusedField(await call<FieldErrors>(f.app, "/api/v1/identities", { key: f.adminKey, method: "POST", body: { apiId: api.body.id, externalId: "c1", ratelimits: [daily] } }))).toEqual(["ratelimits"]);
+    const issued = await call<Created>(f.app, `/api/v1/apis/${api.body.id}/keys`, { key: f.adminKey, method: "POST", body: { externalId: "c1", ratelimits: [{ ...daily, limit: 100 }] } });
+    expect(issued.status, issued.text).toBe(201);
+    expect(refusedField(await call<FieldErrors>(f.app, `/api/v1/keys/${issued.body.apiKey.id}`, { key: f.adminKey, method: "PATCH", body: { ratelimits: [{ name: "burst", limit: 2, durationSeconds: 1 }] } }))).toEqual(["ratelimits"]);
+    expect(refusedField(await call<FieldErrors>(f.app, `/api/v1/identities/${issued.body.apiKey.identityId}`, { key: f.adminKey, method: "PATCH", body: { ratelimits: [daily] } }))).toEqual(["ratelimits"]);
+    expect((await keyState(f.app, issued.body.apiKey.id)).ratelimits).toEqual([{ ...daily, limit: 100 }]);
+  });
 });

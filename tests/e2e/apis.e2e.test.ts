@@ -251,9 +251,12 @@ describe.skipIf(skipBrowserSuite("APIs e2e"))("APIs, issued keys and identities 
     const problems = watchProblems(page);
     await signInAndWait(page, member.email);
 
-    // The issue form says an empty rate limit is the API's default, and suggests existing external ids.
+    // The issue form's rate limits start from the API's default, and it suggests existing external ids.
     await page.goto(`/apis/${api.id}/keys/new`);
-    await page.getByText("Leave both empty for the default of Shop API: 500 requests per 60 seconds.").waitFor();
+    await page.getByText("Starts from the default of Shop API.").waitFor();
+    await expect(page.getByLabel("Name of limit 1").inputValue()).resolves.toBe("requests");
+    await expect(page.getByLabel("Requests allowed by limit 1").inputValue()).resolves.toBe("500");
+    await expect(page.getByLabel("Window of limit 1 in seconds").inputValue()).resolves.toBe("60");
     const externalId = page.getByRole("combobox", { name: /External id/ });
     await externalId.fill("alp");
     const suggestions = page.getByRole("listbox", { name: "Existing external ids" });

@@ -202,6 +202,15 @@ describe("API and identity pages", () => {
       { keyId: apiKey.id, name: "busy key", total: 4, refused: 1 },
       { keyId: revoked.id, name: "old key", total: 2, refused: 2 },
     ]);
+    // The same keys by refusals, and their identity by volume and by refusals.
+    const lists = usage as unknown as Record<"topKeysByRefusals" | "topIdentities" | "topIdentitiesByRefusals", unknown[]> & { keysNearCreditEnd: unknown[] };
+    expect(lists.topKeysByRefusals).toEqual([
+      { keyId: revoked.id, name: "old key", total: 2, refused: 2 },
+      { keyId: apiKey.id, name: "busy key", total: 4, refused: 1 },
+    ]);
+    expect(lists.topIdentities).toEqual([{ identityId: apiKey.identityId, externalId: "metered_customer", total: 6, refused: 3 }]);
+    expect(lists.topIdentitiesByRefusals).toEqual(lists.topIdentities);
+    expect(lists.keysNearCreditEnd).toEqual([]);
 
     // The identity's page adds up both of its keys; an unknown period falls back to the last 24 hours.
     const identityPage = (await (await get(`/identities/${apiKey.identityId}?g=year`, "routes/_app.identities.$id")).json()) as { granularity: string; usage: Usage };

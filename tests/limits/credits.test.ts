@@ -187,6 +187,75 @@ describe("credits at verification", () => {
   });
 });
 
+describe("credits through a rotation with grace: one balance, never minted", () => {
+  const clock = new ManualClock(new Date("2026-05-10T12:00:00Z"));
+  let kw: TestKeyward;
+  let owner: { id: string; actor: Actor };
+  let apiId: string;
+
+  beforeAll(async () => {
+    kw = await testKeyward({ clock });
+    owner = await createUser(kw, "member");
+    apiId = (await kw.apis.create(owner.actor, { name: "Rotated", prefix: "rotated" })).id;
+  });
+  afterAll(() => kw?.dispose());
+
+  const verify = (key: string, cost?: number) => kw.verifier.verify(key, { caller: owner.actor, cost });
+  const balances = async (...ids: string[]) => Promise.all(ids.map(async (id) => (await kw.keys.get(owner.actor, id)).credits?.remaining));
+
+  it("the old key spends its successor's balance: old and new in parallel take exactly what was left", async () => {
+    const { key: old, apiKey } = await kw.keys.createIssued(owner.actor, apiId, { credits: { remaining: 30, refill: { interval: "daily", amount: 30 } } });
+    for (let i = 0; i < 5; i++) await verify(old);
+    const rotated = await kw.keys.rotate(owner.actor, apiKey.id, { gracePeriodSeconds: 2 * 86_400 });
+    expect(rotated.previous.credits).toMatchObject({ remaining: 25, refill: { interval: "daily", amount: 30 } });
+    expect(rotated.apiKey.credits).toMatchObject({ remaining: 25, refill: { interval: "daily", amount: 30 } });
+    const results = await Promise.all(Array.from({ length: 60 }, (_, i) => verify(i % 2 === 0 ? old : rotated.key)));
+    expect(codes(results)).toEqual({ VALID: 25, USAGE_EXCEEDED: 35 });
+    expect(results.filter((r) => r.valid).map(remainingOf).sort((a, b) => a! - b!)).toEqual(Array.from({ length: 25 }, (_, i) => i));
+    expect(await balances(apiKey.id, rotated.apiKey.id)).toEqual([0, 0]);
+    // The pool refills once, for both keys.
+    clock.set(new Date("2026-05-11T00:00:01Z"));
+    expect(await balances(apiKey.id, rotated.apiKey.id)).toEqual([30, 30]);
+    expect(await verify(old)).toMatchObject({ valid: true, credits: { remaining: 29 } });
+    expect(await verify(rotated.key)).toMatchObject({ valid: true, credits: { remaining: 28 } });
+    const { data } = await kw.audit.forKey(system, { keyId: apiKey.id });
+    expect(data.find((entry) => entry.action === "key.rotated")?.details).toMatchObject({ creditsSharedWith: rotated.apiKey.id });
+  });
+
+  it("charges racing the rotation itself, and a second rotation of the successor, still take no more than the balance", async () => {
+    const { key: first, apiKey } = await kw.keys.createIssued(owner.actor, apiId, { credits: { remaining: 40 } });
+    const racing = Array.from({ length: 20 }, () => verify(first));
+    const rotation = kw.keys.rotate(owner.actor, apiKey.id, { gracePeriodSeconds: 3600 });
+    const during = await Promise.all(racing);
+    const second = await rotation;
+    const third = await kw.keys.rotate(owner.actor, second.apiKey.id, { gracePeriodSeconds: 3600 });
+    // The first key in grace now spends the third's balance too, as does the second.
+    expect(new Set(await balances(apiKey.id, second.apiKey.id, third.apiKey.id)).size).toBe(1);
+    const after = await Promise.all(Array.from({ length: 45 }, (_, i) => verify([first, second.key, third.key][i % 3]!)));
+    expect(codes([...during, ...after])).toEqual({ VALID: 40, USAGE_EXCEEDED: 25 });
+    expect(await balances(apiKey.id, second.apiKey.id, third.apiKey.id)).toEqual([0, 0, 0]);
+  });
+
+  it("credits are changed on the successor, where the balance lives; a rotated key without credits stays unlimited", async () => {
+    const { key: old, apiKey } = await kw.keys.createIssued(owner.actor, apiId, { credits: { remaining: 1 } });
+    const rotated = await kw.keys.rotate(owner.actor, apiKey.id, { gracePeriodSeconds: 600 });
+    await expect(kw.keys.update(owner.actor, apiKey.id, { addCredits: 5 })).rejects.toMatchObject({ code: "invalid_state", details: { field: "addCredits" } });
+    await expect(kw.keys.update(owner.actor, apiKey.id, { credits: { remaining: 100 } })).rejects.toMatchObject({ code: "invalid_state", details: { field: "credits" } });
+    await kw.keys.update(owner.actor, rotated.apiKey.id, { addCredits: 2 });
+    expect(await balances(apiKey.id)).toEqual([3]);
+    expect(await verify(old, 3)).toMatchObject({ valid: true, credits: { remaining: 0 } });
+    expect(await verify(rotated.key)).toMatchObject({ code: "USAGE_EXCEEDED" });
+    // Unlimited on the successor: unlimited for the old key too.
+    await kw.keys.update(owner.actor, rotated.apiKey.id, { credits: null });
+    expect(await verify(old)).toMatchObject({ valid: true, credits: null });
+
+    const { key: free, apiKey: freeKey } = await kw.keys.createIssued(owner.actor, apiId, {});
+    const freeRotated = await kw.keys.rotate(owner.actor, freeKey.id, { gracePeriodSeconds: 600 });
+    expect(freeRotated.previous.credits).toBeNull();
+    expect(await verify(free, 10)).toMatchObject({ valid: true, credits: null });
+  });
+});
+
 describe("credits over REST", () => {
   let f: Fixture;
   beforeAll(async () => {
@@ -262,6 +331,24 @@ describe.skipIf(!process.env.DATABASE_URL)("credits across two app instances on 
     );
     expect(codes(results)).toEqual({ VALID: 20, USAGE_EXCEEDED: 30 });
     expect(results.filter((r) => r.valid).map(remainingOf).sort((a, b) => a! - b!)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect((await keyward.keys.get(system, apiKey.id)).credits?.remaining).toBe(0);
+  }, 60_000);
+
+  it("a rotated key and its successor spending in parallel over both instances take exactly the balance", async () => {
+    const owner = await createUser(keyward, "member");
+    const { key: rootKey } = await keyward.keys.create(system, { name: "service", scopes: ["read"], ownerId: owner.id });
+    const api = await keyward.apis.create(owner.actor, { name: "Rotating", prefix: "rotating" });
+    const { key: old, apiKey } = await keyward.keys.createIssued(owner.actor, api.id, { credits: { remaining: 20 } });
+    const { key: successor, apiKey: next } = await keyward.keys.rotate(owner.actor, apiKey.id, { gracePeriodSeconds: 3600 });
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        fetch(`${instances[i % 2]!.url}/api/v1/verify`, { method: "POST", headers: { Authorization: `Bearer ${rootKey}`, "Content-Type": "application/json" }, body: JSON.stringify({ key: i % 4 < 2 ? old : successor }) }).then(
+          (response) => response.json() as Promise<VerifyResult>,
+        ),
+      ),
+    );
+    expect(codes(results)).toEqual({ VALID: 20, USAGE_EXCEEDED: 30 });
+    expect((await keyward.keys.get(system, next.id)).credits?.remaining).toBe(0);
     expect((await keyward.keys.get(system, apiKey.id)).credits?.remaining).toBe(0);
   }, 60_000);
 });

@@ -135,6 +135,13 @@ describe("verification usage", () => {
     expect(api.points.filter((point) => point.total > 0)).toEqual([{ at: "2026-11-27T12:00:00.000Z", total: 16, outcomes: api.totals.outcomes }]);
     expect(api.topKeys[0]).toMatchObject({ keyId: good.id, name: "good", total: 7, refused: 2 });
     expect(api.topKeys.find((row) => row.keyId === revoked.id)).toMatchObject({ total: 2, refused: 2 });
+    // By refusals: only keys refused at all, most first (ties by id).
+    expect(api.topKeysByRefusals.map((row) => row.refused)).toEqual([2, 2, 1, 1, 1, 1]);
+    expect(new Set(api.topKeysByRefusals.slice(0, 2).map((row) => row.keyId))).toEqual(new Set([good.id, revoked.id]));
+    expect(api.topKeysByRefusals.map((row) => row.keyId)).not.toContain(undefined);
+    // Only cust_1's keys (good and limited) have an identity: 7 + 3 verifications, 2 + 1 refused.
+    expect(api.topIdentities).toEqual([{ identityId, externalId: "cust_1", total: 10, refused: 3 }]);
+    expect(api.topIdentitiesByRefusals).toEqual(api.topIdentities);
 
     const identity = await app.keyward.usageReports.identityUsage(system, identityId, { granularity: "hour" });
     expect(identity.totals).toEqual({ total: sum(EXPECTED_IDENTITY), outcomes: expect.objectContaining(EXPECTED_IDENTITY) });
@@ -194,6 +201,9 @@ describe("verification usage", () => {
     expect(api.status).toBe(200);
     expect(api.body.totals.outcomes).toMatchObject(EXPECTED_API);
     expect(api.body.topKeys![0]).toMatchObject({ keyId: keys.good.id, total: 7, refused: 2 });
+    // Additive fields next to the existing ones.
+    expect(api.body).toMatchObject({ topIdentities: [{ identityId, externalId: "cust_1", total: 10, refused: 3 }], keysNearCreditEnd: [] });
+    expect((api.body as unknown as { topKeysByRefusals: unknown[] }).topKeysByRefusals).toHaveLength(6);
     expect((await trpcQuery<Usage>("apis.usage", { id: apiId, granularity: "minute" })).totals).toEqual(api.body.totals);
 
     const identity = await get<Usage>(`/api/v1/identities/${identityId}/usage?granularity=day`);
@@ -215,6 +225,28 @@ describe("verification usage", () => {
     for (const path of [`/api/v1/apis/${apiId}/usage`, `/api/v1/identities/${identityId}/usage`, `/api/v1/keys/${keys.good.id}/usage`, `/api/v1/keys/${keys.good.id}/requests`]) {
       expect((await get(path, strangerKey)).status, path).toBe(404);
     }
+  });
+
+  it("lists the live keys near their credit end: at most 10 left, or at most 10 % of the refill; one entry for a rotated key's shared balance", async () => {
+    const issue = async (name: string, credits: { remaining: number; refill?: { interval: "daily"; amount: number } }) => (await app.keyward.keys.createIssued(system, apiId, { name, credits })).apiKey.id;
+    const low = await issue("low", { remaining: 3 });
+    const tenth = await issue("tenth", { remaining: 100, refill: { interval: "daily", amount: 1000 } });
+    await issue("plenty", { remaining: 101, refill: { interval: "daily", amount: 1000 } });
+    await issue("eleven", { remaining: 11 });
+    await app.keyward.keys.revoke(system, await issue("revoked-empty", { remaining: 0 }));
+    const rotatedAway = await issue("rotated", { remaining: 0 });
+    const successor = (await app.keyward.keys.rotate(system, rotatedAway, { gracePeriodSeconds: 3600 })).apiKey.id;
+    const api = await get<{ keysNearCreditEnd: { keyId: string; name: string; remaining: number; refillAmount: number | null }[] }>(`/api/v1/apis/${apiId}/usage`);
+    expect(api.status).toBe(200);
+    expect(api.body.keysNearCreditEnd).toEqual([
+      { keyId: successor, name: "rotated", identityId: null, remaining: 0, refillAmount: null },
+      { keyId: low, name: "low", identityId: null, remaining: 3, refillAmount: null },
+      { keyId: tenth, name: "tenth", identityId: null, remaining: 100, refillAmount: 1000 },
+    ]);
+    // A due refill counts already: tomorrow "tenth" is back to 1000.
+    clock.advance(86_400_000);
+    expect((await app.keyward.usageReports.apiUsage(system, apiId)).keysNearCreditEnd.map((key) => key.name)).toEqual(["rotated", "low"]);
+    clock.advance(-86_400_000);
   });
 
   it("loses nothing held in memory when the instance closes right after a burst (the SIGTERM path: close flushes)", async () => {

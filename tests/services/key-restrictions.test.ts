@@ -77,6 +77,32 @@ describe("KEYWARD_MAX_RATE_LIMIT binds everyone", () => {
   });
 });
 
+describe("KEYWARD_MAX_RATE_LIMIT binds named limits", () => {
+  const limit = (name: string, count: number, seconds: number) => ({ name, limit: count, durationSeconds: seconds });
+
+  it("refuses a key's or an identity's named limit looser than the bound on create, update and rotate, each limit on its own", async () => {
+    const api = await kw.apis.create(member.actor, { name: "Bounded", prefix: "bounded" });
+    // 600/60 allows 600 in a minute: a day of 600 is within; a day of 601 is a burst of 601, and 11/1 a faster rate.
+    for (const looser of [limit("daily", 601, 86_400), limit("burst", 11, 1)]) {
+      for (const actor of [member.actor, system]) {
+        expect(await refusal(kw.keys.createIssued(actor, api.id, { ratelimits: [limit("ok", 10, 1), looser] }))).toEqual({ code: "policy_violation", field: "ratelimits" });
+        expect(await refusal(kw.identities.create(actor, { apiId: api.id, externalId: `too-loose-${looser.name}`, ratelimits: [looser] }))).toEqual({ code: "policy_violation", field: "ratelimits" });
+      }
+    }
+    expect(await refusal(kw.keys.createIssued(member.actor, api.id, { rateLimit: { requests: 601, windowSeconds: 60 } }))).toEqual({ code: "policy_violation", field: "rateLimit" });
+    const { apiKey } = await kw.keys.createIssued(member.actor, api.id, { externalId: "bounded-customer", ratelimits: [limit("burst", 10, 1), limit("daily", 600, 86_400)] });
+    expect(await refusal(kw.keys.update(member.actor, apiKey.id, { ratelimits: [limit("daily", 100_000, 86_400)] }))).toEqual({ code: "policy_violation", field: "ratelimits" });
+    expect(await refusal(kw.keys.update(member.actor, apiKey.id, { rateLimit: { requests: 601, windowSeconds: 60 } }))).toEqual({ code: "policy_violation", field: "rateLimit" });
+    expect((await kw.keys.get(member.actor, apiKey.id)).ratelimits).toEqual([limit("burst", 10, 1), limit("daily", 600, 86_400)]);
+    const identity = (await kw.identities.list(member.actor, { apiId: api.id, externalId: "bounded-customer" })).data[0]!;
+    expect(await refusal(kw.identities.update(member.actor, identity.id, { ratelimits: [limit("shared", 601, 3_600)] }))).toEqual({ code: "policy_violation", field: "ratelimits" });
+    expect((await kw.identities.update(member.actor, identity.id, { ratelimits: [limit("shared", 600, 3_600)] })).ratelimits).toEqual([limit("shared", 600, 3_600)]);
+    // A key given more before the bound was set is not rotated into a new key with it.
+    await kw.database.db.update(apiKeys).set({ ratelimits: [limit("daily", 100_000, 86_400)] }).where(eq(apiKeys.id, apiKey.id));
+    expect(await refusal(kw.keys.rotate(member.actor, apiKey.id))).toEqual({ code: "policy_violation", field: "ratelimits" });
+  });
+});
+
 describe("a key acting on keys", () => {
   it("compares allowlists as networks, for both address families", async () => {
     const { actor } = await actingKey(member, { allowedIps: ["10.0.0.0/8", "2001:db8::/32"], rateLimit: { requests: 50, windowSeconds: 60 } });

@@ -19,7 +19,7 @@ import { readForm } from "~/lib/request.server";
 import { requireUser } from "~/session.server";
 import { DeleteApi } from "./delete-dialog";
 import { ApiSettings } from "./settings-form";
-import { TopKeys } from "./top-keys";
+import { KeysNearCreditEnd, TopKeys } from "./top-keys";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.api.name ?? "API"} · Keyward` }];
 
@@ -115,8 +115,10 @@ export default function ApiDetail() {
         description="Every check of this API's keys, by outcome: valid, or the reason it was refused."
         empty="No verifications in this period. Each call your service makes to POST /api/v1/verify with one of these keys shows here within seconds."
       >
-        {usage.totals.total > 0 ? <TopKeys keys={usage.topKeys} /> : null}
+        {usage.totals.total > 0 ? <TopKeys usage={usage} /> : null}
       </VerificationsCard>
+
+      <KeysNearCreditEnd keys={usage.keysNearCreditEnd} />
 
       <section aria-labelledby="api-keys-heading" className="space-y-3">
         <h2 id="api-keys-heading" className="text-lg font-semibold">

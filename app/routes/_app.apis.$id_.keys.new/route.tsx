@@ -17,8 +17,9 @@ import { Label } from "~/components/ui/label";
 import { Switch } from "~/components/ui/switch";
 import { Textarea } from "~/components/ui/textarea";
 import { describeFailure } from "~/lib/action-errors.server";
-import { formText, parseAllowedIps, parseCredits, parseExpiry, parseRateLimit, type FieldErrorMap, type FormPart } from "~/lib/key-form.server";
-import { createIssuedKeyInput, EXPIRY_PRESET_DAYS } from "~/lib/key-schemas";
+import { formText, issueMessage, parseAllowedIps, parseCredits, parseExpiry, parseNamedLimits, type FieldErrorMap, type FormPart } from "~/lib/key-form.server";
+import { createIssuedKeyInput, EXPIRY_PRESET_DAYS, REQUESTS_LIMIT_NAME } from "~/lib/key-schemas";
+import { RatelimitsEditor, type NamedLimit } from "~/components/ratelimits-editor";
 import { findApi } from "~/lib/pages.server";
 import { readForm } from "~/lib/request.server";
 import { requireUser } from "~/session.server";
@@ -58,7 +59,7 @@ function readIssueForm(form: FormData, now: Date, vocabulary: string[]): FormPar
   };
   const expiry = read(parseExpiry(form, now));
   const allowedIps = read(parseAllowedIps(form));
-  const rateLimit = read(parseRateLimit(form, { requests: "rateLimitRequests", windowSeconds: "rateLimitWindow" }));
+  const ratelimits = read(parseNamedLimits(form));
   const credits = read(parseCredits(form));
   let meta: unknown;
   const metaText = formText(form, "meta").trim();
@@ -82,7 +83,7 @@ function readIssueForm(form: FormData, now: Date, vocabulary: string[]): FormPar
       permissions: [...checked, ...typed],
       ...expiry,
       ...(allowedIps && allowedIps.length > 0 && { allowedIps }),
-      ...(rateLimit && { rateLimit }),
+      ...(ratelimits && { ratelimits }),
       ...(credits && { credits }),
       ...(meta !== undefined && { meta }),
       recoverable: formText(form, "recoverable") === "on",
@@ -93,7 +94,7 @@ function readIssueForm(form: FormData, now: Date, vocabulary: string[]): FormPar
 /** Where a schema or service message is shown. */
 function fieldFor(field: string, expiryField: string): string {
   if (field === "expiresAt" || field === "expiresInDays") return expiryField;
-  if (field === "rateLimit") return "rateLimitRequests";
+  if (field === "rateLimit") return "ratelimits";
   if (field === "permissions") return "grants";
   if (field === "identityId") return "externalId";
   return field;
@@ -113,7 +114,7 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
   if (!read.ok) for (const [field, messages] of Object.entries(read.errors)) messages.forEach((message) => add(field, message));
   const parsed = createIssuedKeyInput.safeParse(read.ok ? read.value : {});
   if (read.ok && !parsed.success) {
-    for (const issue of parsed.error.issues) add(fieldFor(typeof issue.path[0] === "string" ? issue.path[0] : "form", expiryField), issue.message);
+    for (const issue of parsed.error.issues) add(fieldFor(typeof issue.path[0] === "string" ? issue.path[0] : "form", expiryField), issueMessage(issue));
   }
   if (!read.ok || !parsed.success) return json({ ok: false as const, formError: null, fieldErrors }, { status: 400 });
   try {
@@ -130,13 +131,10 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
   }
 }
 
-/** An empty rate limit takes the API's default when it sets one; only otherwise the server's. */
-function rateLimitHint(api: { name: string; defaults: { rateLimit?: { requests: number; windowSeconds: number } } }): string {
+/** The limits a new key starts with: its API's default rate limit, as the limit named "requests". */
+function initialLimits(api: { defaults: { rateLimit?: { requests: number; windowSeconds: number } } }): NamedLimit[] {
   const limit = api.defaults.rateLimit;
-  const empty = limit
-    ? `Leave both empty for the default of ${api.name}: ${limit.requests.toLocaleString("en-US")} requests per ${limit.windowSeconds.toLocaleString("en-US")} seconds.`
-    : `Leave both empty to use the server’s default limit (KEYWARD_DEFAULT_RATE_LIMIT); ${api.name} sets no default of its own.`;
-  return `${empty} Over the limit, verification answers RATE_LIMITED.`;
+  return limit ? [{ name: REQUESTS_LIMIT_NAME, limit: limit.requests, durationSeconds: limit.windowSeconds }] : [];
 }
 
 type Created = Extract<NonNullable<ReturnType<typeof useActionData<typeof action>>>, { ok: true }>;
@@ -281,7 +279,23 @@ export default function IssueKey() {
               <FieldErrors id="permissions" errors={errors.permissions} />
             </Section>
             <ExpirySection expiry={expiry} onExpiryChange={setExpiry} presets={presets} maxTtlDays={maxTtlDays} now={now} errors={errors} />
-            <RestrictionsSection allowlist={allowlist} onAllowlistChange={setAllowlist} errors={errors} rateLimitHint={rateLimitHint(api)} />
+            <RestrictionsSection
+              allowlist={allowlist}
+              onAllowlistChange={setAllowlist}
+              errors={errors}
+              rateLimits={
+                <fieldset className="space-y-2">
+                  <legend className="text-sm font-medium leading-none">
+                    Rate limits <span className="font-normal text-muted-foreground">(optional)</span>
+                  </legend>
+                  <p className="text-[0.8rem] text-muted-foreground">
+                    {api.defaults.rateLimit ? `Starts from the default of ${api.name}. ` : ""}Over any limit, verification answers RATE_LIMITED and names it. The customer's identity may add shared limits.
+                  </p>
+                  <RatelimitsEditor initial={initialLimits(api)} idPrefix="ratelimits" errorId="ratelimits-error" hasError={Boolean(errors.ratelimits?.length)} />
+                  <FieldErrors id="ratelimits" errors={errors.ratelimits} />
+                </fieldset>
+              }
+            />
             <Section title="Credits" description="Usage credits: each valid verification takes its cost (default 1); none left is USAGE_EXCEEDED. Leave empty for unlimited.">
               <CreditsFields credits={null} />
               <FieldErrors id="credits" errors={[...(errors.credits ?? []), ...(errors.refillAmount ?? []), ...(errors.refillDay ?? [])]} />

@@ -14,8 +14,11 @@ import { chartPeriod } from "~/lib/chart-period";
 import { describeKeyRows } from "~/lib/key-rows.server";
 import { findIdentity } from "~/lib/pages.server";
 import { readForm } from "~/lib/request.server";
+import { updateIdentityInput } from "~/lib/apis-schemas";
+import { issueMessage, parseNamedLimits } from "~/lib/key-form.server";
 import { requireUser } from "~/session.server";
 import { BulkDialog } from "./bulk-dialog";
+import { SharedLimits } from "./shared-limits";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.identity.externalId ?? "Identity"} · Keyward` }];
 
@@ -46,13 +49,14 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
   });
 }
 
-const intentSchema = z.enum(["revoke-keys", "disable-keys", "delete"]);
+const intentSchema = z.enum(["revoke-keys", "disable-keys", "delete", "ratelimits"]);
 const plural = (count: number) => `${count} key${count === 1 ? "" : "s"}`;
 
 export async function action({ request, context, params }: ActionFunctionArgs) {
   const { actor } = await requireUser(request, context);
   const identity = await findIdentity(context, actor, params.id);
-  const intent = intentSchema.safeParse((await readForm(request)).get("intent"));
+  const form = await readForm(request);
+  const intent = intentSchema.safeParse(form.get("intent"));
   if (!intent.success) return json({ ok: false as const, error: "That request was not understood. Reload the page and try again." }, { status: 400 });
   try {
     switch (intent.data) {
@@ -67,9 +71,21 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
       case "delete":
         await context.keyward.identities.delete(actor, identity.id);
         return redirect(`/identities?api=${identity.apiId}`);
+      case "ratelimits": {
+        const limits = parseNamedLimits(form);
+        const checked = limits.ok && limits.value !== undefined ? updateIdentityInput.safeParse({ ratelimits: limits.value }) : null;
+        if (!limits.ok) return json({ ok: false as const, error: "Some limits need fixing", fieldErrors: limits.errors.ratelimits ?? [] }, { status: 400 });
+        if (!checked) return json({ ok: false as const, error: "That request was not understood. Reload the page and try again." }, { status: 400 });
+        if (!checked.success) return json({ ok: false as const, error: "Some limits need fixing", fieldErrors: [...new Set(checked.error.issues.map(issueMessage))] }, { status: 400 });
+        await context.keyward.identities.update(actor, identity.id, checked.data);
+        return json({ ok: true as const, message: `Shared rate limits of ${identity.externalId} saved` });
+      }
     }
   } catch (error) {
     const failure = describeFailure(error);
+    // A refused limit (KEYWARD_MAX_RATE_LIMIT) shows under the limits editor.
+    const fieldErrors = failure.fieldErrors.ratelimits;
+    if (intent.data === "ratelimits" && fieldErrors) return json({ ok: false as const, error: failure.error, fieldErrors }, { status: failure.status });
     return json({ ok: false as const, error: failure.error }, { status: failure.status });
   }
 }
@@ -161,33 +177,36 @@ export default function IdentityDetail() {
           )}
           {moreKeys ? <p className="text-xs text-muted-foreground">The 100 newest keys are shown.</p> : null}
         </section>
-        <Card className="h-fit">
-          <CardHeader className="pb-3">
-            <CardTitle>Details</CardTitle>
-          </CardHeader>
-          <CardContent className="space-y-4 text-sm">
-            <dl className="grid grid-cols-[auto_1fr] gap-x-4 gap-y-2">
-              <dt className="text-muted-foreground">Created</dt>
-              <dd className="text-right">
-                <RelativeTime iso={identity.createdAt} now={now} />
-              </dd>
-              <dt className="text-muted-foreground">Updated</dt>
-              <dd className="text-right">
-                <RelativeTime iso={identity.updatedAt} now={now} />
-              </dd>
-            </dl>
-            <div className="space-y-1.5">
-              <p className="font-medium">Metadata</p>
-              {meta ? (
-                <pre className="overflow-x-auto rounded-md border bg-muted p-3 font-mono text-xs" aria-label="Metadata">
-                  {meta}
-                </pre>
-              ) : (
-                <p className="text-muted-foreground">None. Verification answers carry it as identity.meta.</p>
-              )}
-            </div>
-          </CardContent>
-        </Card>
+        <div className="min-w-0 space-y-6">
+          <SharedLimits limits={identity.ratelimits} />
+          <Card className="h-fit">
+            <CardHeader className="pb-3">
+              <CardTitle>Details</CardTitle>
+            </CardHeader>
+            <CardContent className="space-y-4 text-sm">
+              <dl className="grid grid-cols-[auto_1fr] gap-x-4 gap-y-2">
+                <dt className="text-muted-foreground">Created</dt>
+                <dd className="text-right">
+                  <RelativeTime iso={identity.createdAt} now={now} />
+                </dd>
+                <dt className="text-muted-foreground">Updated</dt>
+                <dd className="text-right">
+                  <RelativeTime iso={identity.updatedAt} now={now} />
+                </dd>
+              </dl>
+              <div className="space-y-1.5">
+                <p className="font-medium">Metadata</p>
+                {meta ? (
+                  <pre className="overflow-x-auto rounded-md border bg-muted p-3 font-mono text-xs" aria-label="Metadata">
+                    {meta}
+                  </pre>
+                ) : (
+                  <p className="text-muted-foreground">None. Verification answers carry it as identity.meta.</p>
+                )}
+              </div>
+            </CardContent>
+          </Card>
+        </div>
       </div>
     </div>
   );

@@ -9,7 +9,7 @@ import { KeyStatusBadge } from "~/components/key-status-badge";
 import { Badge } from "~/components/ui/badge";
 import { Button } from "~/components/ui/button";
 import { describeFailure } from "~/lib/action-errors.server";
-import { formText, parseAddCredits, parseAllowedIps, parseCredits, parseExpiryChange, parseRateLimit, RATE_LIMIT_PAIR_MESSAGE, type FormPart } from "~/lib/key-form.server";
+import { formText, issueMessage, parseAddCredits, parseAllowedIps, parseCredits, parseExpiryChange, parseNamedLimits, parseRateLimit, RATE_LIMIT_PAIR_MESSAGE, type FormPart } from "~/lib/key-form.server";
 import { describeKeyRows } from "~/lib/key-rows.server";
 import { keyIdSchema, updateKeyInput } from "~/lib/key-schemas";
 import { ROLE_SCOPES, type Role } from "~/lib/scopes";
@@ -72,7 +72,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
 
 // Actions ---------------------------------------------------------------------------------------
 
-const EDITABLE = ["name", "description", "scopes", "permissions", "rateLimit", "allowedIps", "expiresAt", "credits", "addCredits"] as const;
+const EDITABLE = ["name", "description", "scopes", "permissions", "rateLimit", "ratelimits", "allowedIps", "expiresAt", "credits", "addCredits"] as const;
 export type Editable = (typeof EDITABLE)[number];
 
 type Patch = { patch: Record<string, unknown> } | { error: string };
@@ -106,6 +106,11 @@ function patchFor(field: Editable, form: FormData): Patch {
       // The editor shows one message for the pair of fields.
       return rateLimit.ok ? { patch: { rateLimit: rateLimit.value } } : { error: RATE_LIMIT_PAIR_MESSAGE };
     }
+    case "ratelimits": {
+      // A form without the editor's rows would read as "no limits": never clear them by accident.
+      const limits = parseNamedLimits(form);
+      return limits.ok && limits.value === undefined ? { error: "That request was not understood. Reload the page and try again." } : patchOf("ratelimits", limits);
+    }
     case "expiresAt":
       return patchOf("expiresAt", parseExpiryChange(form));
     case "credits":
@@ -136,7 +141,7 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
         const result = patchFor(input.field, form);
         if ("error" in result) return json({ ok: false as const, intent: "update" as const, error: result.error, field: input.field }, { status: 400 });
         const checked = updateKeyInput.safeParse(result.patch);
-        if (!checked.success) return json({ ok: false as const, intent: "update" as const, error: [...new Set(checked.error.issues.map((issue) => issue.message))].join("\n"), field: input.field }, { status: 400 });
+        if (!checked.success) return json({ ok: false as const, intent: "update" as const, error: [...new Set(checked.error.issues.map(issueMessage))].join("\n"), field: input.field }, { status: 400 });
         const key = await caller.keys.update({ id: id.data, ...checked.data });
         return json({ ok: true as const, intent: "update" as const, name: key.name, field: input.field });
       }

@@ -1,3 +1,5 @@
+import { Link } from "@remix-run/react";
+import { NamedLimitsList, RatelimitsEditor } from "~/components/ratelimits-editor";
 import { Badge } from "~/components/ui/badge";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "~/components/ui/card";
 import { Checkbox } from "~/components/ui/checkbox";
@@ -88,25 +90,48 @@ export function SettingsPanel({ apiKey, vocabulary, grantableScopes, maxTtlDays,
           />
         )}
         {apiKey.kind === "issued" ? <CreditSettings apiKey={apiKey} locked={locked} now={now} /> : null}
-        <Setting
-          field="rateLimit"
-          label="Rate limit"
-          disabled={locked}
-          view={apiKey.rateLimit ? `${numberFormat.format(apiKey.rateLimit.requests)} requests per ${numberFormat.format(apiKey.rateLimit.windowSeconds)} s` : "Server default"}
-          editor={(errorId, hasError) => (
-            <div className="grid grid-cols-[1fr_auto_1fr] items-center gap-2">
-              <Label htmlFor="edit-requests" className="sr-only">
-                Requests
-              </Label>
-              <Input id="edit-requests" name="requests" inputMode="numeric" defaultValue={apiKey.rateLimit?.requests} placeholder="1000" autoFocus aria-invalid={hasError || undefined} aria-describedby={hasError ? errorId : undefined} />
-              <span className="text-xs text-muted-foreground">per</span>
-              <Label htmlFor="edit-window" className="sr-only">
-                Window in seconds
-              </Label>
-              <Input id="edit-window" name="windowSeconds" inputMode="numeric" defaultValue={apiKey.rateLimit?.windowSeconds} placeholder="60 s" aria-invalid={hasError || undefined} />
-            </div>
-          )}
-        />
+        {apiKey.kind === "issued" ? (
+          <Setting
+            field="ratelimits"
+            label="Rate limits"
+            disabled={locked}
+            view={
+              <div className="space-y-1.5">
+                <NamedLimitsList limits={apiKey.ratelimits} empty="None: verification does not limit this key." />
+                {apiKey.identityId ? (
+                  <p className="text-xs">
+                    The{" "}
+                    <Link to={`/identities/${apiKey.identityId}`} className="underline underline-offset-4">
+                      identity’s shared limits
+                    </Link>{" "}
+                    apply too.
+                  </p>
+                ) : null}
+              </div>
+            }
+            editor={(errorId, hasError) => <RatelimitsEditor initial={apiKey.ratelimits} idPrefix="edit-ratelimits" errorId={errorId} hasError={hasError} autoFocus />}
+          />
+        ) : (
+          <Setting
+            field="rateLimit"
+            label="Rate limit"
+            disabled={locked}
+            view={apiKey.rateLimit ? `${numberFormat.format(apiKey.rateLimit.requests)} requests per ${numberFormat.format(apiKey.rateLimit.windowSeconds)} s` : "Server default"}
+            editor={(errorId, hasError) => (
+              <div className="grid grid-cols-[1fr_auto_1fr] items-center gap-2">
+                <Label htmlFor="edit-requests" className="sr-only">
+                  Requests
+                </Label>
+                <Input id="edit-requests" name="requests" inputMode="numeric" defaultValue={apiKey.rateLimit?.requests} placeholder="1000" autoFocus aria-invalid={hasError || undefined} aria-describedby={hasError ? errorId : undefined} />
+                <span className="text-xs text-muted-foreground">per</span>
+                <Label htmlFor="edit-window" className="sr-only">
+                  Window in seconds
+                </Label>
+                <Input id="edit-window" name="windowSeconds" inputMode="numeric" defaultValue={apiKey.rateLimit?.windowSeconds} placeholder="60 s" aria-invalid={hasError || undefined} />
+              </div>
+            )}
+          />
+        )}
         <Setting
           field="allowedIps"
           label="Allowed IP addresses"

@@ -1,4 +1,4 @@
-import { useMemo } from "react";
+import { useMemo, type ReactNode } from "react";
 import { FieldErrors, fieldIds, FormField } from "~/components/form-field";
 import { Input } from "~/components/ui/input";
 import { Label } from "~/components/ui/label";
@@ -20,8 +20,11 @@ function allowlistLines(text: string): AllowlistLine[] {
     .filter((entry) => entry.value !== "");
 }
 
-/** `rateLimitHint` says what an empty rate limit means and what happens over it, which differ for root and issued keys. */
-export function RestrictionsSection({ allowlist, onAllowlistChange, errors, rateLimitHint }: { allowlist: string; onAllowlistChange: (text: string) => void; errors: FieldErrorMap; rateLimitHint: string }) {
+/**
+ * `rateLimitHint` says what an empty rate limit means and what happens over it (a root key's single
+ * limit); `rateLimits`, when given, replaces that field (an issued key's named limits).
+ */
+export function RestrictionsSection({ allowlist, onAllowlistChange, errors, rateLimitHint, rateLimits }: { allowlist: string; onAllowlistChange: (text: string) => void; errors: FieldErrorMap; rateLimitHint?: string; rateLimits?: ReactNode }) {
   const liveIpErrors = useMemo(
     () =>
       allowlistLines(allowlist).flatMap(({ line, value }) => {
@@ -56,35 +59,37 @@ export function RestrictionsSection({ allowlist, onAllowlistChange, errors, rate
           className="font-mono"
         />
       </FormField>
-      <fieldset className="space-y-2">
-        <legend className="text-sm font-medium leading-none">
-          Rate limit <span className="font-normal text-muted-foreground">(optional)</span>
-        </legend>
-        <div className="grid grid-cols-[1fr_auto_1fr] items-start gap-2 pt-2">
-          <div className="space-y-2">
-            <Label htmlFor="rateLimitRequests" className="sr-only">
-              Requests
-            </Label>
-            <div className="relative">
-              <Input {...fieldIds("rateLimitRequests", errors.rateLimitRequests)} name="rateLimitRequests" inputMode="numeric" placeholder="1000" className="pr-20" />
-              <span className="pointer-events-none absolute right-3 top-2 text-sm text-muted-foreground">requests</span>
+      {rateLimits ?? (
+        <fieldset className="space-y-2">
+          <legend className="text-sm font-medium leading-none">
+            Rate limit <span className="font-normal text-muted-foreground">(optional)</span>
+          </legend>
+          <div className="grid grid-cols-[1fr_auto_1fr] items-start gap-2 pt-2">
+            <div className="space-y-2">
+              <Label htmlFor="rateLimitRequests" className="sr-only">
+                Requests
+              </Label>
+              <div className="relative">
+                <Input {...fieldIds("rateLimitRequests", errors.rateLimitRequests)} name="rateLimitRequests" inputMode="numeric" placeholder="1000" className="pr-20" />
+                <span className="pointer-events-none absolute right-3 top-2 text-sm text-muted-foreground">requests</span>
+              </div>
+              <FieldErrors id="rateLimitRequests" errors={errors.rateLimitRequests} />
             </div>
-            <FieldErrors id="rateLimitRequests" errors={errors.rateLimitRequests} />
-          </div>
-          <span className="pt-2 text-sm text-muted-foreground">per</span>
-          <div className="space-y-2">
-            <Label htmlFor="rateLimitWindow" className="sr-only">
-              Window in seconds
-            </Label>
-            <div className="relative">
-              <Input {...fieldIds("rateLimitWindow", errors.rateLimitWindow)} name="rateLimitWindow" inputMode="numeric" placeholder="60" className="pr-20" />
-              <span className="pointer-events-none absolute right-3 top-2 text-sm text-muted-foreground">seconds</span>
+            <span className="pt-2 text-sm text-muted-foreground">per</span>
+            <div className="space-y-2">
+              <Label htmlFor="rateLimitWindow" className="sr-only">
+                Window in seconds
+              </Label>
+              <div className="relative">
+                <Input {...fieldIds("rateLimitWindow", errors.rateLimitWindow)} name="rateLimitWindow" inputMode="numeric" placeholder="60" className="pr-20" />
+                <span className="pointer-events-none absolute right-3 top-2 text-sm text-muted-foreground">seconds</span>
+              </div>
+              <FieldErrors id="rateLimitWindow" errors={errors.rateLimitWindow} />
             </div>
-            <FieldErrors id="rateLimitWindow" errors={errors.rateLimitWindow} />
           </div>
-        </div>
-        <p className="text-[0.8rem] text-muted-foreground">{rateLimitHint}</p>
-      </fieldset>
+          <p className="text-[0.8rem] text-muted-foreground">{rateLimitHint}</p>
+        </fieldset>
+      )}
     </Section>
   );
 }

@@ -116,11 +116,20 @@ export interface ApiKeyDefaults {
 
 export interface ApiVerificationUsage {
   /** The keys verified most in the range, most first; `refused` counts every outcome but VALID. */
-  topKeys: {
+  topKeys: TopKey[];
+  /** The keys refused most in the range (only keys refused at least once), most first. */
+  topKeysByRefusals: TopKey[];
+  /** The identities whose keys were verified most in the range, most first (`externalId` null once deleted). */
+  topIdentities: TopIdentity[];
+  /** The identities whose keys were refused most in the range, most first. */
+  topIdentitiesByRefusals: TopIdentity[];
+  /** Live keys of the API near their credit end now (see LOW_CREDITS), fewest remaining first. */
+  keysNearCreditEnd: {
     keyId: string;
-    name: string | null;
-    total: number;
-    refused: number;
+    name: string;
+    identityId: string | null;
+    remaining: number;
+    refillAmount: number | null;
   }[];
   granularity: "minute" | "hour" | "day";
   from: string;
@@ -131,6 +140,20 @@ export interface ApiVerificationUsage {
     total: number;
     outcomes: OutcomeCounts;
   };
+}
+
+export interface TopKey {
+  keyId: string;
+  name: string | null;
+  total: number;
+  refused: number;
+}
+
+export interface TopIdentity {
+  identityId: string;
+  externalId: string | null;
+  total: number;
+  refused: number;
 }
 
 export interface VerificationPoint {
