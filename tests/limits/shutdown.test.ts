@@ -10,6 +10,8 @@ import { cliEnvironment, type CliEnvironment } from "../cli/run-cli";
 let environment: CliEnvironment;
 let key: string;
 let keyId: string;
+/** An issued key of an API, verified by the root key above: every verification is an event of it. */
+let issued: { key: string; keyId: string; apiId: string };
 let server: ServerProcess | undefined;
 
 beforeAll(async () => {
@@ -20,6 +22,9 @@ beforeAll(async () => {
     const created = await keyward.keys.create(systemActor("test"), { name: "load", scopes: ["read"], ownerId: owner.id, rateLimit: { requests: 100_000, windowSeconds: 60 } });
     key = created.key;
     keyId = created.apiKey.id;
+    const api = await keyward.apis.create(systemActor("test"), { name: "Shutdown", prefix: "shutdown" }, { ownerId: owner.id });
+    const made = await keyward.keys.createIssued(systemActor("test"), api.id, { name: "customer", credits: { remaining: 1_000_000 } });
+    issued = { key: made.key, keyId: made.apiKey.id, apiId: api.id };
   } finally {
     await keyward.close();
   }
@@ -86,6 +91,62 @@ describe("graceful shutdown under load", () => {
       expect(usage.totals.requests).toBe(answered);
       expect(usage.totals.success).toBe(answered);
       expect((await keyward.keys.get(system, keyId)).requestCount).toBe(answered);
+    } finally {
+      await keyward.close();
+    }
+  }, 180_000);
+
+  it("counts every answered verification after SIGTERM mid-burst: usage by outcome, last use, request log and credits, exactly", async () => {
+    server = await startServerProcess({ ...environment.env, KEYWARD_USAGE_FLUSH_MS: "60000", LOG_LEVEL: "warn" }, { readyTimeoutMs: 60_000 });
+    const { url, child } = server;
+    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+
+    let valid = 0;
+    let refused = 0;
+    let stop = false;
+    const worker = async () => {
+      while (!stop) {
+        try {
+          const response = await fetch(`${url}/api/v1/verify`, {
+            method: "POST",
+            headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json" },
+            body: JSON.stringify({ key: issued.key, apiId: issued.apiId, ip: "203.0.113.9", tags: ["shutdown"] }),
+          });
+          const verdict = (await response.json()) as { valid?: boolean };
+          expect(response.status).toBe(200);
+          expect(verdict.valid).toBe(true);
+          valid++;
+          if (valid === 150) child.kill("SIGTERM");
+        } catch (error) {
+          if (error instanceof Error && error.name === "AssertionError") throw error;
+          // Connection refused or reset once the server stopped accepting: never answered, never counted.
+          refused++;
+          if (refused > 20) stop = true;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, worker));
+    expect(await exited, server.output()).toBe(0);
+    expect(valid).toBeGreaterThanOrEqual(150);
+
+    const keyward = await environment.open();
+    try {
+      const system = systemActor("test");
+      const usage = await keyward.usageReports.series(system, issued.keyId, { granularity: "minute" });
+      expect(usage.verifications?.totals).toEqual({ total: valid, outcomes: expect.objectContaining({ VALID: valid }) });
+      const view = await keyward.keys.get(system, issued.keyId);
+      expect(view).toMatchObject({ requestCount: valid, lastUsedIp: "203.0.113.9", credits: { remaining: 1_000_000 - valid } });
+      const apiUsage = await keyward.usageReports.apiUsage(system, issued.apiId, { granularity: "minute" });
+      expect(apiUsage.totals.total).toBe(valid);
+      const lines: unknown[] = [];
+      for (let cursor: string | undefined; ; ) {
+        const page = await keyward.usageReports.requests(system, issued.keyId, { limit: 100, cursor });
+        lines.push(...page.data);
+        if (!page.nextCursor) break;
+        cursor = page.nextCursor;
+      }
+      expect(lines).toHaveLength(valid);
+      expect(lines[0]).toMatchObject({ outcome: "VALID", tags: ["shutdown"] });
     } finally {
       await keyward.close();
     }
