@@ -31,13 +31,12 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import autocannonUntyped from "autocannon";
-import postgres from "postgres";
 import { loadConfig } from "../../app/config.server";
 import { generateKey, KEY_CHECKSUM_LENGTH, BASE62 } from "../../app/lib/key-format";
 import { systemActor } from "../../app/services/actor.server";
 import { BulkSeedService, type BulkKeySpec } from "../../app/services/bulk-seed.server";
 import { createKeyward } from "../../app/services/keyward.server";
-import { describeBackend, printEnvironment, withoutBackend } from "../lib/bench-env";
+import { createPostgresDatabase, describeBackend, printEnvironment, withoutBackend } from "../lib/bench-env";
 import { table } from "../lib/format";
 import { formatCount } from "../lib/progress";
 import { startServerProcess, type ServerProcess } from "../lib/server-process";
@@ -118,21 +117,6 @@ function residentMiB(pid: number): number {
   return kb / 1024;
 }
 
-/** A database of the benchmark's own on that server, so nothing shared is touched. */
-async function createPostgresDatabase(serverUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `keyward_load_${crypto.randomBytes(4).toString("hex")}`;
-  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database "${name}"`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async drop() {
-      await admin.unsafe(`drop database if exists "${name}" with (force)`);
-      await admin.end();
-    },
-  };
-}
 
 /** The keys each kind presents. Invalid ones are made here and never reach the database. */
 async function seedKeys(env: NodeJS.ProcessEnv): Promise<Record<Kind, string[]>> {
@@ -195,7 +179,7 @@ async function main(): Promise<void> {
   }
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "keyward-load-"));
   const redisUrl = process.env.REDIS_URL;
-  const database = process.env.DATABASE_URL ? await createPostgresDatabase(process.env.DATABASE_URL) : null;
+  const database = process.env.DATABASE_URL ? await createPostgresDatabase(process.env.DATABASE_URL, "keyward_load") : null;
   const env: NodeJS.ProcessEnv = {
     ...withoutBackend(process.env),
     NODE_ENV: "production",

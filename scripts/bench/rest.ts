@@ -32,11 +32,10 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import autocannon from "autocannon";
-import postgres from "postgres";
 import { loadConfig } from "../../app/config.server";
 import { systemActor } from "../../app/services/actor.server";
 import { createKeyward } from "../../app/services/keyward.server";
-import { describeBackend, printEnvironment, withoutBackend } from "../lib/bench-env";
+import { createPostgresDatabase, describeBackend, printEnvironment, withoutBackend } from "../lib/bench-env";
 import { table } from "../lib/format";
 import { freePort, startServerProcess } from "../lib/server-process";
 import type { RestBackendResult, RestResults } from "./readme-figures";
@@ -105,21 +104,6 @@ async function startBareServer(): Promise<{ url: string; stop(): void }> {
   return { url: `http://127.0.0.1:${port}/`, stop: () => child.kill() };
 }
 
-/** A database of the benchmark's own on that server, so nothing shared is touched. */
-async function createPostgresDatabase(serverUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `keyward_bench_${crypto.randomBytes(4).toString("hex")}`;
-  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database "${name}"`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async drop() {
-      await admin.unsafe(`drop database if exists "${name}" with (force)`);
-      await admin.end();
-    },
-  };
-}
 
 async function benchBackend(backend: string): Promise<RestBackendResult> {
   const onPostgres = backend === "postgres+redis";

@@ -21,7 +21,6 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { count as countRows, eq, sql } from "drizzle-orm";
-import postgres from "postgres";
 import { loadConfig } from "../../app/config.server";
 import { sessionActor, systemActor } from "../../app/services/actor.server";
 import { BulkSeedService } from "../../app/services/bulk-seed.server";
@@ -29,7 +28,7 @@ import { createKeyward } from "../../app/services/keyward.server";
 import { KeyVerifier, VerificationCache } from "../../app/services/verification-cache.server";
 import { openDatabase } from "../../db/client.server";
 import { apiKeys } from "../../db/schema";
-import { describeBackend, printEnvironment } from "../lib/bench-env";
+import { createPostgresDatabase, describeBackend, printEnvironment } from "../lib/bench-env";
 import { table } from "../lib/format";
 
 const SERVER_URL = process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL;
@@ -49,18 +48,8 @@ async function createDatabase(): Promise<{ databaseUrl?: string; dataDir?: strin
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "keyward-bench-verify-"));
     return { dataDir, drop: async () => fs.rmSync(dataDir, { recursive: true, force: true }) };
   }
-  const name = `keyward_bench_${crypto.randomBytes(4).toString("hex")}`;
-  const admin = postgres(SERVER_URL, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database "${name}"`);
-  const url = new URL(SERVER_URL);
-  url.pathname = `/${name}`;
-  return {
-    databaseUrl: url.toString(),
-    async drop() {
-      await admin.unsafe(`drop database if exists "${name}" with (force)`);
-      await admin.end();
-    },
-  };
+  const database = await createPostgresDatabase(SERVER_URL);
+  return { databaseUrl: database.url, drop: () => database.drop() };
 }
 
 async function main(): Promise<void> {

@@ -1,3 +1,4 @@
+import crypto from "node:crypto";
 /**
  * What a benchmark reads from its environment, said out loud: a figure means little without the
  * backend it was measured on, and a server process must not pick up a DATABASE_URL or REDIS_URL
@@ -41,4 +42,24 @@ export function withoutBackend(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const rest = { ...env };
   for (const name of BACKEND_VARIABLES) delete rest[name];
   return rest;
+}
+
+/**
+ * A database of the benchmark's own on that PostgreSQL server (`<prefix>_<random>`), so nothing
+ * shared is touched; `drop()` removes it, connections and all.
+ */
+export async function createPostgresDatabase(serverUrl: string, prefix = "keyward_bench"): Promise<{ url: string; drop(): Promise<void> }> {
+  const { default: postgres } = await import("postgres");
+  const name = `${prefix}_${crypto.randomBytes(4).toString("hex")}`;
+  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database "${name}"`);
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      await admin.unsafe(`drop database if exists "${name}" with (force)`);
+      await admin.end();
+    },
+  };
 }
