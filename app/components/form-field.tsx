@@ -1,4 +1,6 @@
+import { Loader2 } from "lucide-react";
 import type { ReactNode } from "react";
+import { Button } from "~/components/ui/button";
 import { Label } from "~/components/ui/label";
 import { cn } from "~/lib/utils";
 
@@ -47,6 +49,21 @@ export function FormField({
         </p>
       ) : null}
       <FieldErrors id={id} errors={errors} />
+    </div>
+  );
+}
+
+/** Save (with a spinner while the form is sent) and Cancel, for a setting edited in place. */
+export function SaveCancelButtons({ saving, onCancel }: { saving: boolean; onCancel: () => void }) {
+  return (
+    <div className="flex gap-2">
+      <Button type="submit" size="sm" disabled={saving}>
+        {saving ? <Loader2 className="animate-spin" aria-hidden /> : null}
+        {saving ? "Saving…" : "Save"}
+      </Button>
+      <Button type="button" size="sm" variant="ghost" onClick={onCancel} disabled={saving}>
+        Cancel
+      </Button>
     </div>
   );
 }

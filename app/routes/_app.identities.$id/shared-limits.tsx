@@ -1,7 +1,7 @@
 import { useFetcher } from "@remix-run/react";
-import { Loader2, Pencil } from "lucide-react";
+import { Pencil } from "lucide-react";
 import { useState } from "react";
-import { FieldErrors } from "~/components/form-field";
+import { FieldErrors, SaveCancelButtons } from "~/components/form-field";
 import { NamedLimitsList, RatelimitsEditor, type NamedLimit } from "~/components/ratelimits-editor";
 import { Button } from "~/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "~/components/ui/card";
@@ -40,15 +40,7 @@ export function SharedLimits({ limits }: { limits: NamedLimit[] }) {
             <input type="hidden" name="intent" value="ratelimits" />
             <RatelimitsEditor initial={limits} idPrefix="identity-ratelimits" errorId="identity-ratelimits-error" hasError={Boolean(errors?.length)} autoFocus />
             <FieldErrors id="identity-ratelimits" errors={errors} />
-            <div className="flex gap-2">
-              <Button type="submit" size="sm" disabled={saving}>
-                {saving ? <Loader2 className="animate-spin" aria-hidden /> : null}
-                {saving ? "Saving…" : "Save"}
-              </Button>
-              <Button type="button" size="sm" variant="ghost" onClick={() => setEditing(false)} disabled={saving}>
-                Cancel
-              </Button>
-            </div>
+            <SaveCancelButtons saving={saving} onCancel={() => setEditing(false)} />
           </fetcher.Form>
         ) : (
           <NamedLimitsList limits={limits} empty="None: only each key’s own limits apply." />

@@ -1,7 +1,7 @@
 import { useFetcher } from "@remix-run/react";
-import { Loader2, Pencil } from "lucide-react";
+import { Pencil } from "lucide-react";
 import { useState, type ReactNode } from "react";
-import { FieldErrors } from "~/components/form-field";
+import { FieldErrors, SaveCancelButtons } from "~/components/form-field";
 import { Button } from "~/components/ui/button";
 import { useActionToast } from "~/lib/use-action-toast";
 import type { action, Editable } from "./route";
@@ -36,15 +36,7 @@ export function Setting({ field, label, view, editor, disabled }: { field: Edita
           <input type="hidden" name="field" value={field} />
           {editor(errorId, Boolean(error))}
           {error ? <FieldErrors id={field} errors={error.split("\n")} /> : null}
-          <div className="flex gap-2">
-            <Button type="submit" size="sm" disabled={saving}>
-              {saving ? <Loader2 className="animate-spin" aria-hidden /> : null}
-              {saving ? "Saving…" : "Save"}
-            </Button>
-            <Button type="button" size="sm" variant="ghost" onClick={() => setEditing(false)} disabled={saving}>
-              Cancel
-            </Button>
-          </div>
+          <SaveCancelButtons saving={saving} onCancel={() => setEditing(false)} />
         </fetcher.Form>
       ) : (
         <div className="mt-1 text-sm text-muted-foreground">{view}</div>
