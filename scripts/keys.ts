@@ -19,6 +19,8 @@ const FLAGS = {
   allowedIps: "--allowed-ips",
   gracePeriodSeconds: "--grace-seconds",
   status: "--status",
+  credits: "--credits/--refill",
+  addCredits: "--add-credits",
 };
 
 const create: Command = {
@@ -43,6 +45,8 @@ Options for issued keys:
   --permissions LIST         Comma-separated permissions from the API's vocabulary (wildcards: orders.*)
   --ratelimit NAME=N/SECONDS A named rate limit, repeatable: --ratelimit requests=10/1s --ratelimit daily=10000/86400
                              (verification applies each; instead of --rate-limit, which sets the one named "requests")
+  --credits N                Usage credits: each valid verification takes its cost (default 1); none left = USAGE_EXCEEDED
+  --refill SCHEDULE          With --credits: daily:AMOUNT (00:00 UTC) or monthly:AMOUNT[:DAY] (default day 1)
 Options for both:
   --name NAME                A name to recognise the key by (required for root keys)
   --description TEXT         Optional description
@@ -62,6 +66,8 @@ Options for both:
       "expires-in-days": { type: "string" },
       "rate-limit": { type: "string" },
       ratelimit: { type: "string", multiple: true },
+      credits: { type: "string" },
+      refill: { type: "string" },
       "allowed-ips": { type: "string" },
       recoverable: { type: "boolean" },
     });
@@ -83,6 +89,8 @@ interface CreateOptions {
   "external-id"?: string;
   permissions?: string;
   ratelimit?: string[];
+  credits?: string;
+  refill?: string;
   name?: string;
   scopes?: string;
 }
@@ -97,7 +105,7 @@ interface CreatedKey {
 }
 
 async function createRootKey(values: CreateOptions, common: CommonKeyOptions): Promise<CreatedKey> {
-  for (const flag of ["external-id", "permissions", "ratelimit"] as const) {
+  for (const flag of ["external-id", "permissions", "ratelimit", "credits", "refill"] as const) {
     if (values[flag] !== undefined) throw new UsageError(`--${flag} is for keys issued for an API: add --api${flag === "ratelimit" ? " (a root key has one --rate-limit)" : ""}`);
   }
   const owner = required(values.owner, "--owner");
@@ -115,7 +123,14 @@ async function createIssuedKey(api: string, values: CreateOptions, common: Commo
   }
   const input = parseInput(
     createIssuedKeyInput,
-    { ...common, name: values.name, externalId: values["external-id"], permissions: listOption(values.permissions), ratelimits: namedLimitsOption(values.ratelimit, false) },
+    {
+      ...common,
+      name: values.name,
+      externalId: values["external-id"],
+      permissions: listOption(values.permissions),
+      ratelimits: namedLimitsOption(values.ratelimit, false),
+      credits: creditsOption(values.credits, values.refill),
+    },
     FLAGS,
   );
   return withKeyward(async (keyward) => {
@@ -130,21 +145,52 @@ const update: Command = {
   help: `Changes a key; the audit log records what changed. Named limits are replaced as a whole.
 
 Usage: npm run keys -- update KEY_ID [--name NAME] [--description TEXT] [--ratelimit NAME=N/SECONDS …] [--clear-ratelimits]
+                                    [--credits N [--refill SCHEDULE] | --add-credits N | --clear-credits]
 
 Options:
   --name NAME                A new name
   --description TEXT         A new description
   --ratelimit NAME=N/SECONDS An issued key's named limits, repeatable, replacing those it has:
                              --ratelimit requests=10/1s --ratelimit daily=10000/86400
-  --clear-ratelimits         Remove every named limit of the key (it is then not limited)`,
+  --clear-ratelimits         Remove every named limit of the key (it is then not limited)
+  --credits N                Set an issued key's credits to N (with --refill daily:AMOUNT or monthly:AMOUNT[:DAY])
+  --add-credits N            Add N credits to what the key has now (a due refill first)
+  --clear-credits            Remove the key's credits: it is then unlimited`,
   async run(argv) {
     const {
       values,
       positionals: [rawId],
-    } = parseCommand(argv, update, { name: { type: "string" }, description: { type: "string" }, ratelimit: { type: "string", multiple: true }, "clear-ratelimits": { type: "boolean" } }, ["KEY_ID"]);
+    } = parseCommand(
+      argv,
+      update,
+      {
+        name: { type: "string" },
+        description: { type: "string" },
+        ratelimit: { type: "string", multiple: true },
+        "clear-ratelimits": { type: "boolean" },
+        credits: { type: "string" },
+        refill: { type: "string" },
+        "add-credits": { type: "string" },
+        "clear-credits": { type: "boolean" },
+      },
+      ["KEY_ID"],
+    );
     const id = parseInput(keyIdSchema, rawId, { "": "KEY_ID" });
-    const patch = parseInput(updateKeyInput, { name: values.name, description: values.description, ratelimits: namedLimitsOption(values.ratelimit, values["clear-ratelimits"]) }, FLAGS);
-    if (Object.values(patch).every((value) => value === undefined)) throw new UsageError("nothing to change: give --name, --description, --ratelimit or --clear-ratelimits");
+    if (values["clear-credits"] && (values.credits !== undefined || values["add-credits"] !== undefined)) throw new UsageError("--clear-credits removes the credits: give it alone, not with --credits or --add-credits");
+    const patch = parseInput(
+      updateKeyInput,
+      {
+        name: values.name,
+        description: values.description,
+        ratelimits: namedLimitsOption(values.ratelimit, values["clear-ratelimits"]),
+        credits: values["clear-credits"] ? null : creditsOption(values.credits, values.refill),
+        addCredits: integerOption(values["add-credits"], "--add-credits"),
+      },
+      FLAGS,
+    );
+    if (Object.values(patch).every((value) => value === undefined)) {
+      throw new UsageError("nothing to change: give --name, --description, --ratelimit, --clear-ratelimits, --credits, --add-credits or --clear-credits");
+    }
     const { apiKey, belongsTo } = await withKeyward(async (keyward) => {
       const apiKey = await keyward.keys.update(actor, id, patch);
       const belongsTo = apiKey.apiId === null ? `for ${(await findUser(keyward, apiKey.ownerId)).email}` : `of API ${(await keyward.apis.get(actor, apiKey.apiId)).prefix} (${apiKey.apiId})`;
@@ -261,6 +307,20 @@ Options:
 };
 
 /** `100/60` → 100 requests per 60 seconds. */
+/** `--credits N [--refill daily:AMOUNT | monthly:AMOUNT[:DAY]]` as the credits input (checked by its schema). */
+function creditsOption(credits: string | undefined, refill: string | undefined): { remaining: number; refill?: { interval: "daily" | "monthly"; amount: number; refillDay?: number } } | undefined {
+  if (credits === undefined) {
+    if (refill !== undefined) throw new UsageError("--refill needs --credits (the balance to start from)");
+    return undefined;
+  }
+  const remaining = integerOption(credits, "--credits")!;
+  if (refill === undefined) return { remaining };
+  const match = /^(daily|monthly):(\d+)(?::(\d+))?$/.exec(refill);
+  if (!match || (match[1] === "daily" && match[3] !== undefined)) throw new UsageError(`--refill must look like daily:AMOUNT or monthly:AMOUNT[:DAY], got "${refill}"`);
+  const [, interval, amount, day] = match;
+  return { remaining, refill: { interval: interval as "daily" | "monthly", amount: Number(amount), ...(day === undefined ? {} : { refillDay: Number(day) }) } };
+}
+
 function rateLimitOption(value: string | undefined): { requests: number; windowSeconds: number } | undefined {
   if (value === undefined) return undefined;
   const match = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(value);
@@ -295,7 +355,10 @@ function describeKey(key: ApiKeyView, belongsTo: string): string {
   ];
   if (key.kind === "root" && key.rateLimit) lines.push(`  rate limit ${key.rateLimit.requests} requests per ${key.rateLimit.windowSeconds} s`);
   if (key.kind === "issued") lines.push(`  ratelimits ${namedLimits(key.ratelimits, "none (not limited)")}`);
-  if (key.credits) lines.push(`  credits    ${key.credits.remaining} remaining`);
+  if (key.credits) {
+    const { remaining, refill, nextRefillAt } = key.credits;
+    lines.push(`  credits    ${remaining} remaining${refill ? `, refilled ${refill.interval} to ${refill.amount} (next ${shortDate(nextRefillAt)})` : ""}`);
+  }
   if (key.allowedIps.length > 0) lines.push(`  allowed    ${key.allowedIps.join(", ")}`);
   if (key.recoverable) lines.push("  recoverable: an admin can reveal it later (every reveal is audited)");
   return lines.join("\n");
