@@ -68,7 +68,9 @@ async function main(): Promise<void> {
   const unlimited = { requests: 1_000_000, windowSeconds: 60 };
   const { key: clientKey } = await services.keys.create(systemActor("bench"), { name: "bench client", scopes: ["read"], ownerId: owner.id, rateLimit: unlimited });
   const api = await services.apis.create(systemActor("bench"), { name: "bench", prefix: "bench" }, { ownerId: owner.id });
-  const { key: callerKey } = await services.keys.createIssued(systemActor("bench"), api.id, { name: "bench caller", permissions: ["read"], rateLimit: unlimited });
+  // No limits and no credits: the only kind of key the guard answers from its cache (a limited or
+  // metered key is verified by Keyward on every request, docs/decisions/0021-guard-invariants.md).
+  const { key: callerKey } = await services.keys.createIssued(systemActor("bench"), api.id, { name: "bench caller", permissions: ["read"], rateLimit: null });
   const verified = { apiId: api.id, permissions: ["read"] };
   await services.close();
   await database.close();
@@ -102,6 +104,8 @@ async function main(): Promise<void> {
     // 3. The guard without its cache.
     const uncached = keywardGuard({ client, ...verified, cacheTtlMs: 0 });
     const misses = await measure(ROUND_TRIPS, () => uncached(request));
+    // The cached admissions are reported to Keyward (batched); send the last ones before the server stops.
+    await Promise.all([guard.close(), uncached.close()]);
 
     // 4. Pacing overhead, against a stub that answers at once with budget to spare.
     const stub = async () =>
