@@ -110,7 +110,7 @@ export class RateLimiter {
     const redis = this.redis;
     if (redis) {
       try {
-        return await withTimeout(this.takeShared(redis, keyId, effective, cost), this.settings.redisTimeoutMs);
+        return await withTimeout(redis.take(keyId, effective, cost), this.settings.redisTimeoutMs);
       } catch (error) {
         if (error instanceof TimeoutError) this.checkHealth(redis);
         else this.fallBack(redis, toError(error));
@@ -129,10 +129,6 @@ export class RateLimiter {
     this.redis = null;
     await redis?.close();
     await this.local.close();
-  }
-
-  private takeShared(redis: RedisLimiters, keyId: string, limit: RateLimit, cost: number): Promise<RateLimitDecision> {
-    return redis.take(keyId, limit, cost);
   }
 
   private openRedis(): RedisLimiters {
