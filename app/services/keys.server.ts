@@ -20,6 +20,7 @@ import type { Clock } from "./clock.server";
 import { addedCredits } from "./credits.server";
 import { KeywardError, notFound } from "./errors.server";
 import type { EventBus } from "./events.server";
+import type { KeyViewCache } from "./key-view-cache.server";
 import { candidateDigests, decryptKey, encryptKey, type DigestSecrets } from "./secrets.server";
 import type { SecurityEventService } from "./security-events.server";
 
@@ -105,7 +106,7 @@ const publicColumns = {
 /** The credits columns of the key a rotated key shares its balance with, as JSON gives them. */
 type SharedCredits = { creditsRemaining: number | null; creditsRefill: CreditsRefill | null; creditsRefilledAt: string | null };
 
-type KeyRow = {
+export type KeyRow = {
   [K in keyof typeof publicColumns]: K extends "recoverable" ? boolean : K extends "apiIds" ? string[] | null : K extends "sharedCredits" ? SharedCredits | null : (typeof apiKeys.$inferSelect)[Exclude<K, "recoverable" | "apiIds" | "sharedCredits">];
 };
 
@@ -275,6 +276,8 @@ export interface KeyServiceDeps {
   securityEvents?: Pick<SecurityEventService, "record">;
   /** The APIs issued keys belong to; by default a service of its own on the same database. */
   apis?: Pick<ApiService, "findOpen" | "findVisible">;
+  /** Root keys' rows for `own` (GET /api/v1/me); without it, `own` reads the database every time. */
+  viewCache?: KeyViewCache<KeyRow>;
 }
 
 /** The query behind one page of the keys list (one row more than the page, to tell whether another follows); exported so a test can check its plan. */
@@ -465,6 +468,25 @@ export class KeyService {
   async get(actor: Actor, id: string): Promise<ApiKeyView> {
     requireScope(actor, "read");
     return toView(await this.findVisible(actor, id), this.deps.clock.now());
+  }
+
+  /**
+   * The calling key's own view (GET /api/v1/me): from the view cache while no change or usage
+   * flush has touched the key since it was read, so an authenticated request whose key is cached
+   * reads nothing from the database. Status and credits are derived at the moment of the call.
+   */
+  async own(actor: Actor): Promise<ApiKeyView> {
+    requireScope(actor, "read");
+    if (actor.kind !== "user" || actor.keyId === undefined) throw notFound("Key");
+    const cache = this.deps.viewCache;
+    let row = cache?.get(actor.keyId);
+    if (!row) {
+      const ticket = cache?.ticket() ?? 0;
+      row = await this.findVisible(actor, actor.keyId);
+      // Only root keys: an issued key's view can show the balance of another row (its successor's).
+      if (row.apiId === null) cache?.set(row, ticket);
+    }
+    return toView(row, this.deps.clock.now());
   }
 
   /**

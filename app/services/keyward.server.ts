@@ -10,7 +10,7 @@ import { EventBus } from "./events.server";
 import { FailedAuthThrottle, LoginThrottle } from "./failed-auth-throttle.server";
 import { ApiService } from "./apis.server";
 import { IdentityService } from "./identities.server";
-import { KeyService } from "./keys.server";
+import { KeyService, type KeyRow } from "./keys.server";
 import { LiveFeed, LiveStreams } from "./live.server";
 import type { PasswordHashing } from "./passwords.server";
 import { RateLimiter } from "./rate-limiter.server";
@@ -18,6 +18,7 @@ import { SecurityService } from "./alerts.server";
 import { SecurityEventService } from "./security-events.server";
 import { UsageRecorder, UsageService } from "./usage.server";
 import { UserService } from "./users.server";
+import { KeyViewCache } from "./key-view-cache.server";
 import { invalidatingPublisher, KeyVerifier, VerificationCache, type FailureCounter } from "./verification-cache.server";
 import { WebhookDispatcher } from "./webhooks.server";
 
@@ -81,8 +82,11 @@ export async function createKeyward({ config, database, clock = systemClock, has
     const db = handle.db;
     const cache = new VerificationCache({ ttlMs: config.verificationCache.ttlSeconds * 1000, maxEntries: config.verificationCache.maxEntries });
     cache.listen(events);
-    // Changes made here drop this instance's cache entry before the call returns; NOTIFY tells the others.
-    const publisher = invalidatingPublisher(cache, events);
+    // Root keys' own views for GET /api/v1/me, dropped by the same events and by usage flushes.
+    const viewCache = new KeyViewCache<KeyRow>({ ttlMs: config.verificationCache.ttlSeconds * 1000, maxEntries: config.verificationCache.maxEntries });
+    events.subscribe((event) => viewCache.apply(event));
+    // Changes made here drop this instance's cache entries before the call returns; NOTIFY tells the others.
+    const publisher = invalidatingPublisher([cache, viewCache], events);
     const webhooks = config.alertWebhook
       ? new WebhookDispatcher({ ...config.alertWebhook, db, clock, onError: (message, error) => logger.error({ err: error }, message) })
       : undefined;
@@ -92,7 +96,7 @@ export async function createKeyward({ config, database, clock = systemClock, has
     securityEvents.start();
     const apis = new ApiService({ db, clock, events: publisher });
     const identities = new IdentityService({ db, clock, apis, events: publisher, maxRateLimit: config.maxRateLimit });
-    const keys = new KeyService({ apis, db, clock, secrets: config.digestSecrets, encryptionKey: config.encryptionKey, maxTtlDays: config.maxKeyTtlDays, defaultRateLimit: config.rateLimits.defaultLimit, maxRateLimit: config.maxRateLimit, events: publisher, securityEvents });
+    const keys = new KeyService({ apis, db, clock, secrets: config.digestSecrets, encryptionKey: config.encryptionKey, maxTtlDays: config.maxKeyTtlDays, defaultRateLimit: config.rateLimits.defaultLimit, maxRateLimit: config.maxRateLimit, events: publisher, securityEvents, viewCache });
     const limiter = new RateLimiter({
       defaultLimit: config.rateLimits.defaultLimit,
       redisUrl: config.redisUrl,
@@ -102,7 +106,7 @@ export async function createKeyward({ config, database, clock = systemClock, has
       onRecover: () => securityEvents.record({ kind: "rate_limiter_recovered", severity: "info", aggregate: false }),
     });
     const throttle = { limit: config.rateLimits.failedAuth.requests, windowMs: config.rateLimits.failedAuth.windowSeconds * 1000, clock };
-    const usage = new UsageRecorder({ db, events, flushIntervalMs: config.usage.flushIntervalMs });
+    const usage = new UsageRecorder({ db, events: publisher, flushIntervalMs: config.usage.flushIntervalMs });
     usage.start();
     const usageReports = new UsageService({ db, clock, keys, apis, identities, requestLogRetentionDays: config.usage.requestLogRetentionDays });
     usageReports.start();

@@ -179,13 +179,13 @@ export class VerificationCache {
 }
 
 /**
- * Publishes through the bus and drops the cache entry here at once, so a change made on this
+ * Publishes through the bus and drops the caches' entries here at once, so a change made on this
  * instance holds for the very next request, not only once its own NOTIFY comes back.
  */
-export function invalidatingPublisher(cache: VerificationCache, bus: Pick<EventBus, "publish">): Pick<EventBus, "publish"> {
+export function invalidatingPublisher(caches: readonly Pick<VerificationCache, "apply">[], bus: Pick<EventBus, "publish">): Pick<EventBus, "publish"> {
   return {
     async publish(event) {
-      cache.apply(event);
+      for (const cache of caches) cache.apply(event);
       await bus.publish(event);
     },
   };
