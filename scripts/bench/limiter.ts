@@ -12,6 +12,7 @@ import os from "node:os";
 import { RateLimiter } from "../../app/services/rate-limiter.server";
 import { hasRedisServer, startPrivateRedis } from "../../tests/support/redis";
 import { printEnvironment } from "../lib/bench-env";
+import { measured, recordResults } from "../lib/bench-results";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const CONCURRENCY = 64;
@@ -96,6 +97,7 @@ async function main(): Promise<void> {
     BENCH_SECONDS: process.env.BENCH_SECONDS === undefined ? `unset (${SECONDS})` : String(SECONDS),
     REDIS_URL: "not used (a private redis-server on a free port)",
   });
+  const header = measured("npx tsx scripts/bench/limiter.ts");
   console.log(`Rate limiter (bottleneck 2.19.5) — Node ${process.version}, ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`);
   console.log(`${SECONDS} s per throughput run at ${CONCURRENCY} decisions in flight; ${LATENCY_SAMPLES} sequential decisions for idle latency\n`);
 
@@ -122,6 +124,7 @@ async function main(): Promise<void> {
   }
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
   for (const row of rows) console.log(row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join("  "));
+  recordResults("limiter", { ...header, engines: { local, redis } });
 }
 
 await main();

@@ -37,6 +37,7 @@ import { systemActor } from "../../app/services/actor.server";
 import { BulkSeedService, type BulkKeySpec } from "../../app/services/bulk-seed.server";
 import { createKeyward } from "../../app/services/keyward.server";
 import { createPostgresDatabase, describeBackend, printEnvironment, withoutBackend } from "../lib/bench-env";
+import { measured, recordResults } from "../lib/bench-results";
 import { table } from "../lib/format";
 import { formatCount } from "../lib/progress";
 import { startServerProcess, type ServerProcess } from "../lib/server-process";
@@ -244,6 +245,7 @@ async function main(): Promise<void> {
       });
 
     const loadBefore = os.loadavg().map((n) => n.toFixed(2)).join(" ");
+    const header = measured(`${database ? "DATABASE_URL=… " : ""}${redisUrl ? "REDIS_URL=… " : ""}npm run bench:load -- --rate ${RATE} --duration ${DURATION}`);
     const idle = residentMiB(pid);
     const heapMiB = async () => (await server!.usage()).memory.heapUsed / 1024 / 1024;
     const heapIdle = await heapMiB();
@@ -319,6 +321,27 @@ async function main(): Promise<void> {
       result.errors > 0 ? `${result.errors} connection errors` : null,
       unexpected > 0 ? `${unexpected} responses unexpected for their kind` : null,
     ].filter(Boolean);
+    const backend = `${database ? "postgres" : "pglite"}${redisUrl ? "+redis" : ""}`;
+    recordResults(
+      "load",
+      {
+        [backend]: {
+          ...header,
+          backend,
+          rate: RATE,
+          seconds: DURATION,
+          throughput: Math.round(total / result.duration),
+          latency: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max },
+          fiveXx: classes["5xx"],
+          unexpected,
+          connectionErrors: result.errors,
+          heapGrowthMiB: Math.round((heapSettled - heapAfterWarmup) * 10) / 10,
+          rssGrowthMiB: Math.round(settled - afterWarmup),
+          passed: failures.length === 0,
+        },
+      },
+      { merge: true },
+    );
     if (failures.length > 0) {
       process.stdout.write(`\nFAILED: ${failures.join(", ")}\n`);
       if (classes["5xx"] > 0) process.stderr.write(`Server output:\n${server.output().slice(-4000)}\n`);

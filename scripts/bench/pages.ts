@@ -23,6 +23,7 @@
 import os from "node:os";
 import { parseArgs } from "node:util";
 import { describeBackend, printEnvironment } from "../lib/bench-env";
+import { measured, recordResults } from "../lib/bench-results";
 import { table } from "../lib/format";
 import { formatCount } from "../lib/progress";
 import { startServerProcess } from "../lib/server-process";
@@ -151,6 +152,7 @@ async function main(): Promise<void> {
     const { total, active } = await countKeys(base, cookie);
 
     process.stderr.write(`Measuring ${REQUESTS} requests per page…\n`);
+    const header = measured(`npm run bench:pages -- --requests ${REQUESTS}`);
     const results: PageResult[] = [];
     results.push(await measure("keys list, first page", keysData(""), cookie));
     results.push(await measure(`keys list, search "${args.search}"`, keysData(`q=${encodeURIComponent(args.search!)}`), cookie));
@@ -198,6 +200,15 @@ async function main(): Promise<void> {
         `\n\nServer p50/p95: the Server-Timing header's total, when the server sends one ("—": it does not).\n`,
     );
     if (rows.some((row) => row[7]!.startsWith("OVER"))) process.exitCode = 1;
+    if (!args.url) {
+      const pages = results.flatMap(({ page, samples }) => {
+        if (!samples) return [];
+        const client = samples.map((s) => s.ms).sort((a, b) => a - b);
+        const tenth = (n: number) => Math.round(n * 10) / 10;
+        return [{ page, p50: tenth(percentile(client, 50)), p95: tenth(percentile(client, 95)), max: tenth(client.at(-1)!) }];
+      });
+      recordResults("pages", { ...header, backend: process.env.DATABASE_URL ? "postgres" : "pglite", keys: total, pages });
+    }
   } finally {
     await server?.stop();
   }

@@ -24,6 +24,7 @@ import { createKeyward as createServices } from "../../app/services/keyward.serv
 import { openDatabase } from "../../db/client.server";
 import { createKeyward, keywardGuard } from "../../sdk/src/index";
 import { describeBackend, printEnvironment } from "../lib/bench-env";
+import { measured, recordResults } from "../lib/bench-results";
 import { table } from "../lib/format";
 import { startServerProcess, type ServerProcess } from "../lib/server-process";
 
@@ -119,6 +120,7 @@ async function main(): Promise<void> {
       paced[String(pacing)] = await measure(PACING_SAMPLES, () => stubbed.me());
     }
 
+    const header = measured("npm run bench:sdk-guard");
     const load = os.loadavg()[0]!.toFixed(1);
     console.log(`\nNode ${process.version}, ${os.cpus().length} cores, load average ${load} at the end\n`);
     console.log(
@@ -137,6 +139,15 @@ async function main(): Promise<void> {
     );
     const target = percentile(hits, 50) * 1000 <= 20;
     console.log(`\nguard on a cached key: median ${micros(percentile(hits, 50))} — target ≤ 20 µs ${target ? "met" : "MISSED"}`);
+    const summary = (times: number[], mean = times.reduce((a, b) => a + b, 0) / times.length) => ({ p50: percentile(times, 50), p99: percentile(times, 99), mean });
+    recordResults("sdkGuard", {
+      ...header,
+      guardCached: summary(hits, hitMean),
+      verifyRoundTrip: summary(verifies),
+      guardUncached: summary(misses),
+      pacingOff: summary(paced.false!),
+      pacingOn: summary(paced.true!),
+    });
   } finally {
     await server?.stop();
     fs.rmSync(dataDir, { recursive: true, force: true });

@@ -29,6 +29,7 @@ import { KeyVerifier, VerificationCache } from "../../app/services/verification-
 import { openDatabase } from "../../db/client.server";
 import { apiKeys } from "../../db/schema";
 import { createPostgresDatabase, describeBackend, printEnvironment } from "../lib/bench-env";
+import { measured as measuredNow, recordResults } from "../lib/bench-results";
 import { table } from "../lib/format";
 
 const SERVER_URL = process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL;
@@ -114,6 +115,7 @@ async function main(): Promise<void> {
 
     const options = { caller, apiId: api.id, permissions: ["read"] };
     const loadBefore = os.loadavg()[0]!.toFixed(2);
+    const header = measuredNow(`${SERVER_URL ? "BENCH_DATABASE_URL=… " : ""}BENCH_KEYS=${SEEDED} npm run bench:verify`);
     // 1. Cache hit: the app's own verifier, its cache warmed with one key.
     const hot = measured[0]!;
     for (let i = 0; i < 20_000; i++) await keyward.verifier.verify(hot, options);
@@ -156,6 +158,8 @@ async function main(): Promise<void> {
         ) +
         "\n",
     );
+    const summary = (sorted: number[]) => ({ p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.at(-1)! });
+    recordResults("verify", { [SERVER_URL ? "postgres" : "pglite"]: { ...header, backend: SERVER_URL ? "postgres" : "pglite", keys: count, hit: summary(hits), miss: summary(misses) } }, { merge: true });
   } finally {
     await keyward.close();
     await handle.close();

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { keyActor } from "../../app/services/actor.server";
 import { ManualClock } from "../../app/services/clock.server";
 import type { AuthenticatedKey } from "../../app/services/keys.server";
+import type { UsageRecorder } from "../../app/services/usage.server";
 import { createUser, testKeyward, type TestKeyward } from "../support/keyward";
 
 /**
@@ -60,8 +61,9 @@ describe("the calling key's own view", () => {
   it("shows the last use and request count a usage flush wrote", async () => {
     const { id, actor } = await rootKey();
     expect((await kw.keys.own(actor)).requestCount).toBe(0);
-    kw.usage!.record({ keyId: id, accepted: true, at: clock.now(), method: "GET", path: "/api/v1/me", status: 200, clientIp: "203.0.113.9", durationMs: 1, userAgent: null, requestId: "req_view" });
-    await kw.usage!.flush();
+    const usage = kw.usage as UsageRecorder;
+    usage.record({ keyId: id, accepted: true, at: clock.now(), method: "GET", path: "/api/v1/me", status: 200, clientIp: "203.0.113.9", durationMs: 1, userAgent: null, requestId: "req_view" });
+    await usage.flush();
     const view = await kw.keys.own(actor);
     expect(view.requestCount).toBe(1);
     expect(view.lastUsedIp).toBe("203.0.113.9");
