@@ -68,9 +68,10 @@ const envSchema = z.object({
   KEYWARD_ORIGIN: z.url().optional(),
   /** Longest lifetime a key may be given, in days; unset = "never expires" is allowed. */
   KEYWARD_MAX_KEY_TTL_DAYS: positiveInt.optional(),
-  /** How many proxy hops to trust in X-Forwarded-For (0 = ignore forwarded headers). */
-  TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
-  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "silent"]).default("info"),
+  /** How many proxy hops to trust in X-Forwarded-For (0 = ignore forwarded headers). Formerly TRUST_PROXY. */
+  KEYWARD_TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
+  /** Formerly LOG_LEVEL. */
+  KEYWARD_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "silent"]).default("info"),
   /** Seconds a verified key is served from the in-process cache (0 = off); changes invalidate it at once through NOTIFY. */
   KEYWARD_VERIFY_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
   /** Most keys the verification cache holds per process. */
@@ -100,10 +101,10 @@ const envSchema = z.object({
   KEYWARD_MAX_TRPC_BATCH: positiveInt.default(20),
   /** With REDIS_URL: a rate-limit call to Redis slower than this is decided by this instance alone. */
   KEYWARD_REDIS_TIMEOUT_MS: positiveInt.default(250),
-  /** Set: every newly opened alert is POSTed here as JSON, signed (Keyward-Signature) with ALERT_WEBHOOK_SECRET. */
-  ALERT_WEBHOOK_URL: z.url({ protocol: /^https?$/, error: "ALERT_WEBHOOK_URL must be an http:// or https:// URL" }).optional(),
-  /** The HMAC-SHA-256 key of webhook signatures; required in production when ALERT_WEBHOOK_URL is set, generated otherwise. */
-  ALERT_WEBHOOK_SECRET: z.string().trim().min(16, "ALERT_WEBHOOK_SECRET must be at least 16 characters (generate one with: openssl rand -base64 32)").optional(),
+  /** Set: every newly opened alert is POSTed here as JSON, signed (Keyward-Signature) with KEYWARD_ALERT_WEBHOOK_SECRET. Formerly ALERT_WEBHOOK_URL. */
+  KEYWARD_ALERT_WEBHOOK_URL: z.url({ protocol: /^https?$/, error: "KEYWARD_ALERT_WEBHOOK_URL must be an http:// or https:// URL" }).optional(),
+  /** The HMAC-SHA-256 key of webhook signatures; required in production when KEYWARD_ALERT_WEBHOOK_URL is set, generated otherwise. Formerly ALERT_WEBHOOK_SECRET. */
+  KEYWARD_ALERT_WEBHOOK_SECRET: z.string().trim().min(16, "KEYWARD_ALERT_WEBHOOK_SECRET must be at least 16 characters (generate one with: openssl rand -base64 32)").optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -120,7 +121,7 @@ export interface Config {
   origin?: string;
   maxKeyTtlDays?: number;
   trustProxy: number;
-  logLevel: Env["LOG_LEVEL"];
+  logLevel: Env["KEYWARD_LOG_LEVEL"];
   verificationCache: { ttlSeconds: number; maxEntries: number };
   benchKeyId?: string;
   redisUrl?: string;
@@ -134,6 +135,58 @@ export interface Config {
   auditRetentionDays?: number;
   /** Where alerts are POSTed, and the secret they are signed with; unset = dashboard only. */
   alertWebhook?: { url: string; secret: string };
+  /** What the environment did that still works but should change (an old variable name); logged at start. */
+  warnings: string[];
+}
+
+/** Variables renamed to the KEYWARD_ prefix: the old name still works, with a warning at start. */
+export const RENAMED_VARIABLES = {
+  TRUST_PROXY: "KEYWARD_TRUST_PROXY",
+  LOG_LEVEL: "KEYWARD_LOG_LEVEL",
+  ALERT_WEBHOOK_URL: "KEYWARD_ALERT_WEBHOOK_URL",
+  ALERT_WEBHOOK_SECRET: "KEYWARD_ALERT_WEBHOOK_SECRET",
+} as const;
+
+/** Variables that hold secrets: each may instead be read from the file `NAME_FILE` names (container platforms' secrets), and is masked when the configuration is shown. */
+export const SECRET_VARIABLES = ["KEYWARD_SECRET", "KEYWARD_ENCRYPTION_KEY", "KEYWARD_PREVIOUS_SECRETS", "DATABASE_URL", "REDIS_URL", "KEYWARD_ALERT_WEBHOOK_SECRET"] as const;
+
+/**
+ * The environment as the schema reads it: old names mapped to new ones (a warning each; the new name
+ * wins when both are set), and every secret given as `NAME_FILE` read from that file (its trailing
+ * line break dropped). Setting both NAME and NAME_FILE, or naming an unreadable file, is a problem.
+ */
+export function resolveEnvironment(source: NodeJS.ProcessEnv): { env: NodeJS.ProcessEnv; warnings: string[]; problems: string[] } {
+  const env: NodeJS.ProcessEnv = { ...source };
+  const warnings: string[] = [];
+  const problems: string[] = [];
+  for (const [old, current] of Object.entries(RENAMED_VARIABLES)) {
+    for (const suffix of ["", "_FILE"]) {
+      const value = source[old + suffix];
+      if (value === undefined) continue;
+      if (source[current + suffix] === undefined) {
+        env[current + suffix] = value;
+        warnings.push(`${old + suffix} is deprecated: set ${current + suffix} instead (the old name still works for now)`);
+      } else {
+        warnings.push(`${old + suffix} is ignored: ${current + suffix} is set`);
+      }
+      delete env[old + suffix];
+    }
+  }
+  for (const name of SECRET_VARIABLES) {
+    const file = env[`${name}_FILE`];
+    if (file === undefined) continue;
+    delete env[`${name}_FILE`];
+    if (env[name] !== undefined) {
+      problems.push(`${name} and ${name}_FILE are both set: keep one`);
+      continue;
+    }
+    try {
+      env[name] = fs.readFileSync(file, "utf8").replace(/\r?\n$/, "");
+    } catch (error) {
+      problems.push(`${name}_FILE: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? "error"})`);
+    }
+  }
+  return { env, warnings, problems };
 }
 
 export class ConfigError extends Error {
@@ -147,8 +200,10 @@ export class ConfigError extends Error {
  * Reads and checks the environment once. On the embedded default, missing secrets are
  * generated into the data directory and reused; with NODE_ENV=production they must be given.
  */
-export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = envSchema.safeParse(source);
+export function loadConfig(source: NodeJS.ProcessEnv = process.env, options: { dryRun?: boolean } = {}): Config {
+  const resolved = resolveEnvironment(source);
+  if (resolved.problems.length > 0) throw new ConfigError(resolved.problems);
+  const parsed = envSchema.safeParse(resolved.env);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".") || "environment"}: ${issue.message}`));
   }
@@ -159,18 +214,21 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const production = env.NODE_ENV === "production";
   const dataDir = path.resolve(env.KEYWARD_DATA_DIR);
 
-  const required: SecretName[] = ["KEYWARD_SECRET", "KEYWARD_ENCRYPTION_KEY", ...(env.ALERT_WEBHOOK_URL ? (["ALERT_WEBHOOK_SECRET"] as const) : [])];
-  const missing = required.filter((name) => !env[name]);
+  const required: SecretName[] = ["KEYWARD_SECRET", "KEYWARD_ENCRYPTION_KEY", ...(env.KEYWARD_ALERT_WEBHOOK_URL ? (["ALERT_WEBHOOK_SECRET"] as const) : [])];
+  // secrets.json keeps the webhook secret under its first name, so existing data directories keep theirs.
+  const missing = required.filter((name) => !env[name === "ALERT_WEBHOOK_SECRET" ? "KEYWARD_ALERT_WEBHOOK_SECRET" : name]);
   if (production && missing.length > 0) {
     throw new ConfigError(
       missing.map((name) =>
         name === "ALERT_WEBHOOK_SECRET"
-          ? "ALERT_WEBHOOK_SECRET is required when NODE_ENV=production and ALERT_WEBHOOK_URL is set (generate one with: openssl rand -base64 32)"
+          ? "KEYWARD_ALERT_WEBHOOK_SECRET is required when NODE_ENV=production and KEYWARD_ALERT_WEBHOOK_URL is set (generate one with: openssl rand -base64 32)"
           : `${name} is required when NODE_ENV=production (generate one with: openssl rand -base64 32)`,
       ),
     );
   }
-  const generated = missing.length > 0 ? readOrCreateSecrets(dataDir, missing) : undefined;
+  // A dry run (keyward config check) writes nothing: secrets it would generate are made up in memory.
+  const generated =
+    missing.length === 0 ? undefined : options.dryRun ? Object.fromEntries(missing.map((name) => [name, generateSecret()])) : readOrCreateSecrets(dataDir, missing);
   const secret = env.KEYWARD_SECRET ?? generated!.KEYWARD_SECRET!;
   const encryptionKey = env.KEYWARD_ENCRYPTION_KEY ?? generated!.KEYWARD_ENCRYPTION_KEY!;
 
@@ -190,8 +248,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     encryptionKey: Buffer.from(encryptionKey, "base64"),
     origin: env.KEYWARD_ORIGIN ? new URL(env.KEYWARD_ORIGIN).origin : undefined,
     maxKeyTtlDays: env.KEYWARD_MAX_KEY_TTL_DAYS,
-    trustProxy: env.TRUST_PROXY,
-    logLevel: env.LOG_LEVEL,
+    trustProxy: env.KEYWARD_TRUST_PROXY,
+    logLevel: env.KEYWARD_LOG_LEVEL,
     verificationCache: { ttlSeconds: env.KEYWARD_VERIFY_CACHE_TTL_SECONDS, maxEntries: env.KEYWARD_VERIFY_CACHE_SIZE },
     benchKeyId: env.KEYWARD_BENCH_KEY_ID,
     redisUrl: env.REDIS_URL,
@@ -200,8 +258,62 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     usage: { flushIntervalMs: env.KEYWARD_USAGE_FLUSH_MS, requestLogRetentionDays: env.KEYWARD_REQUEST_LOG_RETENTION_DAYS },
     eventStreams: { maxOpen: env.KEYWARD_MAX_EVENT_STREAMS, maxAgeSeconds: env.KEYWARD_EVENT_STREAM_MAX_AGE_SECONDS },
     auditRetentionDays: env.KEYWARD_AUDIT_RETENTION_DAYS,
-    alertWebhook: env.ALERT_WEBHOOK_URL ? { url: env.ALERT_WEBHOOK_URL, secret: env.ALERT_WEBHOOK_SECRET ?? generated!.ALERT_WEBHOOK_SECRET! } : undefined,
+    alertWebhook: env.KEYWARD_ALERT_WEBHOOK_URL ? { url: env.KEYWARD_ALERT_WEBHOOK_URL, secret: env.KEYWARD_ALERT_WEBHOOK_SECRET ?? generated!.ALERT_WEBHOOK_SECRET! } : undefined,
+    warnings: resolved.warnings,
   };
+}
+
+/** One variable as `keyward config check` shows it: secrets masked, URLs' passwords masked. */
+export interface ConfigLine {
+  name: string;
+  value: string;
+  /** Where the value came from. */
+  source: "environment" | "file" | "default" | "unset" | "renamed";
+}
+
+/**
+ * The effective configuration, variable by variable, for a person to read (`keyward config check`):
+ * never a secret's value (only whether it is set, and from where), the problems that stop Keyward
+ * from starting, and the warnings it would log.
+ */
+export function describeConfiguration(source: NodeJS.ProcessEnv = process.env): { lines: ConfigLine[]; problems: string[]; warnings: string[] } {
+  const resolved = resolveEnvironment(source);
+  const problems = [...resolved.problems];
+  const parsed = envSchema.safeParse(resolved.env);
+  if (!parsed.success) problems.push(...parsed.error.issues.map((issue) => `${issue.path.join(".") || "environment"}: ${issue.message}`));
+  else if (problems.length === 0) {
+    try {
+      loadConfig(source, { dryRun: true });
+    } catch (error) {
+      if (error instanceof ConfigError) problems.push(...error.message.split("\n").slice(1).map((line) => line.replace(/^\s*- /, "")));
+      else throw error;
+    }
+  }
+  const secrets: readonly string[] = SECRET_VARIABLES;
+  const renamedTo = new Set<string>(Object.entries(RENAMED_VARIABLES).filter(([old, current]) => source[old] !== undefined && source[current] === undefined).map(([, current]) => current));
+  const lines = Object.keys(envSchema.shape).map((name): ConfigLine => {
+    const given = resolved.env[name];
+    const fromFile = source[`${name}_FILE`] !== undefined && source[name] === undefined;
+    const sourceOf: ConfigLine["source"] = given === undefined ? "unset" : fromFile ? "file" : renamedTo.has(name) ? "renamed" : "environment";
+    if (given !== undefined && secrets.includes(name)) {
+      const shown = /^(postgres(ql)?|rediss?):\/\//.test(given) ? maskPassword(given) : "set (hidden)";
+      return { name, value: fromFile ? `${shown}, from ${source[`${name}_FILE`]}` : shown, source: sourceOf };
+    }
+    if (given !== undefined) return { name, value: given, source: sourceOf };
+    const fallback = parsed.success ? (parsed.data as Record<string, unknown>)[name] : undefined;
+    return fallback === undefined ? { name, value: "unset", source: "unset" } : { name, value: typeof fallback === "object" ? JSON.stringify(fallback) : String(fallback), source: "default" };
+  });
+  return { lines, problems, warnings: resolved.warnings };
+}
+
+function maskPassword(value: string): string {
+  try {
+    const url = new URL(value);
+    if (url.password) url.password = "*****";
+    return url.toString();
+  } catch {
+    return "set (hidden)";
+  }
 }
 
 type SecretName = "KEYWARD_SECRET" | "KEYWARD_ENCRYPTION_KEY" | "ALERT_WEBHOOK_SECRET";

@@ -11,7 +11,7 @@ import pino, { type DestinationStream, type Level, type Logger } from "pino";
  *    or percent-encoded any number of times), a session cookie or lucia session id, a Bearer value
  *    or a URL's query values — so a key inside a message, a URL or a stack is caught too.
  *
- * Level from LOG_LEVEL (default info; `silent` turns logging off); lines go to stdout, or are
+ * Level from KEYWARD_LOG_LEVEL (or its former name LOG_LEVEL; default info; `silent` turns logging off); lines go to stdout, or are
  * appended to the file named by KEYWARD_LOG_FILE. Writes are buffered and asynchronous: a line
  * written while the previous write is in flight joins the next one, so under load many request
  * lines cost one system call instead of one each (a synchronous write per request was a tenth of
@@ -141,7 +141,7 @@ function redactEntries(value: object, depth: number, seen: WeakSet<object>): Rec
 const LEVELS: readonly string[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 
 export function logLevelFrom(env: Record<string, string | undefined> = process.env): Level | "silent" {
-  const wanted = env.LOG_LEVEL?.trim().toLowerCase();
+  const wanted = (env.KEYWARD_LOG_LEVEL ?? env.LOG_LEVEL)?.trim().toLowerCase();
   return wanted && LEVELS.includes(wanted) ? (wanted as Level | "silent") : "info";
 }
 

@@ -373,7 +373,7 @@ function RulesCard({ rules }: { rules: AlertRuleView[] }) {
       <CardHeader>
         <CardTitle className="text-base">Alert rules</CardTitle>
         <CardDescription>
-          When a rule’s threshold is reached within its window, an alert opens (and is sent to ALERT_WEBHOOK_URL when set). Changes are recorded in the audit
+          When a rule’s threshold is reached within its window, an alert opens (and is sent to KEYWARD_ALERT_WEBHOOK_URL when set). Changes are recorded in the audit
           log.
         </CardDescription>
       </CardHeader>

@@ -27,7 +27,7 @@ export type Middleware = (req: IncomingMessage, res: ServerResponse, next: Next)
 /** What the chain learns about a request: read by its later steps, its log line and the load context. */
 export interface RequestState {
   requestId: string;
-  /** The client's address (socket peer, or X-Forwarded-For per TRUST_PROXY). */
+  /** The client's address (socket peer, or X-Forwarded-For per KEYWARD_TRUST_PROXY). */
   clientIp: string;
   /** The nonce of a page's scripts; empty for the API routes, which serve no scripts. */
   cspNonce: string;
@@ -102,7 +102,7 @@ function firstEntry(value: string | undefined): string | undefined {
 
 /**
  * The URL as the client asked for it. Scheme and host come from the connection and Host, or from
- * X-Forwarded-Proto/-Host when TRUST_PROXY trusts the proxy that set them (Express's `trust proxy` rule).
+ * X-Forwarded-Proto/-Host when KEYWARD_TRUST_PROXY trusts the proxy that set them (Express's `trust proxy` rule).
  */
 function requestUrl(req: IncomingMessage, originalUrl: string, trustProxy: number): URL | null {
   const trusted = trustProxy > 0;

@@ -26,6 +26,7 @@ async function importBuild(): Promise<BuildWithServices> {
 async function main(): Promise<void> {
   routeConsoleTo(logger);
   const config = loadConfig();
+  for (const warning of config.warnings) logger.warn(warning);
   if (!fs.existsSync(BUILD_PATH)) {
     throw new ConfigError([`No build at ${BUILD_PATH}: run \`npm run build\` first (or \`npm run dev\`).`]);
   }

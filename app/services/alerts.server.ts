@@ -218,7 +218,7 @@ export interface SecurityServiceDeps {
   db: Database;
   clock: Clock;
   events?: Pick<EventBus, "publish">;
-  /** Set when ALERT_WEBHOOK_URL is: newly opened alerts are POSTed there. */
+  /** Set when KEYWARD_ALERT_WEBHOOK_URL is: newly opened alerts are POSTed there. */
   webhooks?: Pick<WebhookDispatcher, "deliver">;
 }
 

@@ -40,7 +40,7 @@ export interface Keyward {
   securityEvents: SecurityEventService;
   /** Security event reads, alert rules and alerts (evaluated as events are written). */
   security: SecurityService;
-  /** Set when ALERT_WEBHOOK_URL is: delivers newly opened alerts. */
+  /** Set when KEYWARD_ALERT_WEBHOOK_URL is: delivers newly opened alerts. */
   webhooks?: WebhookDispatcher;
   /**
    * Seams of the API-key middleware, always provided (a test may swap one for a fake or remove it):

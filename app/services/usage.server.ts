@@ -36,7 +36,7 @@ export interface RecordedRequest {
   /** Without the query string (dropped here if present). */
   path: string;
   status: number;
-  /** The client's address as TRUST_PROXY resolves it. */
+  /** The client's address as KEYWARD_TRUST_PROXY resolves it. */
   clientIp: string;
   durationMs: number;
   userAgent: string | null;

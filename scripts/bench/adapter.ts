@@ -137,7 +137,7 @@ async function main(): Promise<void> {
     NODE_ENV: "production",
     KEYWARD_SECRET: crypto.randomBytes(32).toString("base64"),
     KEYWARD_ENCRYPTION_KEY: crypto.randomBytes(32).toString("base64"),
-    LOG_LEVEL: "warn",
+    KEYWARD_LOG_LEVEL: "warn",
   };
   const databases = { express: path.join(dataDir, "express"), node: path.join(dataDir, "node") } satisfies Record<Adapter, string>;
   printEnvironment("bench:adapter environment (the servers' too)", {

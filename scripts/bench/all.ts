@@ -67,7 +67,7 @@ if (ONLY.includes("pages")) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "keyward-bench-pages-"));
   try {
     // NODE_ENV=development: the server reads the secrets the seed wrote into the data directory.
-    const env = { KEYWARD_DATA_DIR: dataDir, NODE_ENV: "development", LOG_LEVEL: "warn" };
+    const env = { KEYWARD_DATA_DIR: dataDir, NODE_ENV: "development", KEYWARD_LOG_LEVEL: "warn" };
     run("seed for pages", ...tsx("scripts/seed.ts", "--keys", PAGES_KEYS, "--days", "30"), env);
     run("dashboard loaders", ...tsx("scripts/bench/pages.ts"), env);
   } finally {

@@ -17,7 +17,7 @@
  *   valid 75 % · rate-limited key 7 % · revoked 5 % · unknown well-formed 5 % · wrong checksum 4 % · malformed 4 %
  *
  * Each key's client has an address of its own, and the invalid traffic comes from many addresses
- * (X-Forwarded-For, with TRUST_PROXY=1), as on the internet; from a single address the per-address
+ * (X-Forwarded-For, with KEYWARD_TRUST_PROXY=1), as on the internet; from a single address the per-address
  * failed-auth throttle would rightly refuse everything after 20 failures.
  *
  * Reports throughput, latency (p50/p90/p99/max; corrected for coordinated omission), responses by
@@ -187,8 +187,8 @@ async function main(): Promise<void> {
     KEYWARD_SECRET: crypto.randomBytes(32).toString("base64"),
     KEYWARD_ENCRYPTION_KEY: crypto.randomBytes(32).toString("base64"),
     KEYWARD_DATA_DIR: dataDir,
-    TRUST_PROXY: "1",
-    LOG_LEVEL: "warn",
+    KEYWARD_TRUST_PROXY: "1",
+    KEYWARD_LOG_LEVEL: "warn",
     ...(database ? { DATABASE_URL: database.url } : {}),
     ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
   };

@@ -54,14 +54,14 @@ interface Sample {
 function startServer() {
   const env = {
     NODE_ENV: process.env.NODE_ENV ?? "production",
-    LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
+    KEYWARD_LOG_LEVEL: process.env.KEYWARD_LOG_LEVEL ?? "warn",
     KEYWARD_DATA_DIR: process.env.KEYWARD_DATA_DIR,
     DATABASE_URL: process.env.DATABASE_URL,
     REDIS_URL: process.env.REDIS_URL,
   };
   printEnvironment("bench:pages environment (the server's)", {
     NODE_ENV: env.NODE_ENV,
-    LOG_LEVEL: env.LOG_LEVEL,
+    KEYWARD_LOG_LEVEL: env.KEYWARD_LOG_LEVEL,
     KEYWARD_DATA_DIR: env.KEYWARD_DATA_DIR === undefined ? "unset (the app's default data directory)" : env.KEYWARD_DATA_DIR,
     ...describeBackend({ databaseUrl: env.DATABASE_URL, dataDir: env.KEYWARD_DATA_DIR, redisUrl: env.REDIS_URL }),
   });

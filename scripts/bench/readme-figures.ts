@@ -71,7 +71,7 @@ export function renderRestBlock(results: RestResults): string {
   const caption =
     `Measured ${results.measuredAt.slice(0, 10)} with \`npm run bench:rest\` (Node ${results.node}, ${results.cpus} CPUs shared by the servers and the load generator, ` +
     `autocannon with ${results.connections} connections, median of ${results.rounds} rounds × ${results.seconds} s per target, targets alternated within each round; ` +
-    "production build, `LOG_LEVEL=info`).";
+    "production build, `KEYWARD_LOG_LEVEL=info`).";
   return [caption, "", ...lines].join("\n");
 }
 

@@ -8,7 +8,7 @@
  * Per backend it starts three processes besides this one (which runs autocannon):
  *   - a bare `node:http` server answering `{"status":"ok"}`: the reference, the ceiling of this load
  *     generator on this machine;
- *   - the production build (`node build/server.js`, NODE_ENV=production, LOG_LEVEL=info as in
+ *   - the production build (`node build/server.js`, NODE_ENV=production, KEYWARD_LOG_LEVEL=info as in
  *     production) on a temporary PGlite directory, or on a database of its own on BENCH_DATABASE_URL's
  *     server with Redis at BENCH_REDIS_URL (limits shared through Redis), dropped at the end.
  * Targets, alternated within every round so drift hits all alike (medians over the rounds):
@@ -117,14 +117,14 @@ async function benchBackend(backend: string): Promise<RestBackendResult> {
     KEYWARD_SECRET: crypto.randomBytes(32).toString("base64"),
     KEYWARD_ENCRYPTION_KEY: crypto.randomBytes(32).toString("base64"),
     KEYWARD_DATA_DIR: dataDir,
-    LOG_LEVEL: "info",
+    KEYWARD_LOG_LEVEL: "info",
     ...(database ? { DATABASE_URL: database.url, REDIS_URL } : {}),
   };
   printEnvironment(`\nbench:rest on ${backend} (the server's environment)`, {
     BENCH_SECONDS: String(SECONDS),
     BENCH_ROUNDS: String(ROUNDS),
     BENCH_CONNECTIONS: String(CONNECTIONS),
-    LOG_LEVEL: env.LOG_LEVEL,
+    KEYWARD_LOG_LEVEL: env.KEYWARD_LOG_LEVEL,
     ...describeBackend({ databaseUrl: database?.url, dataDir, redisUrl: database ? REDIS_URL : undefined }),
   });
 
@@ -206,7 +206,7 @@ async function benchBackend(backend: string): Promise<RestBackendResult> {
     };
     const check = (value: number, target: number) => `${value.toFixed(3)} (target ≥ ${target}: ${value >= target ? "met" : "MISSED"})`;
     process.stdout.write(
-      `\nREST on ${backend}: production build, LOG_LEVEL=info, autocannon -c ${CONNECTIONS}, median of ${ROUNDS} × ${SECONDS} s per target, ` +
+      `\nREST on ${backend}: production build, KEYWARD_LOG_LEVEL=info, autocannon -c ${CONNECTIONS}, median of ${ROUNDS} × ${SECONDS} s per target, ` +
         `servers and load generator on the same ${os.cpus().length} CPUs (Node ${process.version}, load average before ${loadAverageBefore.toFixed(2)})\n\n` +
         table(["target", "req/s", "p50", "p99", "vs bare", "errors", "req/s per round"], targets.map(row)) +
         `\n\nGET /api/health / bare:               ${check(ratios.healthVsBare, 0.3)}` +

@@ -54,7 +54,7 @@ async function main(): Promise<void> {
     KEYWARD_DATA_DIR: dataDir,
     KEYWARD_SECRET: crypto.randomBytes(32).toString("base64"),
     KEYWARD_ENCRYPTION_KEY: crypto.randomBytes(32).toString("base64"),
-    LOG_LEVEL: "warn",
+    KEYWARD_LOG_LEVEL: "warn",
   };
   printEnvironment("bench:sdk-guard environment (the server's too)", {
     BENCH_SAMPLES: process.env.BENCH_SAMPLES === undefined ? `unset (${ROUND_TRIPS})` : String(ROUND_TRIPS),

@@ -167,7 +167,7 @@ describe("the API-key middleware", () => {
 });
 
 describe("the IP allowlist", () => {
-  it("with TRUST_PROXY unset, judges the socket peer and ignores X-Forwarded-For", async () => {
+  it("with KEYWARD_TRUST_PROXY unset, judges the socket peer and ignores X-Forwarded-For", async () => {
     const f = await setup();
     try {
       const { key: tenOnly } = await f.createKey(f.member.id, { allowedIps: ["10.0.0.0/8"] });
@@ -187,8 +187,8 @@ describe("the IP allowlist", () => {
     }
   });
 
-  it("with TRUST_PROXY=1, judges the address the proxy appended (IPv4 and IPv6)", async () => {
-    const f = await setup({ env: { TRUST_PROXY: "1" } });
+  it("with KEYWARD_TRUST_PROXY=1, judges the address the proxy appended (IPv4 and IPv6)", async () => {
+    const f = await setup({ env: { KEYWARD_TRUST_PROXY: "1" } });
     try {
       const { key: tenOnly } = await f.createKey(f.member.id, { allowedIps: ["10.0.0.0/8"] });
       const { key: loopback } = await f.createKey(f.member.id, { allowedIps: ["127.0.0.1"] });

@@ -31,7 +31,7 @@ describe.skipIf(!process.env.DATABASE_URL)("three app instances sharing one Post
     // 250 ms, and such a call is decided by the instance alone (by design), which would blur what the
     // shared-limit test checks.
     const shared = { ...env, DATABASE_URL: database.url, KEYWARD_DATA_DIR: dataDir, KEYWARD_USAGE_FLUSH_MS: "200", KEYWARD_REDIS_TIMEOUT_MS: "3000", ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}) };
-    instances.push(...(await Promise.all([0, 1, 2].map(() => startServerProcess({ ...shared, NODE_ENV: "production", LOG_LEVEL: "warn" })))));
+    instances.push(...(await Promise.all([0, 1, 2].map(() => startServerProcess({ ...shared, NODE_ENV: "production", KEYWARD_LOG_LEVEL: "warn" })))));
   }, 180_000);
 
   afterAll(async () => {

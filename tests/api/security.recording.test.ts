@@ -9,11 +9,11 @@ describe("security events recorded by the REST API, tRPC and the dashboard login
   let f: Fixture;
   let ipCounter = 0;
   const presented: string[] = [];
-  /** A fresh client address (TRUST_PROXY=1 makes the test's X-Forwarded-For the client). */
+  /** A fresh client address (KEYWARD_TRUST_PROXY=1 makes the test's X-Forwarded-For the client). */
   const from = () => ({ "X-Forwarded-For": `203.0.113.${++ipCounter}` });
 
   beforeAll(async () => {
-    f = await setup({ env: { TRUST_PROXY: "1", KEYWARD_FAILED_AUTH_LIMIT: "3/60" } });
+    f = await setup({ env: { KEYWARD_TRUST_PROXY: "1", KEYWARD_FAILED_AUTH_LIMIT: "3/60" } });
     presented.push(f.adminKey, f.memberKey, f.memberReadKey, f.otherKey);
   });
   afterAll(() => f.close());

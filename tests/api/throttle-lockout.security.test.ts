@@ -5,7 +5,7 @@ import { call, expectProblem, setup, type ApiResponse, type Fixture } from "./su
 
 /**
  * The failed-auth throttle guards lookups of unknown keys, per client address bucket; it never
- * locks a key that verifies out, whatever its address did. TRUST_PROXY=1 makes each test's
+ * locks a key that verifies out, whatever its address did. KEYWARD_TRUST_PROXY=1 makes each test's
  * X-Forwarded-For the client address; three failed lookups a minute trip an address.
  */
 describe("the failed-auth throttle and the negative cache", () => {
@@ -16,7 +16,7 @@ describe("the failed-auth throttle and the negative cache", () => {
   const freshAddress = () => `203.0.113.${++counter}`;
 
   beforeAll(async () => {
-    f = await setup({ env: { TRUST_PROXY: "1", KEYWARD_FAILED_AUTH_LIMIT: "3/60" } });
+    f = await setup({ env: { KEYWARD_TRUST_PROXY: "1", KEYWARD_FAILED_AUTH_LIMIT: "3/60" } });
     lookups = vi.spyOn(f.app.keyward.keys, "authenticate");
   });
   afterAll(() => f.close());

@@ -61,7 +61,7 @@ describe("SIGKILL under load", { timeout: 90_000 }, () => {
 
   beforeAll(async () => {
     environment = await cliEnvironment();
-    env = { ...environment.env, KEYWARD_USAGE_FLUSH_MS: String(FLUSH_MS), LOG_LEVEL: "warn" };
+    env = { ...environment.env, KEYWARD_USAGE_FLUSH_MS: String(FLUSH_MS), KEYWARD_LOG_LEVEL: "warn" };
     const config = loadConfig(env as NodeJS.ProcessEnv);
     if (config.database.kind === "pglite") await seedEmbedded(config.database.dataDir);
     // The keys are made before the server starts: the embedded database allows one process at a time.

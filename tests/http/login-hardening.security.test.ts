@@ -83,7 +83,7 @@ describe("the sign-in form under memory pressure", () => {
 
   beforeAll(async () => {
     // Every flood request comes from an address of its own, as from a botnet: no address is throttled.
-    app = await startApp({ env: { TRUST_PROXY: "1" } });
+    app = await startApp({ env: { KEYWARD_TRUST_PROXY: "1" } });
   });
   afterAll(() => app?.close());
 

@@ -7,8 +7,8 @@ const LIMIT = 6;
 let app: RunningApp;
 
 beforeAll(async () => {
-  // TRUST_PROXY=1: each request says its address in X-Forwarded-For, as a proxy in front would.
-  app = await startApp({ env: { KEYWARD_FAILED_AUTH_LIMIT: `${LIMIT}/60`, TRUST_PROXY: "1" } });
+  // KEYWARD_TRUST_PROXY=1: each request says its address in X-Forwarded-For, as a proxy in front would.
+  app = await startApp({ env: { KEYWARD_FAILED_AUTH_LIMIT: `${LIMIT}/60`, KEYWARD_TRUST_PROXY: "1" } });
 });
 
 afterAll(async () => {

@@ -300,7 +300,7 @@ describe.skipIf(!process.env.DATABASE_URL)("credits across two app instances on 
     closeDatabase = () => handle.close();
     keyward = await createKeyward({ config: testConfig({ ...env, DATABASE_URL: database.url }), database: handle, hashing: TEST_HASHING });
     const shared = { ...env, DATABASE_URL: database.url, KEYWARD_DATA_DIR: dataDir, ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}) };
-    instances.push(...(await Promise.all([0, 1].map(() => startServerProcess({ ...shared, NODE_ENV: "production", LOG_LEVEL: "warn" })))));
+    instances.push(...(await Promise.all([0, 1].map(() => startServerProcess({ ...shared, NODE_ENV: "production", KEYWARD_LOG_LEVEL: "warn" })))));
   }, 180_000);
 
   afterAll(async () => {

@@ -12,7 +12,7 @@ afterEach(async () => {
 
 /** Uses a fresh key once with a forged X-Forwarded-For, and returns what Keyward recorded as its last address. */
 async function lastUsedIpAfterForwardedRequest(trustProxy: string): Promise<string | null> {
-  app = await startApp({ env: { TRUST_PROXY: trustProxy } });
+  app = await startApp({ env: { KEYWARD_TRUST_PROXY: trustProxy } });
   const owner = await createUser(app.keyward, "member");
   const { key, apiKey } = await app.keyward.keys.create(system, { name: "proxied", scopes: ["read"], ownerId: owner.id });
   const response = await fetch(`${app.url}/api/v1/me`, { headers: { Authorization: `Bearer ${key}`, "X-Forwarded-For": "203.0.113.7" } });
@@ -22,7 +22,7 @@ async function lastUsedIpAfterForwardedRequest(trustProxy: string): Promise<stri
 }
 
 describe("last-used IP", () => {
-  it("is the socket peer when TRUST_PROXY is 0: a forwarded header is ignored", async () => {
+  it("is the socket peer when KEYWARD_TRUST_PROXY is 0: a forwarded header is ignored", async () => {
     expect(await lastUsedIpAfterForwardedRequest("0")).toBe("127.0.0.1");
   });
 

@@ -6,12 +6,12 @@ import { system } from "../support/keyward";
 /**
  * A refused request (address not allowed, scope missing) spends the key's rate limit like any
  * other, is counted in usage as a refusal, and moves neither the key's last use nor its request
- * count. TRUST_PROXY=1 makes X-Forwarded-For the client address.
+ * count. KEYWARD_TRUST_PROXY=1 makes X-Forwarded-For the client address.
  */
 describe("requests the admission refuses", () => {
   let f: Fixture;
   beforeAll(async () => {
-    f = await setup({ env: { TRUST_PROXY: "1" } });
+    f = await setup({ env: { KEYWARD_TRUST_PROXY: "1" } });
   });
   afterAll(() => f.close());
 

@@ -38,7 +38,7 @@ afterAll(async () => {
 
 describe("graceful shutdown under load", () => {
   it("counts every answered request after SIGTERM mid-burst, and exits 0", async () => {
-    server = await startServerProcess({ ...environment.env, KEYWARD_USAGE_FLUSH_MS: "60000", LOG_LEVEL: "warn" }, { readyTimeoutMs: 60_000 });
+    server = await startServerProcess({ ...environment.env, KEYWARD_USAGE_FLUSH_MS: "60000", KEYWARD_LOG_LEVEL: "warn" }, { readyTimeoutMs: 60_000 });
     const { url, child } = server;
     let signalled = 0;
     let exitedAt = 0;
@@ -97,7 +97,7 @@ describe("graceful shutdown under load", () => {
   }, 180_000);
 
   it("counts every answered verification after SIGTERM mid-burst: usage by outcome, last use, request log and credits, exactly", async () => {
-    server = await startServerProcess({ ...environment.env, KEYWARD_USAGE_FLUSH_MS: "60000", LOG_LEVEL: "warn" }, { readyTimeoutMs: 60_000 });
+    server = await startServerProcess({ ...environment.env, KEYWARD_USAGE_FLUSH_MS: "60000", KEYWARD_LOG_LEVEL: "warn" }, { readyTimeoutMs: 60_000 });
     const { url, child } = server;
     const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
 

@@ -33,7 +33,7 @@ describe("security headers over HTTP", () => {
 
   beforeAll(async () => {
     app = await startApp();
-    proxied = await startApp({ env: { TRUST_PROXY: "1" } });
+    proxied = await startApp({ env: { KEYWARD_TRUST_PROXY: "1" } });
   });
 
   afterAll(async () => {
@@ -71,7 +71,7 @@ describe("security headers over HTTP", () => {
   it("sends HSTS only when the request came over TLS, as told by a trusted proxy", async () => {
     const plain = await fetch(`${app.url}/api/health`);
     expect(plain.headers.get("strict-transport-security")).toBeNull();
-    // Without TRUST_PROXY, a client's own X-Forwarded-Proto is not believed.
+    // Without KEYWARD_TRUST_PROXY, a client's own X-Forwarded-Proto is not believed.
     const claimed = await fetch(`${app.url}/api/health`, { headers: { "X-Forwarded-Proto": "https" } });
     expect(claimed.headers.get("strict-transport-security")).toBeNull();
     const behindTls = await fetch(`${proxied.url}/api/health`, { headers: { "X-Forwarded-Proto": "https" } });

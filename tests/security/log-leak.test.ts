@@ -25,7 +25,7 @@ interface LogLine {
 
 const captureDir = fs.mkdtempSync(path.join(os.tmpdir(), "keyward-log-leak-"));
 // The run's own log file and level (tests/support/log-capture.ts), given back when this file is done.
-const runEnvironment = { KEYWARD_LOG_FILE: process.env.KEYWARD_LOG_FILE, LOG_LEVEL: process.env.LOG_LEVEL };
+const runEnvironment = { KEYWARD_LOG_FILE: process.env.KEYWARD_LOG_FILE, KEYWARD_LOG_LEVEL: process.env.KEYWARD_LOG_LEVEL };
 const captureFile = path.join(captureDir, "capture.ndjson");
 
 let app: RunningApp;
@@ -63,7 +63,7 @@ function readCapture(): { text: string; lines: LogLine[] } {
 beforeAll(async () => {
   // The logger reads these when its module loads: set them before the app (and its build) is imported.
   process.env.KEYWARD_LOG_FILE = captureFile;
-  process.env.LOG_LEVEL = "debug";
+  process.env.KEYWARD_LOG_LEVEL = "debug";
   const logging = await import("../../app/lib/logger.server");
   const { routeConsoleTo, logger } = logging;
   percentDecoded = logging.percentDecoded;

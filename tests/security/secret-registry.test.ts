@@ -20,7 +20,7 @@ describe("the run's secret registry", () => {
   it("learns the secrets testConfig hands the services, generated or given, and the scan finds each as typed, URL- and form-encoded", async () => {
     const given = serverSecrets();
     const previous = serverSecrets().KEYWARD_SECRET;
-    const config = testConfig({ ...given, KEYWARD_SECRET_VERSION: "2", KEYWARD_PREVIOUS_SECRETS: `1:${previous}`, ALERT_WEBHOOK_URL: "https://hooks.example.test/k", ALERT_WEBHOOK_SECRET: "a webhook secret of this test" });
+    const config = testConfig({ ...given, KEYWARD_SECRET_VERSION: "2", KEYWARD_PREVIOUS_SECRETS: `1:${previous}`, KEYWARD_ALERT_WEBHOOK_URL: "https://hooks.example.test/k", KEYWARD_ALERT_WEBHOOK_SECRET: "a webhook secret of this test" });
     const generated = testConfig().encryptionKey.toString("base64");
     const secrets = [given.KEYWARD_SECRET, given.KEYWARD_ENCRYPTION_KEY, previous, config.alertWebhook!.secret, generated];
     expect(registeredSecrets()).toEqual(expect.arrayContaining(secrets));

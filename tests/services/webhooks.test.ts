@@ -197,7 +197,7 @@ describe("WebhookDispatcher", () => {
 describe("alerts reach the webhook through the container", () => {
   it("a newly opened alert is delivered once, signed; bumps are not delivered again", async () => {
     const clock = new ManualClock(new Date());
-    const local = await testKeyward({ clock, env: { ALERT_WEBHOOK_URL: RECEIVER, ALERT_WEBHOOK_SECRET: SECRET } });
+    const local = await testKeyward({ clock, env: { KEYWARD_ALERT_WEBHOOK_URL: RECEIVER, KEYWARD_ALERT_WEBHOOK_SECRET: SECRET } });
     try {
       const admin = await createUser(local, "admin");
       const { apiKey } = await local.keys.create(admin.actor, { name: "watched", scopes: ["read"] });
@@ -224,12 +224,12 @@ describe("webhook configuration", () => {
   const secrets = serverSecrets();
 
   it("in production, a webhook URL without its secret refuses to start; with it, both are used", () => {
-    expect(() => loadConfig({ NODE_ENV: "production", ...secrets, ALERT_WEBHOOK_URL: RECEIVER })).toThrow(ConfigError);
-    expect(() => loadConfig({ NODE_ENV: "production", ...secrets, ALERT_WEBHOOK_URL: RECEIVER })).toThrow(/ALERT_WEBHOOK_SECRET is required/);
-    expect(loadConfig({ NODE_ENV: "production", ...secrets, ALERT_WEBHOOK_URL: RECEIVER, ALERT_WEBHOOK_SECRET: SECRET }).alertWebhook).toEqual({ url: RECEIVER, secret: SECRET });
+    expect(() => loadConfig({ NODE_ENV: "production", ...secrets, KEYWARD_ALERT_WEBHOOK_URL: RECEIVER })).toThrow(ConfigError);
+    expect(() => loadConfig({ NODE_ENV: "production", ...secrets, KEYWARD_ALERT_WEBHOOK_URL: RECEIVER })).toThrow(/KEYWARD_ALERT_WEBHOOK_SECRET is required/);
+    expect(loadConfig({ NODE_ENV: "production", ...secrets, KEYWARD_ALERT_WEBHOOK_URL: RECEIVER, KEYWARD_ALERT_WEBHOOK_SECRET: SECRET }).alertWebhook).toEqual({ url: RECEIVER, secret: SECRET });
     expect(loadConfig({ NODE_ENV: "production", ...secrets }).alertWebhook).toBeUndefined();
-    expect(() => loadConfig({ NODE_ENV: "development", ...secrets, ALERT_WEBHOOK_URL: "ftp://example.test/x", ALERT_WEBHOOK_SECRET: SECRET })).toThrow(/ALERT_WEBHOOK_URL/);
-    expect(() => loadConfig({ NODE_ENV: "development", ...secrets, ALERT_WEBHOOK_URL: RECEIVER, ALERT_WEBHOOK_SECRET: "short" })).toThrow(/at least 16/);
+    expect(() => loadConfig({ NODE_ENV: "development", ...secrets, KEYWARD_ALERT_WEBHOOK_URL: "ftp://example.test/x", KEYWARD_ALERT_WEBHOOK_SECRET: SECRET })).toThrow(/KEYWARD_ALERT_WEBHOOK_URL/);
+    expect(() => loadConfig({ NODE_ENV: "development", ...secrets, KEYWARD_ALERT_WEBHOOK_URL: RECEIVER, KEYWARD_ALERT_WEBHOOK_SECRET: "short" })).toThrow(/at least 16/);
   });
 
   it("on the embedded default, a missing webhook secret is generated into the existing secrets file and reused", () => {
@@ -237,8 +237,8 @@ describe("webhook configuration", () => {
     try {
       const before = loadConfig({ NODE_ENV: "development", KEYWARD_DATA_DIR: dataDir });
       expect(before.alertWebhook).toBeUndefined();
-      const first = loadConfig({ NODE_ENV: "development", KEYWARD_DATA_DIR: dataDir, ALERT_WEBHOOK_URL: RECEIVER });
-      const second = loadConfig({ NODE_ENV: "development", KEYWARD_DATA_DIR: dataDir, ALERT_WEBHOOK_URL: RECEIVER });
+      const first = loadConfig({ NODE_ENV: "development", KEYWARD_DATA_DIR: dataDir, KEYWARD_ALERT_WEBHOOK_URL: RECEIVER });
+      const second = loadConfig({ NODE_ENV: "development", KEYWARD_DATA_DIR: dataDir, KEYWARD_ALERT_WEBHOOK_URL: RECEIVER });
       expect(first.alertWebhook!.secret.length).toBeGreaterThanOrEqual(32);
       expect(second.alertWebhook!.secret).toBe(first.alertWebhook!.secret);
       // The secrets generated earlier are kept.

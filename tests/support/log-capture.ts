@@ -111,7 +111,7 @@ export default function setup(): () => Promise<void> {
   // The secrets the suites make, registered as they are made (tests/support/secrets.ts).
   process.env.KEYWARD_SECRETS_FILE = path.join(path.dirname(file), "secrets.ndjson");
   // Debug still logs every request (and the client errors at debug), so all of it is scanned.
-  process.env.LOG_LEVEL = "debug";
+  process.env.KEYWARD_LOG_LEVEL = "debug";
 
   return async () => {
     const leaks = await runLeaks(fs.readFileSync(file, "utf8"));
