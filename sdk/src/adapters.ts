@@ -99,20 +99,30 @@ export function expressGuard<Req extends NodeLikeRequest = NodeLikeRequest>(
   guard: KeywardGuard,
   options: AdapterOptions<Req> = {},
 ): (req: Req, res: NodeLikeResponse, next: (error?: unknown) => void) => void {
-  return (req, res, next) => {
-    check(guard, req, options)
-      .then(async (result) => {
-        if (result.ok) {
-          req.keyward = result.principal;
-          return next();
-        }
-        const body = await result.response.text();
-        res.statusCode = result.response.status;
-        for (const [name, value] of result.response.headers) res.setHeader(name, value);
-        res.end(body);
-      })
-      .catch(next);
-  };
+  async function handle(req: Req, res: NodeLikeResponse, next: (error?: unknown) => void): Promise<void> {
+    let result: GuardResult;
+    let body: string;
+    try {
+      result = await check(guard, req, options);
+      body = result.ok ? "" : await result.response.text();
+    } catch (error) {
+      return next(error);
+    }
+    // Outside the try: whatever the rest of the app throws from next() is not the guard's failure, and next runs once.
+    if (result.ok) {
+      req.keyward = result.principal;
+      return next();
+    }
+    try {
+      res.statusCode = result.response.status;
+      for (const [name, value] of result.response.headers) res.setHeader(name, value);
+      res.end(body);
+    } catch (error) {
+      // E.g. an earlier middleware already answered: the framework's error handling decides.
+      next(error);
+    }
+  }
+  return (req, res, next) => void handle(req, res, next);
 }
 
 /**
