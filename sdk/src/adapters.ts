@@ -98,7 +98,7 @@ async function check<Req extends { headers: NodeLikeHeaders; ip?: string | undef
 export function expressGuard<Req extends NodeLikeRequest = NodeLikeRequest>(
   guard: KeywardGuard,
   options: AdapterOptions<Req> = {},
-): (req: Req, res: NodeLikeResponse, next: (error?: unknown) => void) => void {
+): (req: NoInfer<Req>, res: NodeLikeResponse, next: (error?: unknown) => void) => void {
   async function handle(req: Req, res: NodeLikeResponse, next: (error?: unknown) => void): Promise<void> {
     let result: GuardResult;
     let body: string;
@@ -136,10 +136,11 @@ export function expressGuard<Req extends NodeLikeRequest = NodeLikeRequest>(
  * app.addHook("preHandler", fastifyGuard(keywardGuard({ client: createKeyward(), apiId: "api_…" })));
  * app.get("/orders", async (request) => ({ customer: request.keyward?.identity?.externalId }));
  */
-export function fastifyGuard<Req extends FastifyLikeRequest = FastifyLikeRequest, Reply extends FastifyLikeReply = FastifyLikeReply>(
+export function fastifyGuard<Req extends FastifyLikeRequest = FastifyLikeRequest>(
   guard: KeywardGuard,
   options: AdapterOptions<Req> = {},
-): (request: Req, reply: Reply) => Promise<Reply | undefined> {
+  // NoInfer: where a route's `preHandler` option gives the context, Req stays the default instead of being inferred as never.
+): (request: NoInfer<Req>, reply: FastifyLikeReply) => Promise<FastifyLikeReply | undefined> {
   return async (request, reply) => {
     const result = await check(guard, request, options);
     if (result.ok) {

@@ -32,11 +32,18 @@ function shown(principal: Principal | undefined) {
   return { keyId: principal?.keyId ?? null, customer: principal?.identity?.externalId ?? null, permissions: principal?.permissions ?? null };
 }
 
-/** A real Express 4 app on an ephemeral port, every /api route behind the adapter. */
+/**
+ * A real Express 4 app on an ephemeral port, every /api route behind the adapter, and one route
+ * guarded on its own. It trusts the loopback proxy, so `req.ip` comes from X-Forwarded-For.
+ */
 async function expressApp(guard: KeywardGuard): Promise<{ url: string; close(): Promise<void> }> {
   const app = express();
+  app.set("trust proxy", "loopback");
   app.use("/api", expressGuard(guard));
   app.get("/api/orders", (req, res) => {
+    res.json(shown(req.keyward));
+  });
+  app.get("/route/orders", expressGuard(guard), (req, res) => {
     res.json(shown(req.keyward));
   });
   const server = app.listen(0, "127.0.0.1");
@@ -47,12 +54,19 @@ async function expressApp(guard: KeywardGuard): Promise<{ url: string; close(): 
   };
 }
 
-/** A real Fastify 5 app on an ephemeral port, every route behind the adapter's preHandler hook. */
+/**
+ * A real Fastify 5 app on an ephemeral port, /api behind the adapter as a scoped preHandler hook,
+ * and one route guarded by its own `preHandler` option. It trusts the loopback proxy, so
+ * `request.ip` comes from X-Forwarded-For.
+ */
 async function fastifyApp(guard: KeywardGuard): Promise<{ url: string; close(): Promise<void> }> {
-  const app = Fastify();
+  const app = Fastify({ trustProxy: "127.0.0.1" });
   app.decorateRequest("keyward", undefined);
-  app.addHook("preHandler", fastifyGuard(guard));
-  app.get("/api/orders", async (request) => shown(request.keyward));
+  await app.register(async (api) => {
+    api.addHook("preHandler", fastifyGuard(guard));
+    api.get("/api/orders", async (request) => shown(request.keyward));
+  });
+  app.get("/route/orders", { preHandler: fastifyGuard(guard) }, async (request) => shown(request.keyward));
   await app.listen({ port: 0, host: "127.0.0.1" });
   return { url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`, close: () => app.close() };
 }
@@ -121,12 +135,15 @@ describe("guard adapters against the running app", () => {
       return answer;
     }
 
-    it("a valid key passes, and the handler sees the principal (Bearer and X-API-Key)", async () => {
+    it("a valid key passes, and the handler sees the principal (Bearer and X-API-Key; app-wide and on one route)", async () => {
       const { key, apiKey } = await issue({ externalId: "customer-1", permissions: ["orders.read"] });
       const expected = { keyId: apiKey.id, customer: "customer-1", permissions: ["orders.read"] };
       expect(await get(url, { Authorization: `Bearer ${key}` })).toMatchObject({ status: 200, body: expected });
       // The second comes from the guard's cache: the adapter hands it on the same way.
       expect(await get(url, { "X-API-Key": key })).toMatchObject({ status: 200, body: expected });
+      const route = url.replace("/api/orders", "/route/orders");
+      expect(await get(route, { Authorization: `Bearer ${key}` })).toMatchObject({ status: 200, body: expected });
+      expect(await get(route)).toMatchObject({ status: 401, body: { code: "missing_credentials" } });
     });
 
     it("no key → 401 missing_credentials with the Bearer challenge", async () => {
@@ -161,6 +178,10 @@ describe("guard adapters against the running app", () => {
       await expectAsFetch({ Authorization: `Bearer ${elsewhere}` }, { status: 403, code: "ip_not_allowed" });
       const { key: here, apiKey } = await issue({ permissions: ["orders.read"], allowedIps: ["127.0.0.1"] });
       expect(await get(url, { Authorization: `Bearer ${here}` })).toMatchObject({ status: 200, body: { keyId: apiKey.id } });
+      // Through the trusted proxy, the address is the framework's req.ip / request.ip: the forwarded one.
+      const forwarded = { Authorization: `Bearer ${elsewhere}`, "X-Forwarded-For": "203.0.113.7" };
+      expect(await get(url, forwarded)).toMatchObject({ status: 200 });
+      expect(await get(url, { Authorization: `Bearer ${here}`, "X-Forwarded-For": "203.0.113.7" })).toMatchObject({ status: 403, body: { code: "ip_not_allowed" } });
     });
 
     it("a 2/min key: two pass, the third is 429 rate_limited with Retry-After and RateLimit-*", async () => {
