@@ -132,7 +132,7 @@ export function expressGuard<Req extends NodeLikeRequest = NodeLikeRequest>(
  * `application/problem+json` body and the headers a Fetch handler would return.
  *
  * @example
- * app.decorateRequest("keyward", null);
+ * app.decorateRequest("keyward", undefined);
  * app.addHook("preHandler", fastifyGuard(keywardGuard({ client: createKeyward(), apiId: "api_…" })));
  * app.get("/orders", async (request) => ({ customer: request.keyward?.identity?.externalId }));
  */
