@@ -1,4 +1,5 @@
 import { createKeyward as createClient, type KeywardClient, type KeywardOptions } from "./client";
+import { keywardEvents as openEvents, type EventStreamOptions, type KeywardEventStream } from "./events";
 
 /** The environment variable `createKeyward` reads Keyward's URL from when `baseUrl` is not given. */
 export const KEYWARD_URL_ENV = "KEYWARD_URL";
@@ -7,6 +8,8 @@ export const KEYWARD_API_KEY_ENV = "KEYWARD_API_KEY";
 
 /** `KeywardOptions` with `baseUrl` and `apiKey` optional: what is left out is read from the environment. */
 export type CreateKeywardOptions = Omit<KeywardOptions, "baseUrl" | "apiKey"> & Partial<Pick<KeywardOptions, "baseUrl" | "apiKey">>;
+/** `EventStreamOptions` with `baseUrl` and `apiKey` optional: what is left out is read from the environment. */
+export type KeywardEventsOptions = Omit<EventStreamOptions, "baseUrl" | "apiKey"> & Partial<Pick<EventStreamOptions, "baseUrl" | "apiKey">>;
 
 /**
  * The process environment where there is one (Node, Bun, Deno's Node compatibility, workers with
@@ -23,6 +26,19 @@ function fromEnvironment(name: string): string | undefined {
   return value ? value : undefined;
 }
 
+/** `baseUrl` and `apiKey` as given, else from the environment; neither is a `TypeError` naming what to set. */
+function located<Key>(caller: string, given: { baseUrl?: string; apiKey?: Key }): { baseUrl: string; apiKey: Key | string } {
+  const baseUrl = given.baseUrl ?? fromEnvironment(KEYWARD_URL_ENV);
+  const apiKey = given.apiKey ?? fromEnvironment(KEYWARD_API_KEY_ENV);
+  if (baseUrl === undefined || apiKey === undefined) {
+    const missing = [...(baseUrl === undefined ? [["baseUrl", KEYWARD_URL_ENV]] : []), ...(apiKey === undefined ? [["apiKey", KEYWARD_API_KEY_ENV]] : [])];
+    const names = missing.map(([option]) => option).join(" and ");
+    const variables = missing.map(([, variable]) => variable).join(" and ");
+    throw new TypeError(`${caller} needs ${names}: pass ${missing.length > 1 ? "them" : "it"} in the options, or set ${variables} in the environment`);
+  }
+  return { baseUrl, apiKey };
+}
+
 /**
  * A Keyward client. `baseUrl` and `apiKey` given in `options` win; either one left out is read from
  * `KEYWARD_URL` / `KEYWARD_API_KEY` in the process environment, so `createKeyward()` is enough in a
@@ -34,13 +50,16 @@ function fromEnvironment(name: string): string | undefined {
  * if (verdict.valid) console.log(verdict.identity?.externalId);
  */
 export function createKeyward(options: CreateKeywardOptions = {}): KeywardClient {
-  const baseUrl = options.baseUrl ?? fromEnvironment(KEYWARD_URL_ENV);
-  const apiKey = options.apiKey ?? fromEnvironment(KEYWARD_API_KEY_ENV);
-  if (baseUrl === undefined || apiKey === undefined) {
-    const missing = [...(baseUrl === undefined ? [["baseUrl", KEYWARD_URL_ENV]] : []), ...(apiKey === undefined ? [["apiKey", KEYWARD_API_KEY_ENV]] : [])];
-    const names = missing.map(([option]) => option).join(" and ");
-    const variables = missing.map(([, variable]) => variable).join(" and ");
-    throw new TypeError(`createKeyward needs ${names}: pass ${missing.length > 1 ? "them" : "it"} in the options, or set ${variables} in the environment`);
-  }
-  return createClient({ ...options, baseUrl, apiKey });
+  return createClient({ ...options, ...located("createKeyward", options) });
+}
+
+/**
+ * Keyward's event stream (see events.ts), with `baseUrl` and `apiKey` read from `KEYWARD_URL` /
+ * `KEYWARD_API_KEY` when left out, as `createKeyward` does.
+ *
+ * @example
+ * const guard = keywardGuard({ client: createKeyward(), events: keywardEvents(), apiId: "api_…" });
+ */
+export function keywardEvents(options: KeywardEventsOptions = {}): KeywardEventStream {
+  return openEvents({ ...options, ...located("keywardEvents", options) });
 }

@@ -1,6 +1,6 @@
 export type { CallOptions, KeywardClient, KeywardOptions, RouterInputs, RouterOutputs } from "./client";
-// createKeyward is client.ts's, reading KEYWARD_URL / KEYWARD_API_KEY for what the options leave out.
-export { createKeyward, KEYWARD_API_KEY_ENV, KEYWARD_URL_ENV, type CreateKeywardOptions } from "./env";
+// createKeyward and keywardEvents are client.ts's and events.ts's, reading KEYWARD_URL / KEYWARD_API_KEY for what the options leave out.
+export { createKeyward, KEYWARD_API_KEY_ENV, KEYWARD_URL_ENV, keywardEvents, type CreateKeywardOptions, type KeywardEventsOptions } from "./env";
 export {
   CLIENT_ERROR_CODES,
   isKeywardError,
@@ -23,7 +23,7 @@ export type {
   UsageSummary,
   UserView,
 } from "./generated/router";
-export { keywardEvents, type EventStreamOptions, type EventStreamState, type KeywardEvent, type KeywardEventStream } from "./events";
+export type { EventStreamOptions, EventStreamState, KeywardEvent, KeywardEventStream } from "./events";
 export { keywardGuard, type GuardOptions, type GuardRefusal, type GuardResult, type KeywardGuard, type Principal } from "./guard";
 export {
   expressGuard,

@@ -2,7 +2,7 @@ import type { AddressInfo } from "node:net";
 import express from "express";
 import Fastify from "fastify";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createKeyward, expressGuard, fastifyGuard, keywardGuard, type KeywardClient, type KeywardGuard, type Principal } from "../../sdk/src/index";
+import { createKeyward, expressGuard, fastifyGuard, keywardEvents, keywardGuard, type KeywardClient, type KeywardGuard, type Principal } from "../../sdk/src/index";
 import { createUser } from "../support/keyward";
 import { startApp, type RunningApp } from "../support/server";
 
@@ -223,6 +223,19 @@ describe("guard adapters against the running app", () => {
       servers.push(server);
       const { key, apiKey } = await issue({ externalId: "from-env", permissions: ["orders.read"] });
       expect(await get(`${server.url}/api/orders`, { Authorization: `Bearer ${key}` })).toMatchObject({ status: 200, body: { keyId: apiKey.id, customer: "from-env" } });
+    });
+
+    it("keywardEvents() follows the stream of the Keyward and key in the environment", async () => {
+      process.env.KEYWARD_URL = keywardApp.url;
+      process.env.KEYWARD_API_KEY = rootKey;
+      const events = keywardEvents();
+      try {
+        await expect.poll(() => events.state, { timeout: 10_000, interval: 20 }).toBe("open");
+      } finally {
+        events.close();
+      }
+      delete process.env.KEYWARD_URL;
+      expect(() => keywardEvents()).toThrow(new TypeError("keywardEvents needs baseUrl: pass it in the options, or set KEYWARD_URL in the environment"));
     });
 
     it("explicit options win; what they leave out comes from the environment", async () => {
