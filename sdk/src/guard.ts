@@ -3,7 +3,7 @@ import { KeywardError } from "./errors";
 import type { KeywardEventStream } from "./events";
 import { isWellFormedKey, prefixOfKey, ROOT_KEY_PREFIX } from "./key-format";
 import { sha256Hex } from "./sha256";
-import type { PermissionQuery, VerifiedKey, VerifyResult } from "./verify-types";
+import type { PermissionQuery, RateLimitState, VerifiedKey, VerifyResult } from "./verify-types";
 
 /** Who is calling, once their key has been verified: the key, its API, its identity and its permissions. */
 export type Principal = VerifiedKey;
@@ -178,6 +178,20 @@ function isTransient(error: KeywardError): boolean {
   return error.status === 0 || error.status === 429 || error.status >= 500;
 }
 
+/**
+ * The limit that refused a request (a key's limit and its identity's may share a name: the used-up
+ * one), and when every used-up limit has reset, which is when a retry can pass. Undefined when the
+ * verdict does not carry it.
+ */
+function refusingLimit(name: string, limits: RateLimitState[]): { state: RateLimitState; retryAt: string } | undefined {
+  const readable = limits.filter((limit) => Number.isFinite(Date.parse(limit.resetAt)));
+  const usedUp = readable.filter((limit) => limit.remaining === 0);
+  const state = usedUp.find((limit) => limit.name === name) ?? readable.find((limit) => limit.name === name);
+  if (!state) return undefined;
+  const retryAt = usedUp.reduce((latest, limit) => (Date.parse(limit.resetAt) > Date.parse(latest) ? limit.resetAt : latest), state.resetAt);
+  return { state, retryAt };
+}
+
 /** The permissions a query names, for the `scope` of RFC 6750's insufficient_scope challenge. */
 function requiredPermissions(query: PermissionQuery): string[] {
   return Array.isArray(query) ? query : query.anyOf;
@@ -209,7 +223,7 @@ export function keywardGuard(options: GuardOptions): KeywardGuard {
   // Concurrent requests with one uncached key share one verification.
   const pending = new Map<string, Promise<VerifyResult>>();
 
-  function refuse(code: GuardRefusal, { error, missing }: { error?: KeywardError; missing?: string[] } = {}): GuardResult {
+  function refuse(code: GuardRefusal, { error, missing, limit }: { error?: KeywardError; missing?: string[]; limit?: { state: RateLimitState; retryAt: string } } = {}): GuardResult {
     const { status, title, detail } = REFUSALS[code];
     const headers = new Headers({ "Content-Type": "application/problem+json", "Cache-Control": "no-store" });
     if (status === 401) headers.set("WWW-Authenticate", code === "missing_credentials" ? 'Bearer realm="api"' : 'Bearer realm="api", error="invalid_token"');
@@ -217,6 +231,14 @@ export function keywardGuard(options: GuardOptions): KeywardGuard {
       headers.set("WWW-Authenticate", `Bearer realm="api", error="insufficient_scope", scope="${requiredPermissions(options.permissions).join(" ")}"`);
     }
     if (code === "service_unavailable" && error?.retryAfter != null) headers.set("Retry-After", String(error.retryAfter));
+    if (limit) {
+      // The limit that refused, announced as Keyward announces its own (RateLimit-Reset in seconds), and when every used-up limit has reset.
+      const secondsUntil = (at: string) => Math.max(1, Math.ceil((Date.parse(at) - Date.now()) / 1000));
+      headers.set("RateLimit-Limit", String(limit.state.limit));
+      headers.set("RateLimit-Remaining", String(limit.state.remaining));
+      headers.set("RateLimit-Reset", String(secondsUntil(limit.state.resetAt)));
+      headers.set("Retry-After", String(secondsUntil(limit.retryAt)));
+    }
     // The caller learns what its own key lacks, which it needs to ask for the right key.
     const body = { type: problemType(code), title, status, detail, code, ...(missing ? { missing } : {}) };
     return { ok: false, code, response: new Response(JSON.stringify(body), { status, headers }), ...(error ? { error } : {}) };
@@ -402,7 +424,9 @@ export function keywardGuard(options: GuardOptions): KeywardGuard {
     }
     // A key Keyward now refuses for good: drop what this instance still remembers of it.
     if (verdict.code === "REVOKED" || verdict.code === "DISABLED" || verdict.code === "EXPIRED") invalidate(verdict.keyId);
-    return refuse(VERDICTS[verdict.code], verdict.code === "INSUFFICIENT_PERMISSIONS" ? { missing: verdict.missing } : {});
+    if (verdict.code === "INSUFFICIENT_PERMISSIONS") return refuse("insufficient_permissions", { missing: verdict.missing });
+    if (verdict.code === "RATE_LIMITED") return refuse("rate_limited", { limit: refusingLimit(verdict.ratelimit, verdict.ratelimits) });
+    return refuse(VERDICTS[verdict.code]);
   }
 
   const invalidateApi = (apiId: string) => drop((principal) => principal.apiId === apiId);

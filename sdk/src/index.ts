@@ -1,4 +1,6 @@
-export { createKeyward, type CallOptions, type KeywardClient, type KeywardOptions, type RouterInputs, type RouterOutputs } from "./client";
+export type { CallOptions, KeywardClient, KeywardOptions, RouterInputs, RouterOutputs } from "./client";
+// createKeyward and keywardEvents are client.ts's and events.ts's, reading KEYWARD_URL / KEYWARD_API_KEY for what the options leave out.
+export { createKeyward, KEYWARD_API_KEY_ENV, KEYWARD_URL_ENV, keywardEvents, type CreateKeywardOptions, type KeywardEventsOptions } from "./env";
 export {
   CLIENT_ERROR_CODES,
   isKeywardError,
@@ -21,9 +23,19 @@ export type {
   UsageSummary,
   UserView,
 } from "./generated/router";
-export { keywardEvents, type EventStreamOptions, type EventStreamState, type KeywardEvent, type KeywardEventStream } from "./events";
+export type { EventStreamOptions, EventStreamState, KeywardEvent, KeywardEventStream } from "./events";
 export { keywardGuard, type GuardOptions, type GuardRefusal, type GuardResult, type KeywardGuard, type Principal } from "./guard";
+export {
+  expressGuard,
+  fastifyGuard,
+  type AdapterOptions,
+  type FastifyLikeReply,
+  type FastifyLikeRequest,
+  type NodeLikeHeaders,
+  type NodeLikeRequest,
+  type NodeLikeResponse,
+} from "./adapters";
 export { isRootKey, isWellFormedKey, keyFormatProblem, prefixOfKey, ROOT_KEY_PREFIX, type KeyFormatProblem } from "./key-format";
 export type { PacingOptions } from "./pacing";
-export type { PermissionQuery, VerifiedIdentity, VerifiedKey, VerifyCode, VerifyInput, VerifyResult } from "./verify-types";
+export type { PermissionQuery, RateLimitState, VerifiedIdentity, VerifiedKey, VerifyCode, VerifyInput, VerifyResult } from "./verify-types";
 export type { BackoffOptions, FetchLike, HeadersOption } from "./transport";

@@ -98,11 +98,12 @@ describe("the packed @keyward/sdk in a fresh project", () => {
   it.each([
     ["ESM", "out/main.js"],
     ["CJS", "out/main.cjs"],
-  ])("runs as %s against the running app: the guard on a Fetch handler with apiId + permissions, verify, keys, errors", async (format, entry) => {
-    const { stdout } = await run("node", [entry], { cwd: project, env: { ...process.env, ...(await presentedKeys()), KEYWARD_URL: app.url, KEYWARD_KEY: apiKey } });
+  ])("runs as %s against the running app: the guard on a Fetch handler with apiId + permissions, its Express and Fastify adapters, a client from KEYWARD_URL / KEYWARD_API_KEY, verify, keys, errors", async (format, entry) => {
+    const { stdout } = await run("node", [entry], { cwd: project, env: { ...process.env, ...(await presentedKeys()), KEYWARD_URL: app.url, KEYWARD_KEY: apiKey, KEYWARD_API_KEY: apiKey } });
     expect(JSON.parse(stdout)).toEqual({
       moduleSystem: format.toLowerCase(),
       me: ownerId,
+      meFromEnv: ownerId,
       listed: true,
       issuedKeyAsClientKey: "this is a key issued for one of your APIs; the SDK client needs a root key (kw_…)",
       guard: {
@@ -112,6 +113,18 @@ describe("the packed @keyward/sdk in a fresh project", () => {
         anotherApisKey: { status: 401, body: { code: "invalid_key" } },
         rootKey: { status: 401, body: { code: "invalid_key" } },
         noKey: { status: 401, body: { code: "missing_credentials" } },
+      },
+      adapters: {
+        express: {
+          withPermission: { status: 200, customer: "customer-1" },
+          withoutPermission: { status: 403, code: "insufficient_permissions", contentType: "application/problem+json", challenge: 'Bearer realm="api", error="insufficient_scope", scope="orders.read"' },
+          noKey: { status: 401, code: "missing_credentials", contentType: "application/problem+json", challenge: 'Bearer realm="api"' },
+        },
+        fastify: {
+          withPermission: { status: 200, customer: "customer-1" },
+          withoutPermission: { status: 403, code: "insufficient_permissions", contentType: "application/problem+json", challenge: 'Bearer realm="api", error="insufficient_scope", scope="orders.read"' },
+          noKey: { status: 401, code: "missing_credentials", contentType: "application/problem+json", challenge: 'Bearer realm="api"' },
+        },
       },
       wrongApiVerdict: "WRONG_API",
       rootKeyVerdict: "INVALID",
@@ -132,7 +145,18 @@ function writeConsumer(project: string): void {
     }),
   );
   // One program, compiled twice: main.ts is ESM (package type "module"), main.cts is CommonJS.
-  const program = `import { createKeyward, keywardGuard, KeywardError, type Principal, type RouterOutputs } from "@keyward/sdk";
+  const program = `import {
+  createKeyward,
+  expressGuard,
+  fastifyGuard,
+  keywardGuard,
+  KeywardError,
+  type FastifyLikeReply,
+  type NodeLikeRequest,
+  type NodeLikeResponse,
+  type Principal,
+  type RouterOutputs,
+} from "@keyward/sdk";
 
 declare const process: { env: Record<string, string | undefined>; exitCode?: number };
 declare const require: unknown;
@@ -156,6 +180,8 @@ async function main(): Promise<void> {
   };
 
   const me = await keyward.me();
+  // KEYWARD_URL and KEYWARD_API_KEY from the environment.
+  const meFromEnv = await createKeyward({ retries: 0 }).me();
   const page: RouterOutputs["keys"]["list"] = await keyward.keys.list({ status: "active", limit: 100 });
   let issuedKeyAsClientKey: string | null = null;
   try {
@@ -170,6 +196,42 @@ async function main(): Promise<void> {
     anotherApisKey: await call(env("BILLING_KEY")),
     rootKey: await call(env("KEYWARD_KEY")),
     noKey: await call(),
+  };
+
+  // The adapters, handed what Express/Connect and Fastify hand a middleware and a preHandler hook.
+  type Adapted = { status: number; customer?: string | null; code?: unknown; contentType?: string; challenge?: string };
+  const refusal = (status: number, headers: Record<string, string>, body: string): Adapted => ({
+    status,
+    code: (JSON.parse(body) as { code?: unknown }).code,
+    contentType: headers["content-type"]!,
+    challenge: headers["www-authenticate"]!,
+  });
+  const viaExpress = (key?: string) =>
+    new Promise<Adapted>((resolve, reject) => {
+      const req: NodeLikeRequest = { headers: key ? { authorization: "Bearer " + key } : {}, ip: "198.51.100.7" };
+      const headers: Record<string, string> = {};
+      const res: NodeLikeResponse = {
+        statusCode: 200,
+        setHeader: (name, value) => (headers[name.toLowerCase()] = value),
+        end: (body) => resolve(refusal(res.statusCode, headers, body)),
+      };
+      expressGuard(guard)(req, res, (error) => (error ? reject(error) : resolve({ status: 200, customer: req.keyward?.identity?.externalId ?? null })));
+    });
+  const viaFastify = async (key?: string): Promise<Adapted> => {
+    const request: { headers: Record<string, string>; ip: string; keyward?: Principal } = { headers: key ? { authorization: "Bearer " + key } : {}, ip: "198.51.100.7" };
+    const sent = { status: 200, headers: {} as Record<string, string>, body: null as Uint8Array | null };
+    const reply: FastifyLikeReply = {
+      code: (status) => (sent.status = status),
+      header: (name, value) => (sent.headers[name.toLowerCase()] = value),
+      send: (payload) => (sent.body = payload),
+    };
+    const answered = await fastifyGuard(guard)(request, reply);
+    if (answered === undefined) return { status: 200, customer: request.keyward?.identity?.externalId ?? null };
+    return refusal(sent.status, sent.headers, new TextDecoder().decode(sent.body!));
+  };
+  const adapters = {
+    express: { withPermission: await viaExpress(env("READER_KEY")), withoutPermission: await viaExpress(env("WRITER_KEY")), noKey: await viaExpress() },
+    fastify: { withPermission: await viaFastify(env("READER_KEY")), withoutPermission: await viaFastify(env("WRITER_KEY")), noKey: await viaFastify() },
   };
   const wrongApi = await keyward.verify({ key: env("BILLING_KEY"), apiId: env("ORDERS_API_ID") });
   const rootKeyVerdict = await keyward.verify({ key: env("KEYWARD_KEY") });
@@ -193,9 +255,11 @@ async function main(): Promise<void> {
     JSON.stringify({
       moduleSystem: typeof require === "function" ? "cjs" : "esm",
       me: me.user.id,
+      meFromEnv: meFromEnv.user.id,
       listed: page.data.length > 0,
       issuedKeyAsClientKey,
       guard: guardResults,
+      adapters,
       wrongApiVerdict: wrongApi.code,
       rootKeyVerdict: rootKeyVerdict.code,
       rotatedVerdict: rotatedVerdict.code,
@@ -220,7 +284,7 @@ main().catch((error: unknown) => {
   fs.writeFileSync(path.join(project, "src/main.cts"), program);
   fs.writeFileSync(
     path.join(project, "src/type-errors.ts"),
-    `import { createKeyward, keywardGuard, type KeywardClient } from "@keyward/sdk";
+    `import { createKeyward, expressGuard, keywardGuard, type KeywardClient } from "@keyward/sdk";
 
 // Never called: only compiled. Each line must fail to typecheck, or tsc reports the unused directive.
 export async function wrongInputs(keyward: KeywardClient): Promise<void> {
@@ -260,8 +324,12 @@ export async function wrongInputs(keyward: KeywardClient): Promise<void> {
   const key = await keyward.keys.get({ id: "key_00000000000000000000" });
   // @ts-expect-error outputs are typed too: there is no "nmae"
   key.nmae;
-  // @ts-expect-error apiKey is required
+  // baseUrl and apiKey may be left to KEYWARD_URL / KEYWARD_API_KEY, but what is given is typed.
   createKeyward({ baseUrl: "https://keys.example.test" });
+  // @ts-expect-error apiKey is a string or a function returning one
+  createKeyward({ apiKey: 42 });
+  // @ts-expect-error the adapters take a guard, not the guard's options
+  expressGuard({ client: keyward });
   // @ts-expect-error the guard asks for permissions, not a scope
   keywardGuard({ client: keyward, scope: "read" });
   // @ts-expect-error anyOf takes a list
