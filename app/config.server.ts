@@ -95,6 +95,12 @@ const envSchema = z.object({
   KEYWARD_MAX_EVENT_STREAMS: positiveInt.default(10),
   /** Seconds an event stream stays open before the server ends it and the client reconnects (and is authenticated again). */
   KEYWARD_EVENT_STREAM_MAX_AGE_SECONDS: positiveInt.max(86_400).default(3600),
+  /** 1: GET /metrics (Prometheus) on the main port. */
+  KEYWARD_METRICS: z.enum(["0", "1"]).default("0"),
+  /** Set: GET /metrics on this port of its own (and not on the main one), e.g. reachable only inside the cluster. */
+  KEYWARD_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  /** Set: /metrics requires `Authorization: Bearer <this>`. */
+  KEYWARD_METRICS_TOKEN: z.string().trim().min(16, "KEYWARD_METRICS_TOKEN must be at least 16 characters").optional(),
   /** Unset: the audit trail is kept forever. */
   KEYWARD_AUDIT_RETENTION_DAYS: positiveInt.optional(),
   /** Most calls in one tRPC batch made with an API key (each call consumes one request of the key's limit). */
@@ -135,6 +141,8 @@ export interface Config {
   auditRetentionDays?: number;
   /** Where alerts are POSTed, and the secret they are signed with; unset = dashboard only. */
   alertWebhook?: { url: string; secret: string };
+  /** Prometheus metrics: off, on the main port, or on a port of their own; optionally behind a bearer token. */
+  metrics: { enabled: boolean; port?: number; token?: string };
   /** What the environment did that still works but should change (an old variable name); logged at start. */
   warnings: string[];
 }
@@ -148,7 +156,7 @@ export const RENAMED_VARIABLES = {
 } as const;
 
 /** Variables that hold secrets: each may instead be read from the file `NAME_FILE` names (container platforms' secrets), and is masked when the configuration is shown. */
-export const SECRET_VARIABLES = ["KEYWARD_SECRET", "KEYWARD_ENCRYPTION_KEY", "KEYWARD_PREVIOUS_SECRETS", "DATABASE_URL", "REDIS_URL", "KEYWARD_ALERT_WEBHOOK_SECRET"] as const;
+export const SECRET_VARIABLES = ["KEYWARD_SECRET", "KEYWARD_ENCRYPTION_KEY", "KEYWARD_PREVIOUS_SECRETS", "DATABASE_URL", "REDIS_URL", "KEYWARD_ALERT_WEBHOOK_SECRET", "KEYWARD_METRICS_TOKEN"] as const;
 
 /**
  * The environment as the schema reads it: old names mapped to new ones (a warning each; the new name
@@ -259,6 +267,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, options: { d
     eventStreams: { maxOpen: env.KEYWARD_MAX_EVENT_STREAMS, maxAgeSeconds: env.KEYWARD_EVENT_STREAM_MAX_AGE_SECONDS },
     auditRetentionDays: env.KEYWARD_AUDIT_RETENTION_DAYS,
     alertWebhook: env.KEYWARD_ALERT_WEBHOOK_URL ? { url: env.KEYWARD_ALERT_WEBHOOK_URL, secret: env.KEYWARD_ALERT_WEBHOOK_SECRET ?? generated!.ALERT_WEBHOOK_SECRET! } : undefined,
+    metrics: { enabled: env.KEYWARD_METRICS === "1" || env.KEYWARD_METRICS_PORT !== undefined, port: env.KEYWARD_METRICS_PORT, token: env.KEYWARD_METRICS_TOKEN },
     warnings: resolved.warnings,
   };
 }

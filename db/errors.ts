@@ -14,9 +14,21 @@ function* codesOf(error: unknown): Generator<string> {
 export function isDatabaseUnavailable(error: unknown): boolean {
   // postgres.js's own connection codes, Node's socket errors, and SQLSTATE classes 08 (connection
   // exception) and 57 (operator intervention: shutdown, cancelled statement, cannot connect now).
-  for (const code of codesOf(error)) if (DRIVER_CODES.has(code) || /^(08|57)[0-9A-Z]{3}$/.test(code)) return true;
+  for (const code of codesOf(error)) {
+    if (code === "57014") databaseFailures.statementTimeouts++;
+    if (DRIVER_CODES.has(code) || /^(08|57)[0-9A-Z]{3}$/.test(code)) {
+      databaseFailures.unavailable++;
+      return true;
+    }
+  }
   return false;
 }
+
+/**
+ * Requests answered 503 because the database could not answer, and among them statements cancelled
+ * by their timeout (SQLSTATE 57014), counted as they are classified (read by the metrics endpoint).
+ */
+export const databaseFailures = { unavailable: 0, statementTimeouts: 0 };
 
 /**
  * Whether the database refused text it cannot store: a NUL character (U+0000) in a text value

@@ -9,6 +9,7 @@ import { logger } from "../lib/logger.server";
 import { clientAddress, isSameOrigin } from "../lib/request.server";
 import "../load-context";
 import type { Keyward } from "../services/keyward.server";
+import { methodLabel, routeLabel, type Metrics } from "../services/metrics.server";
 import { createRemixHandler } from "./node-adapter";
 
 export interface HttpAppOptions {
@@ -154,13 +155,14 @@ function identifyRequests(trustProxy: number): Middleware {
   };
 }
 
-/** One log line per request once its response is done (or the client went away): error level for a failure. */
-const logRequests: Middleware = (req, res, next) => {
+/** One log line per request once its response is done (or the client went away): error level for a failure; and its metric. */
+const logRequests = (metrics: Metrics | undefined): Middleware => (req, res, next) => {
   const started = performance.now();
   const state = requestState(req);
   const query = redactedQuery(state.originalUrl);
   res.once("close", () => {
     const status = res.statusCode;
+    metrics?.observeRequest(methodLabel(req.method), routeLabel(state.path, status), status, (performance.now() - started) / 1000);
     const { error } = state;
     const line = {
       requestId: state.requestId,
@@ -181,6 +183,43 @@ const logRequests: Middleware = (req, res, next) => {
   });
   next();
 };
+
+/**
+ * GET /metrics: the Prometheus text format. With a token, only `Authorization: Bearer <token>`
+ * (compared in constant time) gets it; anything else is a 401 that says nothing more.
+ */
+export function serveMetrics(metrics: Metrics, token: string | undefined): Middleware {
+  const expected = token ? crypto.createHash("sha256").update(token).digest() : null;
+  return (req, res, next) => {
+    if (requestState(req).path !== "/metrics") return next();
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      res.setHeader("Allow", "GET, HEAD");
+      return sendText(req, res, 405, "Method Not Allowed");
+    }
+    if (expected) {
+      const presented = /^Bearer (.+)$/.exec(header(req, "authorization") ?? "")?.[1] ?? "";
+      if (!crypto.timingSafeEqual(crypto.createHash("sha256").update(presented).digest(), expected)) {
+        res.setHeader("WWW-Authenticate", 'Bearer realm="keyward-metrics"');
+        return sendText(req, res, 401, "Unauthorized");
+      }
+    }
+    metrics.render().then(
+      ({ body, contentType }) => {
+        res.statusCode = 200;
+        res.setHeader("Content-Type", contentType);
+        res.setHeader("Cache-Control", "no-store");
+        res.end(req.method === "HEAD" ? undefined : body);
+      },
+      (error: unknown) => next(error),
+    );
+  };
+}
+
+/** The metrics on a port of their own (KEYWARD_METRICS_PORT): nothing else is served there. */
+export function createMetricsServer(metrics: Metrics, token: string | undefined, trustProxy: number): http.Server {
+  const steps = chain([identifyRequests(trustProxy), serveMetrics(metrics, token)]);
+  return http.createServer((req, res) => steps(req, res, (error) => (error ? sendText(req, res, 500, "Internal Server Error") : sendText(req, res, 404, "Not Found"))));
+}
 
 /** The API answers JSON, problems and event streams, never a document: nothing in one may load or run anything. */
 export const API_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'";
@@ -285,7 +324,8 @@ export function createPipeline({ keyward, publicDir = path.resolve("public") }: 
   return {
     prepare: chain([
       identifyRequests(keyward.config.trustProxy),
-      logRequests,
+      logRequests(keyward.metrics),
+      ...(keyward.metrics && keyward.config.metrics.port === undefined ? [serveMetrics(keyward.metrics, keyward.config.metrics.token)] : []),
       drainUnreadBodies,
       compression({ filter: compressionFilter }) as unknown as Middleware,
       securityHeaders,

@@ -5,7 +5,7 @@ import type { ServerBuild } from "@remix-run/node";
 import { ConfigError, loadConfig } from "../config.server";
 import { logger, routeConsoleTo } from "../lib/logger.server";
 import type { Keyward, KeywardOptions } from "../services/keyward.server";
-import { createHttpServer } from "./http";
+import { createHttpServer, createMetricsServer } from "./http";
 
 /** The production (and development) entry: config, services, HTTP, graceful shutdown. */
 const BUILD_PATH = path.resolve("build/index.js");
@@ -51,6 +51,10 @@ async function main(): Promise<void> {
     logger.info({ url: `http://${shown}:${config.port}`, database }, `Keyward is listening on http://${shown}:${config.port} (database: ${database})`);
   });
 
+  // Metrics on a port of their own, when asked: nothing else is served there.
+  const metricsServer = keyward.metrics && config.metrics.port !== undefined ? createMetricsServer(keyward.metrics, config.metrics.token, config.trustProxy) : null;
+  metricsServer?.listen(config.metrics.port, config.host, () => logger.info({ port: config.metrics.port }, `Metrics on http://${config.host}:${config.metrics.port}/metrics`));
+
   let stopping = false;
   // While stopping, each answer on a kept-alive connection is its last: clients reconnect elsewhere
   // instead of sending more requests here until the 10 s cut, which would end one mid-answer (counted
@@ -63,6 +67,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, `${signal}: finishing in-flight requests, then closing the database`);
     // Bounded drain: idle keep-alive sockets close now, busy ones get up to 10 s.
+    metricsServer?.close();
     server.close(async () => {
       await keyward.close();
       process.exit(0);

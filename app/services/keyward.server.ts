@@ -19,6 +19,7 @@ import { SecurityEventService } from "./security-events.server";
 import { UsageRecorder, UsageService } from "./usage.server";
 import { UserService } from "./users.server";
 import { KeyViewCache } from "./key-view-cache.server";
+import { Metrics } from "./metrics.server";
 import { invalidatingPublisher, KeyVerifier, VerificationCache, type FailureCounter } from "./verification-cache.server";
 import { WebhookDispatcher } from "./webhooks.server";
 
@@ -42,6 +43,8 @@ export interface Keyward {
   security: SecurityService;
   /** Set when KEYWARD_ALERT_WEBHOOK_URL is: delivers newly opened alerts. */
   webhooks?: WebhookDispatcher;
+  /** Prometheus metrics, when KEYWARD_METRICS or KEYWARD_METRICS_PORT is set. */
+  metrics?: Metrics;
   /**
    * Seams of the API-key middleware, always provided (a test may swap one for a fake or remove it):
    * per-key rate limits (bottleneck; shared through Redis when REDIS_URL is set), the failed-auth
@@ -126,6 +129,7 @@ export async function createKeyward({ config, database, clock = systemClock, has
       securityEvents,
       security,
       webhooks,
+      metrics: config.metrics.enabled ? new Metrics({ limiter, usage, verificationCache: cache, webhooks }) : undefined,
       limiter,
       authFailures: new FailedAuthThrottle(throttle),
       loginFailures: new LoginThrottle(throttle),

@@ -110,13 +110,29 @@ export class RateLimiter {
     const redis = this.redis;
     if (redis) {
       try {
-        return await withTimeout(redis.take(keyId, effective, cost), this.settings.redisTimeoutMs);
+        return this.count("redis", await withTimeout(redis.take(keyId, effective, cost), this.settings.redisTimeoutMs));
       } catch (error) {
         if (error instanceof TimeoutError) this.checkHealth(redis);
         else this.fallBack(redis, toError(error));
       }
     }
-    return this.local.take(keyId, effective, cost);
+    return this.count(this.settings.redisUrl ? "fallback" : "local", await this.local.take(keyId, effective, cost));
+  }
+
+  /**
+   * Decisions made so far, by where they were made (`local`: no Redis configured; `redis`;
+   * `fallback`: Redis configured but this decision made locally) and outcome. Plain counters,
+   * read by the metrics endpoint when it is scraped.
+   */
+  readonly decisions: Record<"local" | "redis" | "fallback", { allowed: number; refused: number }> = {
+    local: { allowed: 0, refused: 0 },
+    redis: { allowed: 0, refused: 0 },
+    fallback: { allowed: 0, refused: 0 },
+  };
+
+  private count(backend: "local" | "redis" | "fallback", decision: RateLimitDecision): RateLimitDecision {
+    this.decisions[backend][decision.allowed ? "allowed" : "refused"]++;
+    return decision;
   }
 
   /** Stops the timers, ends the Redis connections (their heartbeats would hold the process open) and drops every limiter. */

@@ -198,8 +198,21 @@ export class UsageRecorder {
    * A verification of an issued key: counted by outcome for the key (and so its API and identity),
    * one line in the key's request log, and, when VALID only, a use of the key (last use, request count).
    */
+  /** Verifications recorded since start, by `apiId|outcome` (read by the metrics endpoint; bounded by APIs × outcomes). */
+  readonly verificationTotals = new Map<string, number>();
+  /** The last flush: when it ended, how long it took, whether it wrote everything. */
+  lastFlush: { at: number; durationMs: number; ok: boolean } | null = null;
+
+  /** Entries waiting for the next flush: request-log lines and counter rows. */
+  get buffered(): number {
+    const { counters, verifications, lastUse, log } = this.pending;
+    return counters.size + verifications.size + lastUse.size + log.length;
+  }
+
   recordVerification(verification: RecordedVerification): void {
     const count = verification.count ?? 1;
+    const total = `${verification.apiId}|${verification.outcome}`;
+    this.verificationTotals.set(total, (this.verificationTotals.get(total) ?? 0) + count);
     const minute = Math.floor(verification.at.getTime() / MINUTE_MS) * MINUTE_MS;
     const slot = `${verification.keyId}|${minute}|${verification.outcome}`;
     let row = this.pending.verifications.get(slot);
@@ -265,6 +278,7 @@ export class UsageRecorder {
     const batch = this.pending;
     if (batch.counters.size === 0 && batch.verifications.size === 0 && batch.lastUse.size === 0 && batch.log.length === 0) return;
     this.pending = emptyPending();
+    const started = performance.now();
     try {
       await this.deps.db.transaction(async (tx) => {
         for (const rows of chunks([...batch.counters.values()], CHUNK)) {
@@ -298,8 +312,10 @@ export class UsageRecorder {
     } catch (error) {
       logger.error({ err: error }, "Could not write usage; keeping it for the next flush");
       this.requeue(batch);
+      this.lastFlush = { at: Date.now(), durationMs: performance.now() - started, ok: false };
       return;
     }
+    this.lastFlush = { at: Date.now(), durationMs: performance.now() - started, ok: true };
     if (this.dropped > 0) {
       logger.warn({ dropped: this.dropped }, `Usage: ${this.dropped} request(s) could not be buffered while writes were failing (buffer full)`);
       this.dropped = 0;

@@ -101,15 +101,24 @@ export class VerificationCache {
     return this.entries.size;
   }
 
+  /** Lookups answered from the cache, and those that were not (read by the metrics endpoint). */
+  hits = 0;
+  misses = 0;
+
   get(digest: string): KnownKey | undefined {
     const entry = this.entries.get(digest);
-    if (!entry) return undefined;
+    if (!entry) {
+      this.misses++;
+      return undefined;
+    }
     if (this.now() - entry.storedAt >= this.options.ttlMs) {
       this.remove(digest, entry);
+      this.misses++;
       return undefined;
     }
     this.entries.delete(digest);
     this.entries.set(digest, entry);
+    this.hits++;
     return entry.result;
   }
 

@@ -122,6 +122,9 @@ export class WebhookDispatcher {
     }
   }
 
+  /** Attempts so far by outcome: a 2xx, another status, or no answer (read by the metrics endpoint). */
+  readonly attempts = { delivered: 0, refused: 0, error: 0 };
+
   private async attempt(alertId: string, body: string, attempt: number): Promise<{ retry: boolean }> {
     const at = this.clock.now();
     const started = performance.now();
@@ -146,6 +149,7 @@ export class WebhookDispatcher {
       error = describeFailure(caught);
     }
     const durationMs = performance.now() - started;
+    this.attempts[statusCode !== null && statusCode >= 200 && statusCode < 300 ? "delivered" : statusCode === null ? "error" : "refused"]++;
     try {
       await this.options.db.insert(alertDeliveries).values({ alertId, attempt, statusCode, error, at, durationMs });
     } catch (caught) {
