@@ -354,6 +354,31 @@ export default function ApiReference() {
             </div>
           </section>
 
+          <section id="idempotency" className="scroll-mt-6 max-w-3xl space-y-3 text-sm text-muted-foreground">
+            <h2 className="text-xl font-semibold text-foreground">Safe retries: Idempotency-Key</h2>
+            <p>
+              Creating a key, API or identity, rotating a key, revoking or disabling an identity&apos;s keys and acknowledging or resolving an alert accept an{" "}
+              <code className="font-mono text-xs">Idempotency-Key</code> header (1–255 printable ASCII characters; a random UUID per logical request). If the answer is lost, send the same
+              request again with the same key: within 24 hours you get the first answer back (the same key id and plaintext, status included), marked{" "}
+              <code className="font-mono text-xs">Idempotent-Replayed: true</code>, and nothing is created twice. Keys belong to the user behind the calling key.
+            </p>
+            <p>
+              The same key with a different method, path or body is refused with 422 <a href="#error-idempotency_key_reused" className="underline">idempotency_key_reused</a>; while the first
+              request is still running, 409 <a href="#error-idempotency_key_in_use" className="underline">idempotency_key_in_use</a> (retry shortly). 2xx and 4xx answers are kept; a 5xx is not,
+              so retrying after one runs the request again. The SDK sends a key with every create and rotate and retries them.
+            </p>
+            <pre className="overflow-x-auto rounded-lg border bg-muted/40 p-4 font-mono text-xs leading-relaxed">
+              {`curl -X POST -H "Authorization: Bearer $KEYWARD_KEY" -H "Idempotency-Key: $(uuidgen)" \\
+  -H "Content-Type: application/json" -d '{"name":"billing","scopes":["read"]}' https://<your-keyward>/api/v1/keys`}
+            </pre>
+            <h2 className="pt-3 text-xl font-semibold text-foreground">Pages</h2>
+            <p>
+              Lists answer <code className="font-mono text-xs">{"{ data, nextCursor, hasMore }"}</code>, newest first. <code className="font-mono text-xs">hasMore</code> is true exactly when{" "}
+              <code className="font-mono text-xs">nextCursor</code> is not null: pass it as <code className="font-mono text-xs">cursor</code> for the next page. Cursors go forward only; to start
+              again, omit the cursor.
+            </p>
+          </section>
+
           {document.tags.map((tag) => (
             <section key={tag.name} className="space-y-4">
               <div>
