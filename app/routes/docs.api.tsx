@@ -48,7 +48,7 @@ interface OperationObject {
   description?: string;
   tags: string[];
   "x-keyward-scope"?: string;
-  parameters?: Parameter[];
+  parameters?: (Parameter | { $ref: string })[];
   requestBody?: { required?: boolean; content: Content };
   responses: Record<string, { description: string; content?: Content; "x-codes"?: string[] }>;
 }
@@ -57,7 +57,7 @@ interface ApiDocument {
   info: { title: string; version: string; description: string };
   tags: { name: string; description: string }[];
   paths: Record<string, Record<string, OperationObject>>;
-  components: { schemas: Record<string, Schema> };
+  components: { schemas: Record<string, Schema>; parameters?: Record<string, Parameter> };
   "x-error-codes": { code: string; status: number; title: string; description: string }[];
 }
 
@@ -216,7 +216,8 @@ function Operation({ method, path, operation, components }: { method: string; pa
           <div className="overflow-x-auto rounded-md border">
             <table className="w-full text-left text-sm">
               <tbody className="divide-y">
-                {operation.parameters.map((parameter) => (
+                {/* Resolved from `$ref`s by the page (below) before they reach here. */}
+                {(operation.parameters as Parameter[]).map((parameter) => (
                   <tr key={`${parameter.in}-${parameter.name}`} className="align-top">
                     <td className="whitespace-nowrap px-3 py-2 font-mono text-xs">
                       {parameter.name}
@@ -286,8 +287,11 @@ function Operation({ method, path, operation, components }: { method: string; pa
 
 export default function ApiReference() {
   const document = useLoaderData<typeof loader>() as unknown as ApiDocument;
+  // Shared parameters (`Idempotency-Key`) are `$ref`s into components.parameters: shown resolved.
+  const resolve = (parameter: Parameter | { $ref: string }): Parameter =>
+    "$ref" in parameter ? document.components.parameters![parameter.$ref.slice("#/components/parameters/".length)]! : parameter;
   const operations = Object.entries(document.paths).flatMap(([path, methods]) =>
-    Object.entries(methods).map(([method, operation]) => ({ path, method, operation })),
+    Object.entries(methods).map(([method, operation]) => ({ path, method, operation: { ...operation, parameters: operation.parameters?.map(resolve) } })),
   );
   return (
     <div className="min-h-screen bg-background text-foreground">

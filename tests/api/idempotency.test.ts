@@ -227,6 +227,23 @@ describe("Idempotency-Key through tRPC and the SDK", () => {
 
   const keysNamed = (name: string) => f.app.keyward.database.db.select({ id: apiKeys.id }).from(apiKeys).where(eq(apiKeys.name, name));
 
+  it("is documented: the OpenAPI parameter, header and codes on every idempotent operation, and /docs/api", async () => {
+    const document = (await call<{ paths: Record<string, Record<string, { operationId: string; parameters?: unknown[]; responses: Record<string, { headers?: Record<string, unknown>; "x-codes"?: string[] }> }>>; components: { parameters: Record<string, { name: string; in: string }> } }>(f.app, "/api/v1/openapi.json")).body;
+    expect(document.components.parameters.IdempotencyKey).toMatchObject({ name: "Idempotency-Key", in: "header" });
+    const operations = Object.values(document.paths).flatMap((item) => Object.values(item));
+    for (const operationId of ["createKey", "rotateKey", "createApi", "createApiKey", "createIdentity"]) {
+      const operation = operations.find((op) => op.operationId === operationId)!;
+      expect(operation.parameters).toContainEqual({ $ref: "#/components/parameters/IdempotencyKey" });
+      expect(operation.responses["409"]!["x-codes"]).toContain("idempotency_key_in_use");
+      expect(operation.responses["422"]!["x-codes"]).toContain("idempotency_key_reused");
+      expect(operation.responses["400"]!["x-codes"]).toContain("invalid_idempotency_key");
+      expect(operation.responses["201"]!.headers).toHaveProperty("Idempotent-Replayed");
+    }
+    expect(operations.find((op) => op.operationId === "revokeKey")?.parameters ?? []).not.toContainEqual({ $ref: "#/components/parameters/IdempotencyKey" });
+    const html = await (await fetch(`${f.app.url}/docs/api`)).text();
+    for (const text of ['id="idempotency"', 'id="error-idempotency_key_reused"', 'id="error-idempotency_key_in_use"', "Idempotent-Replayed", "hasMore"]) expect(html).toContain(text);
+  });
+
   it("tRPC keys.create with the header replays the first answer", async () => {
     const name = unique("trpc");
     const send = () =>
