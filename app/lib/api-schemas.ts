@@ -199,6 +199,7 @@ const plaintextKey = z.string().describe("The key itself (`kw_…` for a root ke
 export const keyListSchema = z.object({
   data: z.array(apiKeySchema),
   nextCursor: z.string().nullable().describe("Pass as `cursor` for the next page; null on the last page"),
+  hasMore: z.boolean().describe("True exactly when `nextCursor` is not null: there is a next page"),
 });
 
 export const createdKeySchema = z.object({ key: plaintextKey, apiKey: apiKeySchema });
@@ -284,7 +285,7 @@ export const apiSchema = z
   })
   .describe("A service you protect with keys of its own prefix");
 
-export const apiListSchema = z.object({ data: z.array(apiSchema), nextCursor: z.string().nullable().describe("Pass as `cursor` for the next page; null on the last page") });
+export const apiListSchema = z.object({ data: z.array(apiSchema), nextCursor: z.string().nullable().describe("Pass as `cursor` for the next page; null on the last page"), hasMore: z.boolean().describe("True exactly when `nextCursor` is not null: there is a next page") });
 
 export const identitySchema = z
   .object({
@@ -299,7 +300,7 @@ export const identitySchema = z
   })
   .describe("A customer of one of your APIs; has keys, never a password");
 
-export const identityListSchema = z.object({ data: z.array(identitySchema), nextCursor: z.string().nullable().describe("Pass as `cursor` for the next page; null on the last page") });
+export const identityListSchema = z.object({ data: z.array(identitySchema), nextCursor: z.string().nullable().describe("Pass as `cursor` for the next page; null on the last page"), hasMore: z.boolean().describe("True exactly when `nextCursor` is not null: there is a next page") });
 
 export const deletedIdentitySchema = z.object({
   id: identityIdSchema,

@@ -57,4 +57,5 @@ export type AuditEntryView = z.infer<typeof auditEntrySchema>;
 export const auditPageSchema = z.object({
   data: z.array(auditEntrySchema),
   nextCursor: z.string().nullable().describe("Pass as `cursor` for the next page; null on the last page"),
+  hasMore: z.boolean().describe("True exactly when `nextCursor` is not null: there is a next page"),
 });

@@ -8,6 +8,17 @@ import { isWithinDateRange } from "./dates";
  * decode, or whose date lies outside the accepted range (no row of ours can carry one, and the
  * database cannot compare with some), is the caller's mistake (400 validation_failed), never a 500.
  */
+/** One page of a list. `hasMore` is true exactly when `nextCursor` is not null (there is a next page). */
+export interface Page<T> {
+  data: T[];
+  nextCursor: string | null;
+  hasMore: boolean;
+}
+
+export function pageOf<T>(data: T[], nextCursor: string | null): Page<T> {
+  return { data, nextCursor, hasMore: nextCursor !== null };
+}
+
 export function encodeCursor(at: Date, id: string | number): string {
   return Buffer.from(JSON.stringify([at.toISOString(), id])).toString("base64url");
 }

@@ -544,6 +544,57 @@ function operationObject(op: Endpoint): Record<string, unknown> {
   };
 }
 
+// Idempotency keys (docs/decisions/0023-idempotency-keys.md): one self-contained addition to the document.
+
+/** The operations that honour `Idempotency-Key` (app/lib/idempotency.server.ts wraps their handlers). */
+export const IDEMPOTENT_OPERATION_IDS = ["createKey", "rotateKey", "createApi", "createApiKey", "createIdentity", "revokeIdentityKeys", "disableIdentityKeys", "acknowledgeAlert", "resolveAlert"] as const;
+const IDEMPOTENCY_ERRORS: Partial<Record<ProblemCode, string>> = {
+  invalid_idempotency_key: "`Idempotency-Key` is not 1 to 255 printable ASCII characters.",
+  idempotency_key_in_use: "A request with this `Idempotency-Key` is still being processed (on any instance); retry shortly. A claim whose request died is released after 60 seconds.",
+  idempotency_key_reused: "This `Idempotency-Key` was already used by the same caller, within 24 hours, for a different request (method, path or body). Use a new key for a new request.",
+};
+Object.assign(ERROR_DESCRIPTIONS, IDEMPOTENCY_ERRORS);
+
+/** Adds the `IdempotencyKey` parameter, the `Idempotent-Replayed` header and the three refusals to each idempotent operation. */
+function addIdempotency(document: { paths: Record<string, Record<string, Record<string, unknown>>>; components: Record<string, unknown> }): void {
+  document.components.parameters = {
+    ...(document.components.parameters as object | undefined),
+    IdempotencyKey: {
+      name: "Idempotency-Key",
+      in: "header",
+      required: false,
+      description:
+        "Makes the request safe to retry (Stripe's semantics): the first answer (2xx or 4xx, a created key's plaintext included, stored encrypted) is replayed for 24 hours to the same user sending the same key with the same method, path and JSON body, with `Idempotent-Replayed: true`. The same key with another request: 422 `idempotency_key_reused`; while the first is still running: 409 `idempotency_key_in_use`. A 5xx is not stored. A random UUID per logical request is a good key.",
+      schema: { type: "string", minLength: 1, maxLength: 255, pattern: "^[\\x20-\\x7E]+$" },
+      example: "3f0c1b2e-8a4d-4c4e-9b8f-1f2a3b4c5d6e",
+    },
+  };
+  document.components.headers = {
+    ...(document.components.headers as object | undefined),
+    IdempotentReplayed: { description: "`true` when this is the stored answer to an earlier request with the same `Idempotency-Key`; absent otherwise", schema: { type: "string", enum: ["true"] } },
+  };
+  const wanted = new Set<string>(IDEMPOTENT_OPERATION_IDS);
+  for (const item of Object.values(document.paths)) {
+    for (const operation of Object.values(item)) {
+      if (!wanted.has(operation.operationId as string)) continue;
+      operation.parameters = [...((operation.parameters as unknown[] | undefined) ?? []), { $ref: "#/components/parameters/IdempotencyKey" }];
+      const responses = operation.responses as Record<string, Record<string, unknown>>;
+      for (const [status, response] of Object.entries(responses)) {
+        // A replay can answer any stored 2xx or 4xx.
+        if (/^[24]/.test(status)) response.headers = { ...(response.headers as object | undefined), "Idempotent-Replayed": { $ref: "#/components/headers/IdempotentReplayed" } };
+      }
+      for (const [status, added] of Object.entries(errorResponses(Object.keys(IDEMPOTENCY_ERRORS) as ProblemCode[])) as [string, Record<string, unknown>][]) {
+        const existing = responses[status];
+        if (!existing) responses[status] = { ...added, headers: { "Idempotent-Replayed": { $ref: "#/components/headers/IdempotentReplayed" } } };
+        else {
+          const codes = [...(existing["x-codes"] as ProblemCode[]), ...(added["x-codes"] as ProblemCode[])];
+          responses[status] = { ...existing, description: codes.map((code) => `\`${code}\``).join(", "), "x-codes": codes };
+        }
+      }
+    }
+  }
+}
+
 let cached: Record<string, unknown> | undefined;
 
 /** Built once per process: it depends on code only. */
@@ -586,5 +637,6 @@ export function openApiDocument(): Record<string, unknown> {
       description: ERROR_DESCRIPTIONS[code],
     })),
   };
+  addIdempotency(cached as Parameters<typeof addIdempotency>[0]);
   return cached;
 }

@@ -114,4 +114,5 @@ export const requestLogPageSchema = z.object({
     }),
   ),
   nextCursor: z.string().nullable(),
+  hasMore: z.boolean().describe("True exactly when `nextCursor` is not null: there is a next page"),
 });

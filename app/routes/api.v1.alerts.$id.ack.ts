@@ -1,11 +1,12 @@
 import { withApiKey } from "~/lib/api-key-middleware.server";
+import { idempotent } from "~/lib/idempotency.server";
 import { apiRoute, json } from "~/lib/http.server";
 
 /** Acknowledges an open alert (idempotent); a resolved one is 409. */
 const route = apiRoute({
-  POST: withApiKey({ operation: "security.ack" }, async ({ params, context, actor }) => {
+  POST: withApiKey({ operation: "security.ack" }, idempotent(async ({ params, context, actor }) => {
     return json(await context.keyward.security.ack(actor, params.id ?? ""));
-  }),
+  })),
 });
 export const loader = route.loader;
 export const action = route.action;

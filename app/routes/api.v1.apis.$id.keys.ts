@@ -1,4 +1,5 @@
 import { withApiKey } from "~/lib/api-key-middleware.server";
+import { idempotent } from "~/lib/idempotency.server";
 import { apiIdParam, createIssuedKeyBody, listApiKeysQuery } from "~/lib/api-schemas";
 import { apiRoute, json, parseInput, queryObject, readJson } from "~/lib/http.server";
 
@@ -11,11 +12,11 @@ const route = apiRoute({
     await context.keyward.apis.get(actor, apiId);
     return json(await context.keyward.keys.list(actor, { ...query, kind: "issued", apiId }));
   }),
-  POST: withApiKey({ operation: "apis.keys.create" }, async ({ request, params, context, actor }) => {
+  POST: withApiKey({ operation: "apis.keys.create" }, idempotent(async ({ request, params, context, actor }) => {
     const apiId = apiIdParam(params);
     const input = await readJson(request, createIssuedKeyBody);
     return json(await context.keyward.keys.createIssued(actor, apiId, input), { status: 201 });
-  }),
+  })),
 });
 export const loader = route.loader;
 export const action = route.action;

@@ -1,4 +1,5 @@
 import { withApiKey } from "~/lib/api-key-middleware.server";
+import { idempotent } from "~/lib/idempotency.server";
 import { createApiBody, listApisQuery } from "~/lib/api-schemas";
 import { apiRoute, json, parseInput, queryObject, readJson } from "~/lib/http.server";
 
@@ -8,10 +9,10 @@ const route = apiRoute({
     const query = parseInput(listApisQuery, queryObject(new URL(request.url), ["limit"]));
     return json(await context.keyward.apis.list(actor, query));
   }),
-  POST: withApiKey({ operation: "apis.create" }, async ({ request, context, actor }) => {
+  POST: withApiKey({ operation: "apis.create" }, idempotent(async ({ request, context, actor }) => {
     const input = await readJson(request, createApiBody);
     return json(await context.keyward.apis.create(actor, input), { status: 201 });
-  }),
+  })),
 });
 export const loader = route.loader;
 export const action = route.action;

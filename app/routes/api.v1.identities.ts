@@ -1,4 +1,5 @@
 import { withApiKey } from "~/lib/api-key-middleware.server";
+import { idempotent } from "~/lib/idempotency.server";
 import { createIdentityBody, identityByExternalIdQuery, listIdentitiesQuery, updateIdentityBody } from "~/lib/api-schemas";
 import { apiRoute, json, parseInput, queryObject, readJson, type ApiArgs } from "~/lib/http.server";
 import type { Actor } from "~/services/actor.server";
@@ -19,10 +20,10 @@ const route = apiRoute({
     const query = parseInput(listIdentitiesQuery, queryObject(new URL(request.url), ["limit"]));
     return json(await context.keyward.identities.list(actor, query));
   }),
-  POST: withApiKey({ operation: "identities.create" }, async ({ request, context, actor }) => {
+  POST: withApiKey({ operation: "identities.create" }, idempotent(async ({ request, context, actor }) => {
     const input = await readJson(request, createIdentityBody);
     return json(await context.keyward.identities.create(actor, input), { status: 201 });
-  }),
+  })),
   PATCH: withApiKey({ operation: "identities.update" }, async (args) => {
     const identity = await identityByExternalId(args, args.actor);
     const patch = await readJson(args.request, updateIdentityBody);

@@ -48,7 +48,7 @@ interface OperationObject {
   description?: string;
   tags: string[];
   "x-keyward-scope"?: string;
-  parameters?: Parameter[];
+  parameters?: (Parameter | { $ref: string })[];
   requestBody?: { required?: boolean; content: Content };
   responses: Record<string, { description: string; content?: Content; "x-codes"?: string[] }>;
 }
@@ -57,7 +57,7 @@ interface ApiDocument {
   info: { title: string; version: string; description: string };
   tags: { name: string; description: string }[];
   paths: Record<string, Record<string, OperationObject>>;
-  components: { schemas: Record<string, Schema> };
+  components: { schemas: Record<string, Schema>; parameters?: Record<string, Parameter> };
   "x-error-codes": { code: string; status: number; title: string; description: string }[];
 }
 
@@ -216,7 +216,8 @@ function Operation({ method, path, operation, components }: { method: string; pa
           <div className="overflow-x-auto rounded-md border">
             <table className="w-full text-left text-sm">
               <tbody className="divide-y">
-                {operation.parameters.map((parameter) => (
+                {/* Resolved from `$ref`s by the page (below) before they reach here. */}
+                {(operation.parameters as Parameter[]).map((parameter) => (
                   <tr key={`${parameter.in}-${parameter.name}`} className="align-top">
                     <td className="whitespace-nowrap px-3 py-2 font-mono text-xs">
                       {parameter.name}
@@ -286,8 +287,11 @@ function Operation({ method, path, operation, components }: { method: string; pa
 
 export default function ApiReference() {
   const document = useLoaderData<typeof loader>() as unknown as ApiDocument;
+  // Shared parameters (`Idempotency-Key`) are `$ref`s into components.parameters: shown resolved.
+  const resolve = (parameter: Parameter | { $ref: string }): Parameter =>
+    "$ref" in parameter ? document.components.parameters![parameter.$ref.slice("#/components/parameters/".length)]! : parameter;
   const operations = Object.entries(document.paths).flatMap(([path, methods]) =>
-    Object.entries(methods).map(([method, operation]) => ({ path, method, operation })),
+    Object.entries(methods).map(([method, operation]) => ({ path, method, operation: { ...operation, parameters: operation.parameters?.map(resolve) } })),
   );
   return (
     <div className="min-h-screen bg-background text-foreground">
@@ -352,6 +356,31 @@ export default function ApiReference() {
                 {`curl -H "Authorization: Bearer $KEYWARD_KEY" https://<your-keyward>/api/v1/me`}
               </pre>
             </div>
+          </section>
+
+          <section id="idempotency" className="scroll-mt-6 max-w-3xl space-y-3 text-sm text-muted-foreground">
+            <h2 className="text-xl font-semibold text-foreground">Safe retries: Idempotency-Key</h2>
+            <p>
+              Creating a key, API or identity, rotating a key, revoking or disabling an identity&apos;s keys and acknowledging or resolving an alert accept an{" "}
+              <code className="font-mono text-xs">Idempotency-Key</code> header (1–255 printable ASCII characters; a random UUID per logical request). If the answer is lost, send the same
+              request again with the same key: within 24 hours you get the first answer back (the same key id and plaintext, status included), marked{" "}
+              <code className="font-mono text-xs">Idempotent-Replayed: true</code>, and nothing is created twice. Keys belong to the user behind the calling key.
+            </p>
+            <p>
+              The same key with a different method, path or body is refused with 422 <a href="#error-idempotency_key_reused" className="underline">idempotency_key_reused</a>; while the first
+              request is still running, 409 <a href="#error-idempotency_key_in_use" className="underline">idempotency_key_in_use</a> (retry shortly). 2xx and 4xx answers are kept; a 5xx is not,
+              so retrying after one runs the request again. The SDK sends a key with every create and rotate and retries them.
+            </p>
+            <pre className="overflow-x-auto rounded-lg border bg-muted/40 p-4 font-mono text-xs leading-relaxed">
+              {`curl -X POST -H "Authorization: Bearer $KEYWARD_KEY" -H "Idempotency-Key: $(uuidgen)" \\
+  -H "Content-Type: application/json" -d '{"name":"billing","scopes":["read"]}' https://<your-keyward>/api/v1/keys`}
+            </pre>
+            <h2 className="pt-3 text-xl font-semibold text-foreground">Pages</h2>
+            <p>
+              Lists answer <code className="font-mono text-xs">{"{ data, nextCursor, hasMore }"}</code>, newest first. <code className="font-mono text-xs">hasMore</code> is true exactly when{" "}
+              <code className="font-mono text-xs">nextCursor</code> is not null: pass it as <code className="font-mono text-xs">cursor</code> for the next page. Cursors go forward only; to start
+              again, omit the cursor.
+            </p>
           </section>
 
           {document.tags.map((tag) => (

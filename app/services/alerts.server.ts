@@ -16,7 +16,7 @@ import {
   type AlertStatus,
   type Severity,
 } from "../../db/schema";
-import { afterCursor, encodeCursor } from "../lib/cursor";
+import { afterCursor, encodeCursor, pageOf, type Page } from "../lib/cursor";
 import { boundedInstant } from "../lib/dates";
 import { newId } from "../lib/ids";
 import { addressBucket } from "../lib/ip";
@@ -393,19 +393,19 @@ export class SecurityService {
   // Reads -----------------------------------------------------------------------------------------
 
   /** Newest first. Admins see every event; others only events about their own keys. */
-  async listEvents(actor: Actor, rawInput: SecurityEventsInput = {}): Promise<{ data: SecurityEventView[]; nextCursor: string | null }> {
+  async listEvents(actor: Actor, rawInput: SecurityEventsInput = {}): Promise<Page<SecurityEventView>> {
     const input = parse(securityEventsInput, rawInput);
     const rows = await securityEventsPageQuery(this.deps.db, actor, input);
     const page = rows.slice(0, input.limit);
     const last = page[page.length - 1];
-    return {
-      data: page.map((row) => ({ ...row, occurredAt: row.occurredAt.toISOString(), firstSeen: row.firstSeen.toISOString(), lastSeen: row.lastSeen.toISOString() })),
-      nextCursor: rows.length > input.limit && last ? encodeCursor(last.occurredAt, last.id) : null,
-    };
+    return pageOf(
+      page.map((row) => ({ ...row, occurredAt: row.occurredAt.toISOString(), firstSeen: row.firstSeen.toISOString(), lastSeen: row.lastSeen.toISOString() })),
+      rows.length > input.limit && last ? encodeCursor(last.occurredAt, last.id) : null,
+    );
   }
 
   /** Newest first (by first firing). Admins see every alert; others only alerts about their own keys. */
-  async listAlerts(actor: Actor, rawInput: AlertListInput = {}): Promise<{ data: AlertView[]; nextCursor: string | null }> {
+  async listAlerts(actor: Actor, rawInput: AlertListInput = {}): Promise<Page<AlertView>> {
     const input = parse(alertListInput, rawInput);
     const conditions: (SQL | undefined)[] = [];
     if (input.status === "unresolved") conditions.push(ne(alerts.status, "resolved"));
@@ -414,7 +414,7 @@ export class SecurityService {
     const rows = await this.selectAlerts(and(...conditions), actor, input.limit + 1);
     const page = rows.slice(0, input.limit);
     const last = page[page.length - 1];
-    return { data: page, nextCursor: rows.length > input.limit && last ? encodeCursor(new Date(last.firstFiredAt), last.id) : null };
+    return pageOf(page, rows.length > input.limit && last ? encodeCursor(new Date(last.firstFiredAt), last.id) : null);
   }
 
   /** Alerts not yet acknowledged nor resolved, that the actor may see (the dashboard's badge). */

@@ -4,7 +4,7 @@ import { apiKeys, apis, DEFAULT_IMPLICATIONS, DEFAULT_PERMISSIONS, type ApiKeyDe
 import { isUniqueViolation } from "../../db/errors";
 import type { CreateApiInput, ListApisInput, UpdateApiInput } from "../lib/apis-schemas";
 import { listApisInput } from "../lib/apis-schemas";
-import { afterCursor, encodeCursor } from "../lib/cursor";
+import { afterCursor, encodeCursor, pageOf, type Page } from "../lib/cursor";
 import { newId } from "../lib/ids";
 import { prefixProblem } from "../lib/key-format";
 import { unknownImplications } from "../lib/permissions";
@@ -86,16 +86,16 @@ export class ApiService {
     }
   }
 
-  async list(actor: Actor, rawInput: ListApisInput = {}): Promise<{ data: ApiView[]; nextCursor: string | null }> {
+  async list(actor: Actor, rawInput: ListApisInput = {}): Promise<Page<ApiView>> {
     requireScope(actor, "read");
     const input = listApisInput.parse(rawInput);
     const rows = await listApisQuery(this.deps.db, actor, input);
     const page = rows.slice(0, input.limit);
     const counts = await this.keyCounts(page.map((row) => row.id));
-    return {
-      data: page.map((row) => toView(row, counts.get(row.id))),
-      nextCursor: rows.length > input.limit ? encodeCursor(page.at(-1)!.createdAt, page.at(-1)!.id) : null,
-    };
+    return pageOf(
+      page.map((row) => toView(row, counts.get(row.id))),
+      rows.length > input.limit ? encodeCursor(page.at(-1)!.createdAt, page.at(-1)!.id) : null,
+    );
   }
 
   async get(actor: Actor, id: string): Promise<ApiView> {

@@ -10,7 +10,7 @@ import {
   type AuditFilterInput,
   type AuditListInput,
 } from "../lib/audit-schemas";
-import { afterCursor, encodeCursor } from "../lib/cursor";
+import { afterCursor, encodeCursor, pageOf, type Page } from "../lib/cursor";
 import { newId } from "../lib/ids";
 import { requireScope, type Actor } from "./actor.server";
 import type { Clock } from "./clock.server";
@@ -87,14 +87,14 @@ export class AuditService {
   }
 
   /** Everyone's entries, newest first (admin scope). */
-  async list(actor: Actor, rawInput: AuditListInput = {}): Promise<{ data: AuditEntryView[]; nextCursor: string | null }> {
+  async list(actor: Actor, rawInput: AuditListInput = {}): Promise<Page<AuditEntryView>> {
     requireScope(actor, "admin");
     const input = auditListInput.parse(rawInput);
     return this.page(input, input.limit, input.cursor);
   }
 
   /** The entries about one key, for anyone who can see the key (another owner's key is not found). */
-  async forKey(actor: Actor, rawInput: { keyId: string; limit?: number; cursor?: string }): Promise<{ data: AuditEntryView[]; nextCursor: string | null }> {
+  async forKey(actor: Actor, rawInput: { keyId: string; limit?: number; cursor?: string }): Promise<Page<AuditEntryView>> {
     const input = keyAuditInput.parse(rawInput);
     await this.deps.keys.get(actor, input.keyId);
     return this.page({ targetId: input.keyId }, input.limit, input.cursor);
@@ -116,14 +116,14 @@ export class AuditService {
     } while (cursor);
   }
 
-  private async page(filter: AuditFilterInput, limit: number, cursor: string | undefined): Promise<{ data: AuditEntryView[]; nextCursor: string | null }> {
+  private async page(filter: AuditFilterInput, limit: number, cursor: string | undefined): Promise<Page<AuditEntryView>> {
     const rows = await auditPageQuery(this.deps.db, filter, limit, cursor);
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
-    return {
-      data: page.map((row) => ({ ...row, occurredAt: row.occurredAt.toISOString() })),
-      nextCursor: rows.length > limit && last ? encodeCursor(last.occurredAt, last.id) : null,
-    };
+    return pageOf(
+      page.map((row) => ({ ...row, occurredAt: row.occurredAt.toISOString() })),
+      rows.length > limit && last ? encodeCursor(last.occurredAt, last.id) : null,
+    );
   }
 }
 

@@ -5,6 +5,7 @@
 export const ERROR_STATUS = {
   validation_failed: 422,
   batch_too_large: 400,
+  invalid_idempotency_key: 400,
   policy_violation: 422,
   unauthorized: 401,
   missing_credentials: 401,
@@ -23,6 +24,8 @@ export const ERROR_STATUS = {
   conflict: 409,
   invalid_state: 409,
   not_recoverable: 409,
+  idempotency_key_in_use: 409,
+  idempotency_key_reused: 422,
   too_many_requests: 429,
   rate_limited: 429,
   too_many_failures: 429,

@@ -4,7 +4,7 @@ import { apiKeys, apis, identities, type NamedRateLimit, type RateLimit } from "
 import { isUniqueViolation } from "../../db/errors";
 import type { CreateIdentityInput, ListIdentitiesInput, UpdateIdentityInput } from "../lib/apis-schemas";
 import { listIdentitiesInput } from "../lib/apis-schemas";
-import { afterCursor, encodeCursor } from "../lib/cursor";
+import { afterCursor, encodeCursor, pageOf, type Page } from "../lib/cursor";
 import { newId } from "../lib/ids";
 import { mayAccess, requireScope, type Actor } from "./actor.server";
 import { countLive, liveKeyCondition, visibility, type ApiService } from "./apis.server";
@@ -85,16 +85,16 @@ export class IdentityService {
     }
   }
 
-  async list(actor: Actor, rawInput: ListIdentitiesInput = {}): Promise<{ data: IdentityView[]; nextCursor: string | null }> {
+  async list(actor: Actor, rawInput: ListIdentitiesInput = {}): Promise<Page<IdentityView>> {
     requireScope(actor, "read");
     const input = listIdentitiesInput.parse(rawInput);
     const rows = await listIdentitiesQuery(this.deps.db, actor, input);
     const page = rows.slice(0, input.limit).map((row) => row.identity);
     const counts = await this.keyCounts(page.map((row) => row.id));
-    return {
-      data: page.map((row) => toView(row, counts.get(row.id))),
-      nextCursor: rows.length > input.limit ? encodeCursor(page.at(-1)!.createdAt, page.at(-1)!.id) : null,
-    };
+    return pageOf(
+      page.map((row) => toView(row, counts.get(row.id))),
+      rows.length > input.limit ? encodeCursor(page.at(-1)!.createdAt, page.at(-1)!.id) : null,
+    );
   }
 
   async get(actor: Actor, id: string): Promise<IdentityView> {

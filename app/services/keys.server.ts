@@ -4,7 +4,7 @@ import { and, arrayContains, asc, desc, eq, ilike, inArray, isNotNull, isNull, l
 import type { Database } from "../../db/client.server";
 import { apiKeys, apis, identities, users, type CreditsRefill, type NamedRateLimit, type PermissionImplications, type RateLimit } from "../../db/schema";
 import { currentCredits, type StoredCredits } from "../lib/credits";
-import { afterCursor, encodeCursor } from "../lib/cursor";
+import { afterCursor, encodeCursor, pageOf, type Page } from "../lib/cursor";
 import { newId } from "../lib/ids";
 import { displayParts, generateKey, isWellFormedKey, ROOT_KEY_PREFIX } from "../lib/key-format";
 import { unknownGrants } from "../lib/permissions";
@@ -452,16 +452,16 @@ export class KeyService {
     return existing!.id;
   }
 
-  async list(actor: Actor, rawInput: ListKeysInput = {}): Promise<{ data: ApiKeyView[]; nextCursor: string | null }> {
+  async list(actor: Actor, rawInput: ListKeysInput = {}): Promise<Page<ApiKeyView>> {
     requireScope(actor, "read");
     const input = listKeysInput.parse(rawInput);
     const now = this.deps.clock.now();
     const rows = await listKeysQuery(this.deps.db, actor, input, now);
     const page = rows.slice(0, input.limit);
-    return {
-      data: page.map((row) => toView(row, now)),
-      nextCursor: rows.length > input.limit ? encodeCursor(page.at(-1)!.createdAt, page.at(-1)!.id) : null,
-    };
+    return pageOf(
+      page.map((row) => toView(row, now)),
+      rows.length > input.limit ? encodeCursor(page.at(-1)!.createdAt, page.at(-1)!.id) : null,
+    );
   }
 
   /** A key the actor may see; another owner's key is "not found" to a non-admin, never "forbidden". */

@@ -9,6 +9,7 @@ import { CreditLedger } from "./credits.server";
 import { EventBus } from "./events.server";
 import { FailedAuthThrottle, LoginThrottle } from "./failed-auth-throttle.server";
 import { ApiService } from "./apis.server";
+import { IdempotencyStore } from "./idempotency.server";
 import { IdentityService } from "./identities.server";
 import { KeyService, type KeyRow } from "./keys.server";
 import { LiveFeed, LiveStreams } from "./live.server";
@@ -36,6 +37,8 @@ export interface Keyward {
   keys: KeyService;
   users: UserService;
   auth: AuthService;
+  /** Stored first results of state-changing calls sent with an Idempotency-Key (REST and tRPC). */
+  idempotency: IdempotencyStore;
   /** Presented key → key record, through the in-process cache. */
   verifier: KeyVerifier;
   securityEvents: SecurityEventService;
@@ -125,6 +128,7 @@ export async function createKeyward({ config, database, clock = systemClock, has
       keys,
       users: new UserService({ db, clock, hashing, events: publisher }),
       auth: new AuthService({ db, clock, production: config.production, hashing }),
+      idempotency: new IdempotencyStore({ db, clock, encryptionKey: config.encryptionKey }),
       verifier: new KeyVerifier({ keys, secrets: config.digestSecrets, clock, cache, limiter, credits: new CreditLedger({ db: handle.hotPathDb }) }),
       securityEvents,
       security,

@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, gt, inArray, isNotNull, isNull, lt, or, sql, type SQL } from "drizzle-orm";
 import type { Database } from "../../db/client.server";
 import { apiKeys, identities, requestLog, usageDays, usageHours, usageMinutes, verificationDays, verificationHours, verificationMinutes } from "../../db/schema";
-import { afterCursor, encodeCursor } from "../lib/cursor";
+import { afterCursor, encodeCursor, pageOf, type Page } from "../lib/cursor";
 import { logger } from "../lib/logger.server";
 import {
   requestLogInput,
@@ -842,15 +842,15 @@ export class UsageService {
   }
 
   /** A key's most recent requests, newest first, by cursor. Same visibility as the key. */
-  async requests(actor: Actor, keyId: string, rawInput: RequestLogInput = {}): Promise<{ data: RequestLogEntry[]; nextCursor: string | null }> {
+  async requests(actor: Actor, keyId: string, rawInput: RequestLogInput = {}): Promise<Page<RequestLogEntry>> {
     const input = requestLogInput.parse(rawInput);
     await this.deps.keys.get(actor, keyId);
     const rows = await requestLogPageQuery(this.deps.db, keyId, input.limit, input.cursor);
     const page = rows.slice(0, input.limit);
-    return {
-      data: page.map(({ keyId: _keyId, occurredAt, ...row }) => ({ ...row, occurredAt: occurredAt.toISOString() })),
-      nextCursor: rows.length > input.limit ? encodeCursor(page.at(-1)!.occurredAt, page.at(-1)!.id) : null,
-    };
+    return pageOf(
+      page.map(({ keyId: _keyId, occurredAt, ...row }) => ({ ...row, occurredAt: occurredAt.toISOString() })),
+      rows.length > input.limit ? encodeCursor(page.at(-1)!.occurredAt, page.at(-1)!.id) : null,
+    );
   }
 
   private async pruneExpired(): Promise<void> {

@@ -23,6 +23,8 @@ export interface TrpcContext {
   viaCookie: boolean;
   /** The presented key, once identified (even if then refused): usage counts its requests. */
   keyUse?: KeyUse;
+  /** Response headers (`Idempotent-Replayed` is set on a replay). */
+  resHeaders?: Headers;
 }
 
 export interface KeyUse {
@@ -52,7 +54,7 @@ export interface ContextInput {
  */
 export async function createContext({ keyward, request, clientIp, requestId, calls = 1, resHeaders }: ContextInput): Promise<TrpcContext> {
   const meta = requestMeta(request, clientIp, requestId);
-  const refuse = (authFailure: KeywardError, keyUse?: KeyUse): TrpcContext => ({ keyward, request, actor: null, viaCookie: false, authFailure, keyUse });
+  const refuse = (authFailure: KeywardError, keyUse?: KeyUse): TrpcContext => ({ keyward, request, actor: null, viaCookie: false, authFailure, keyUse, resHeaders });
   const maxBatch = keyward.config.rateLimits.maxTrpcBatch;
   if (calls > maxBatch) return refuse(new KeywardError("batch_too_large", `A batch may hold at most ${maxBatch} calls; this one has ${calls}`));
 
@@ -73,10 +75,10 @@ export async function createContext({ keyward, request, clientIp, requestId, cal
       return refuse(new KeywardError(refusal.code, refusal.detail), refusal.keyId ? { keyId: refusal.keyId, admitted: false, calls, scopeRefusals: 0 } : undefined);
     }
     const { key } = admission;
-    return { keyward, request, viaCookie: false, authFailure: null, actor: keyActor(key, meta), keyUse: { keyId: key.id, admitted: true, calls, scopeRefusals: 0 } };
+    return { keyward, request, viaCookie: false, authFailure: null, actor: keyActor(key, meta), keyUse: { keyId: key.id, admitted: true, calls, scopeRefusals: 0 }, resHeaders };
   }
   const session = await keyward.auth.fromRequest(request);
-  return { keyward, request, viaCookie: Boolean(session), authFailure: null, actor: session ? sessionActor(session.user, meta) : null };
+  return { keyward, request, viaCookie: Boolean(session), authFailure: null, actor: session ? sessionActor(session.user, meta) : null, resHeaders };
 }
 
 // 2. Init: every error carries Keyward's stable code, and zod's flattened field errors -----

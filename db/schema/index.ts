@@ -9,3 +9,4 @@ export * from "./usage";
 export * from "./request-log";
 export * from "./verifications";
 export * from "./alerts";
+export * from "./idempotency-keys";

@@ -42,6 +42,12 @@ export interface KeywardOptions {
 export interface CallOptions {
   /** Aborts the call (and its retries); it then rejects with code `aborted`. */
   signal?: AbortSignal;
+  /**
+   * The `Idempotency-Key` of a create or rotate (1–255 printable ASCII characters). The SDK sends a
+   * random one per call anyway, kept across its retries; pass your own to make a call repeatable
+   * across processes (e.g. a job that restarts): the same key and input within 24 h get the first answer.
+   */
+  idempotencyKey?: string;
 }
 
 type ProcedureCall<P extends AnyTRPCProcedure> = undefined extends inferProcedureInput<P>
@@ -101,7 +107,13 @@ export function createKeyward(options: KeywardOptions): KeywardClient {
     kindOf: (procedure) => (PROCEDURES as Record<string, "query" | "mutation">)[procedure],
   });
   const trpc = createTRPCUntypedClient<AppRouter>({
-    links: [httpLink({ url: `${baseUrl}/api/trpc`, fetch: (url, init) => transport(String(url), (init ?? {}) as RequestInit) })],
+    links: [
+      httpLink({
+        url: `${baseUrl}/api/trpc`,
+        headers: ({ op }) => (typeof op.context.idempotencyKey === "string" ? { "Idempotency-Key": op.context.idempotencyKey } : {}),
+        fetch: (url, init) => transport(String(url), (init ?? {}) as RequestInit),
+      }),
+    ],
   });
 
   const root: Record<string, unknown> = {};
@@ -111,7 +123,7 @@ export function createKeyward(options: KeywardOptions): KeywardClient {
     for (const part of parts.slice(0, -1)) namespace = (namespace[part] ??= {}) as Record<string, unknown>;
     namespace[parts.at(-1)!] = async (input?: unknown, callOptions: CallOptions = {}) => {
       try {
-        const request = { signal: callOptions.signal };
+        const request = { signal: callOptions.signal, context: callOptions.idempotencyKey === undefined ? {} : { idempotencyKey: callOptions.idempotencyKey } };
         return await (kind === "query" ? trpc.query(path, input, request) : trpc.mutation(path, input, request));
       } catch (error) {
         throw toKeywardError(error, path);

@@ -8,6 +8,8 @@ export const SERVER_ERROR_CODES = {
   validation_failed: 422,
   batch_too_large: 400,
   credentials_in_url: 400,
+  /** The Idempotency-Key header is not 1–255 printable ASCII characters. */
+  invalid_idempotency_key: 400,
   policy_violation: 422,
   unauthorized: 401,
   missing_credentials: 401,
@@ -27,6 +29,10 @@ export const SERVER_ERROR_CODES = {
   conflict: 409,
   invalid_state: 409,
   not_recoverable: 409,
+  /** A call with this Idempotency-Key is still running; the SDK waits and retries a few times itself. */
+  idempotency_key_in_use: 409,
+  /** This Idempotency-Key was used within 24 h for another input. */
+  idempotency_key_reused: 422,
   payload_too_large: 413,
   invalid_json: 400,
   rate_limited: 429,

@@ -33,6 +33,26 @@ const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
 const IDEMPOTENT_MUTATIONS = new Set(["verify"]);
 
 /**
+ * Mutations the server deduplicates by `Idempotency-Key` (docs/decisions/0023-idempotency-keys.md):
+ * each call gets one key (the caller's, or a random UUID) kept across its retries, so a retry of a
+ * create or rotate whose answer was lost gets the first answer back instead of a second key.
+ */
+export const IDEMPOTENCY_KEYED_MUTATIONS = new Set(["keys.create", "keys.rotate", "apis.create", "apis.keys.create", "identities.create"]);
+
+/** How many times a call is asked again while the server says its first attempt is still running (409 idempotency_key_in_use). */
+const IN_USE_RETRIES = 5;
+
+/** A random UUID v4: Web Crypto's where there is one (Node ≥ 19, browsers), otherwise Math.random's 122 bits (uniqueness, not secrecy, is what counts). */
+export function newIdempotencyKey(): string {
+  const webCrypto = (globalThis as { crypto?: { randomUUID?: () => string } }).crypto;
+  if (typeof webCrypto?.randomUUID === "function") return webCrypto.randomUUID();
+  return "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx".replace(/[xy]/g, (c) => {
+    const r = Math.floor(Math.random() * 16);
+    return (c === "x" ? r : (r & 0x3) | 0x8).toString(16);
+  });
+}
+
+/**
  * Delay before retry number `attempt` (0-based): exponential, with "equal jitter" (half fixed,
  * half random) so a crowd of clients that failed together does not retry together.
  */
@@ -70,7 +90,8 @@ function procedureOf(url: string): string {
  * What is retried: network errors, timeouts and 5xx of queries and `verify` (repeating them
  * changes nothing); a mutation's 5xx only when Keyward itself sent it (its JSON error: the
  * transaction rolled back), not a proxy's error page; 429 only with `retryOnRateLimit`, after
- * `Retry-After`. Never another 4xx, and never a mutation whose answer was lost: it may have happened.
+ * `Retry-After`. Never another 4xx, and never a mutation whose answer was lost: it may have happened,
+ * unless it carries an Idempotency-Key (creates and rotate do): then the server replays the first answer.
  */
 export function createTransport(options: TransportOptions): FetchLike {
   const random = options.random ?? Math.random;
@@ -78,11 +99,15 @@ export function createTransport(options: TransportOptions): FetchLike {
 
   return async function keywardFetch(url, init) {
     const procedure = procedureOf(url);
-    const safeToRepeat = options.kindOf(procedure) === "query" || IDEMPOTENT_MUTATIONS.has(procedure);
+    const keyed = IDEMPOTENCY_KEYED_MUTATIONS.has(procedure);
+    const safeToRepeat = options.kindOf(procedure) === "query" || IDEMPOTENT_MUTATIONS.has(procedure) || keyed;
     const callerSignal = init.signal ?? null;
     const headers = new Headers(init.headers);
     const extra = typeof options.headers === "function" ? await options.headers() : options.headers;
     for (const [name, value] of Object.entries(extra ?? {})) headers.set(name, value);
+    // One key for the call and all its retries: that is what makes the retries safe.
+    if (keyed && !headers.has("idempotency-key")) headers.set("Idempotency-Key", newIdempotencyKey());
+    let inUseRetries = 0;
     const apiKey = typeof options.apiKey === "function" ? await options.apiKey() : options.apiKey;
     headers.set("Authorization", `Bearer ${apiKey}`);
 
@@ -100,6 +125,13 @@ export function createTransport(options: TransportOptions): FetchLike {
 
       if (response.status >= 500 && canRetry && (safeToRepeat || isJson(response))) {
         await pause(backoffDelay(attempt, options.backoff, random));
+        continue;
+      }
+      // A retry that reached the server while the lost attempt was still running: wait for that one to finish.
+      if (keyed && response.status === 409 && inUseRetries < IN_USE_RETRIES && (await keywardCode(response)) === "idempotency_key_in_use") {
+        inUseRetries++;
+        attempt--;
+        await pause(backoffDelay(inUseRetries - 1, options.backoff, random));
         continue;
       }
       if (response.status === 429 && canRetry && options.rateLimitMaxWaitMs !== null) {
@@ -157,6 +189,17 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
     signal.addEventListener("abort", onAbort, { once: true });
     work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
   });
+}
+
+/** The `keywardCode` of a tRPC error answer, read from a copy so tRPC can still read the body. */
+async function keywardCode(response: Response): Promise<string | null> {
+  try {
+    const body = (await response.clone().json()) as { error?: { data?: { keywardCode?: unknown } } };
+    const code = body.error?.data?.keywardCode;
+    return typeof code === "string" ? code : null;
+  } catch {
+    return null;
+  }
 }
 
 function isJson(response: Response): boolean {

@@ -78,7 +78,7 @@ describe("what is retried", () => {
 
   it("does not retry a mutation whose 5xx came from a proxy, not Keyward: the change may have gone through", async () => {
     const arrivals = sequence(() => new HttpResponse("gateway timeout", { status: 504, headers: { "Content-Type": "text/html" } }), () => trpcData({}));
-    await expect(client({ retries: 3 }).keys.rotate({ id: "key_0123456789abcdefABCD" })).rejects.toMatchObject({ code: "invalid_response", status: 504 });
+    await expect(client({ retries: 3 }).keys.revoke({ id: "key_0123456789abcdefABCD" })).rejects.toMatchObject({ code: "invalid_response", status: 504 });
     expect(arrivals).toHaveLength(1);
   });
 
@@ -104,9 +104,48 @@ describe("what is retried", () => {
   });
 
   it("does not retry a mutation whose answer was lost: it may have happened", async () => {
-    const arrivals = sequence(networkError, () => trpcData({ key: "kw_x", apiKey: {} }));
-    await expect(client({ retries: 3 }).keys.create({ name: "n", scopes: ["read"] })).rejects.toMatchObject({ code: "network_error" });
+    const arrivals = sequence(networkError, () => trpcData({}));
+    await expect(client({ retries: 3 }).keys.revoke({ id: "key_0123456789abcdefABCD" })).rejects.toMatchObject({ code: "network_error" });
     expect(arrivals).toHaveLength(1);
+  });
+
+  it.each([
+    ["keys.create", (c: ReturnType<typeof client>) => c.keys.create({ name: "n", scopes: ["read"] })],
+    ["keys.rotate", (c: ReturnType<typeof client>) => c.keys.rotate({ id: "key_0123456789abcdefABCD" })],
+  ] as const)("retries %s after a lost answer, with the same Idempotency-Key each time", async (_name, run) => {
+    const keys: (string | null)[] = [];
+    const answers = [networkError, () => new HttpResponse("gateway timeout", { status: 504, headers: { "Content-Type": "text/html" } }), () => trpcData({ key: "kw_x", apiKey: {} })];
+    server.use(
+      http.all(`${TRPC}/*`, ({ request }) => {
+        keys.push(request.headers.get("idempotency-key"));
+        return answers[Math.min(keys.length - 1, answers.length - 1)]!();
+      }),
+    );
+    await expect(run(client({ retries: 3 }))).resolves.toMatchObject({ key: "kw_x" });
+    expect(keys).toHaveLength(3);
+    expect(keys[0]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(new Set(keys).size).toBe(1);
+  });
+
+  it("sends a new Idempotency-Key per call, or the caller's own; waits out idempotency_key_in_use", async () => {
+    const keys: (string | null)[] = [];
+    let inUse = 2;
+    server.use(
+      http.all(`${TRPC}/*`, ({ request }) => {
+        keys.push(request.headers.get("idempotency-key"));
+        if (request.headers.get("idempotency-key") === "job-42" && inUse-- > 0) return trpcError("idempotency_key_in_use", 409);
+        return trpcData({ key: "kw_x", apiKey: {} });
+      }),
+    );
+    const c = client({ retries: 0 });
+    await c.keys.create({ name: "a", scopes: ["read"] });
+    await c.keys.create({ name: "a", scopes: ["read"] });
+    expect(keys[0]).not.toBe(keys[1]);
+    await expect(c.keys.create({ name: "a", scopes: ["read"] }, { idempotencyKey: "job-42" })).resolves.toMatchObject({ key: "kw_x" });
+    expect(keys.slice(2)).toEqual(["job-42", "job-42", "job-42"]);
+    // Other mutations carry none.
+    await c.keys.revoke({ id: "key_0123456789abcdefABCD" });
+    expect(keys.at(-1)).toBeNull();
   });
 
   it("retries verify after a network error: asking again changes nothing", async () => {

@@ -51,7 +51,7 @@ describe("/api/v1/identities", () => {
     const one = await call<Page<Identity>>(f.app, `/api/v1/identities?externalId=user_42&apiId=${secondApiId}`, { key: f.memberReadKey });
     expect(one.body.data.map((i) => i.apiId)).toEqual([secondApiId]);
     const none = await call<Page<Identity>>(f.app, "/api/v1/identities?externalId=nobody", { key: f.memberReadKey });
-    expect(none.body).toEqual({ data: [], nextCursor: null });
+    expect(none.body).toEqual({ data: [], nextCursor: null, hasMore: false });
   });
 
   it("PATCH and DELETE by ?externalId= act on the one identity it names: 409 when ambiguous, 404 for none, 422 without it", async () => {

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { createApiInput, listApisInput, updateApiInput } from "../../lib/apis-schemas";
 import { apiIdSchema, createIssuedKeyInput, listKeysInput } from "../../lib/key-schemas";
 import { usageSeriesInput } from "../../lib/usage-schemas";
+import { idempotentCall } from "../idempotency.server";
 import { operationProcedure, router } from "../trpc.server";
 
 const byId = z.object({ id: apiIdSchema });
@@ -18,7 +19,7 @@ const apiKeysRouter = router({
   /** The plaintext key is in this answer only. */
   create: operationProcedure("apis.keys.create")
     .input(createIssuedKeyInput.extend({ apiId: apiIdSchema }))
-    .mutation(({ ctx, input: { apiId, ...key } }) => ctx.keyward.keys.createIssued(ctx.actor, apiId, key)),
+    .mutation(({ ctx, input }) => idempotentCall(ctx, "apis.keys.create", input, () => { const { apiId, ...key } = input; return ctx.keyward.keys.createIssued(ctx.actor, apiId, key); })),
 });
 
 export const apisRouter = router({
@@ -30,7 +31,7 @@ export const apisRouter = router({
     .query(({ ctx, input }) => ctx.keyward.apis.get(ctx.actor, input.id)),
   create: operationProcedure("apis.create")
     .input(createApiInput)
-    .mutation(({ ctx, input }) => ctx.keyward.apis.create(ctx.actor, input)),
+    .mutation(({ ctx, input }) => idempotentCall(ctx, "apis.create", input, () => ctx.keyward.apis.create(ctx.actor, input))),
   update: operationProcedure("apis.update")
     .input(updateApiInput.extend({ id: apiIdSchema }))
     .mutation(({ ctx, input: { id, ...patch } }) => ctx.keyward.apis.update(ctx.actor, id, patch)),

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { createIdentityInput, listIdentitiesInput, updateIdentityInput } from "../../lib/apis-schemas";
 import { apiIdSchema, externalIdSchema, identityIdSchema } from "../../lib/key-schemas";
 import { usageSeriesInput } from "../../lib/usage-schemas";
+import { idempotentCall } from "../idempotency.server";
 import { operationProcedure, router } from "../trpc.server";
 
 const byId = z.object({ id: identityIdSchema });
@@ -19,7 +20,7 @@ export const identitiesRouter = router({
     .query(({ ctx, input }) => ctx.keyward.identities.findByExternalId(ctx.actor, input.externalId, input.apiId)),
   create: operationProcedure("identities.create")
     .input(createIdentityInput)
-    .mutation(({ ctx, input }) => ctx.keyward.identities.create(ctx.actor, input)),
+    .mutation(({ ctx, input }) => idempotentCall(ctx, "identities.create", input, () => ctx.keyward.identities.create(ctx.actor, input))),
   update: operationProcedure("identities.update")
     .input(updateIdentityInput.extend({ id: identityIdSchema }))
     .mutation(({ ctx, input: { id, ...patch } }) => ctx.keyward.identities.update(ctx.actor, id, patch)),

@@ -328,7 +328,7 @@ export interface AlertView {
   ruleId: string;
   ruleName: string;
   subject: string;
-  subjectType: "key" | "ip";
+  subjectType: "ip" | "key";
   severity: "info" | "warning" | "critical";
   status: "open" | "acknowledged" | "resolved";
   keyId: string | null;
@@ -360,7 +360,7 @@ export interface AlertRuleView {
   kinds: ("invalid_key" | "key_revoked" | "key_disabled" | "key_expired" | "ip_not_allowed" | "insufficient_scope" | "not_a_root_key" | "rate_limited" | "too_many_failures" | "credentials_in_url" | "insufficient_permissions" | "wrong_api" | "usage_exceeded" | "login_failed" | "login_locked" | "key_revealed" | "admin_login_new_ip" | "rate_limiter_fallback" | "rate_limiter_recovered")[];
   threshold: number;
   windowSeconds: number;
-  groupBy: "key" | "ip";
+  groupBy: "ip" | "key";
   measure: "events" | "minutes";
   severity: "info" | "warning" | "critical";
   updatedAt: string;
@@ -480,6 +480,7 @@ export type AppRouter = TRPCBuiltRouter<
       }; output: {
         data: ApiKeyView[];
         nextCursor: string | null;
+        hasMore: boolean;
       }; meta: object; errorShape: ErrorShape }>;
       get: TRPCQueryProcedure<{ input: {
         id: string;
@@ -578,6 +579,7 @@ export type AppRouter = TRPCBuiltRouter<
       }; output: {
         data: ApiView[];
         nextCursor: string | null;
+        hasMore: boolean;
       }; meta: object; errorShape: ErrorShape }>;
       get: TRPCQueryProcedure<{ input: {
         id: string;
@@ -637,6 +639,7 @@ export type AppRouter = TRPCBuiltRouter<
         }; output: {
           data: ApiKeyView[];
           nextCursor: string | null;
+          hasMore: boolean;
         }; meta: object; errorShape: ErrorShape }>;
         create: TRPCMutationProcedure<{ input: {
           apiId: string;
@@ -697,6 +700,7 @@ export type AppRouter = TRPCBuiltRouter<
       }; output: {
         data: IdentityView[];
         nextCursor: string | null;
+        hasMore: boolean;
       }; meta: object; errorShape: ErrorShape }>;
       get: TRPCQueryProcedure<{ input: {
         id: string;
@@ -788,6 +792,7 @@ export type AppRouter = TRPCBuiltRouter<
       }; output: {
         data: ApiKeyView[];
         nextCursor: string | null;
+        hasMore: boolean;
       }; meta: object; errorShape: ErrorShape }>;
     };
     usage: {
@@ -814,6 +819,7 @@ export type AppRouter = TRPCBuiltRouter<
       }; output: {
         data: RequestLogEntry[];
         nextCursor: string | null;
+        hasMore: boolean;
       }; meta: object; errorShape: ErrorShape }>;
     };
     overview: {
@@ -853,6 +859,7 @@ export type AppRouter = TRPCBuiltRouter<
           };
         }[];
         nextCursor: string | null;
+        hasMore: boolean;
       }; meta: object; errorShape: ErrorShape }>;
       forKey: TRPCQueryProcedure<{ input: {
         keyId: string;
@@ -877,6 +884,7 @@ export type AppRouter = TRPCBuiltRouter<
           };
         }[];
         nextCursor: string | null;
+        hasMore: boolean;
       }; meta: object; errorShape: ErrorShape }>;
     };
     security: {
@@ -893,6 +901,7 @@ export type AppRouter = TRPCBuiltRouter<
       }; output: {
         data: SecurityEventView[];
         nextCursor: string | null;
+        hasMore: boolean;
       }; meta: object; errorShape: ErrorShape }>;
       alerts: TRPCQueryProcedure<{ input: {
         /** `unresolved` = open or acknowledged. */
@@ -902,6 +911,7 @@ export type AppRouter = TRPCBuiltRouter<
       }; output: {
         data: AlertView[];
         nextCursor: string | null;
+        hasMore: boolean;
       }; meta: object; errorShape: ErrorShape }>;
       alert: TRPCQueryProcedure<{ input: {
         id: string;
@@ -924,7 +934,7 @@ export type AppRouter = TRPCBuiltRouter<
           kinds?: ("invalid_key" | "key_revoked" | "key_disabled" | "key_expired" | "ip_not_allowed" | "insufficient_scope" | "not_a_root_key" | "rate_limited" | "too_many_failures" | "credentials_in_url" | "insufficient_permissions" | "wrong_api" | "usage_exceeded" | "login_failed" | "login_locked" | "key_revealed" | "admin_login_new_ip" | "rate_limiter_fallback" | "rate_limiter_recovered")[];
           threshold?: number;
           windowSeconds?: number;
-          groupBy?: "key" | "ip";
+          groupBy?: "ip" | "key";
           measure?: "events" | "minutes";
           severity?: "info" | "warning" | "critical";
         };
