@@ -1,14 +1,8 @@
-// Bundles the HTTP entry (app/server/main.ts) into build/server.js; npm packages stay external.
+// Bundles the HTTP entry (app/server/main.ts) into build/server.js, and the `keyward` command line
+// (scripts/keyward.ts) into build/cli.js for installs without tsx; npm packages stay external.
 import { build } from "esbuild";
 
-await build({
-  entryPoints: ["app/server/main.ts"],
-  outfile: "build/server.js",
-  bundle: true,
-  platform: "node",
-  format: "esm",
-  target: "node20",
-  packages: "external",
-  sourcemap: true,
-  logLevel: "warning",
-});
+const common = { bundle: true, platform: "node", format: "esm", target: "node20", packages: "external", sourcemap: true, logLevel: "warning" };
+
+await build({ ...common, entryPoints: ["app/server/main.ts"], outfile: "build/server.js" });
+await build({ ...common, entryPoints: ["scripts/keyward.ts"], outfile: "build/cli.js" });

@@ -324,3 +324,50 @@ export const problemSchema = z
     requiredScope: scopeSchema.optional().describe("The scope that was missing (insufficient_scope)"),
   })
   .describe("RFC 9457 problem details (application/problem+json)");
+
+// Users (REST user management, admin only) ----------------------------------------------------
+
+/** A user's `{id}`; malformed is "not found", like an unknown user. */
+export function userIdParam(params: Params): string {
+  return idParam(params, userIdSchema, "User");
+}
+
+export const createUserBody = z
+  .object({
+    email: z.string().describe("Sign-in email; stored lower-cased, must be unique"),
+    password: z.string().describe("At least 10 characters"),
+    role: z.enum(ROLES).optional().describe("Default: member"),
+  })
+  .strict();
+
+export const updateUserBody = z
+  .object({
+    role: z.enum(ROLES).optional().describe("admin or member; the last active admin cannot lose it"),
+    disabled: z.boolean().optional().describe("true disables the user (their sessions end, their keys stop authenticating); false enables them again"),
+  })
+  .strict()
+  .refine((patch) => patch.role !== undefined || patch.disabled !== undefined, { message: "Give role or disabled", path: ["role"] });
+
+export const resetPasswordBody = z
+  .object({ password: z.string().optional().describe("The new password (at least 10 characters); omit it to have one generated") })
+  .strict();
+
+export const userSchema = z
+  .object({
+    id: userIdSchema,
+    email: z.string(),
+    role: z.enum(ROLES),
+    disabledAt: dateTime.nullable().describe("When the user was disabled; null = active"),
+    createdAt: dateTime,
+  })
+  .describe("A person who signs in to the dashboard and owns root keys; never the password");
+
+export const userListSchema = z.object({ data: z.array(userSchema).describe("Every user, by email (not paginated)") });
+
+export const passwordResetSchema = z
+  .object({
+    user: userSchema,
+    password: z.string().describe("The new password, shown only in this response; give it to the user over a safe channel"),
+    generated: z.boolean().describe("true when Keyward generated the password"),
+  })
+  .describe("The user's password was replaced and every session of theirs ended");

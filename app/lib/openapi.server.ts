@@ -640,3 +640,59 @@ export function openApiDocument(): Record<string, unknown> {
   addIdempotency(cached as Parameters<typeof addIdempotency>[0]);
   return cached;
 }
+
+// Users: REST user management (admins' root keys), for `keyward users` in remote mode --------------
+// One self-contained block: its own import (hoisted), schemas, the `{id}` parameter and the endpoints,
+// registered before the document is first built (openApiDocument() builds lazily).
+import { createUserBody, passwordResetSchema, resetPasswordBody, updateUserBody, userListSchema, userSchema } from "./api-schemas";
+
+Object.assign(SCHEMAS, {
+  User: userSchema,
+  UserList: userListSchema,
+  CreateUserRequest: createUserBody,
+  UpdateUserRequest: updateUserBody,
+  ResetPasswordRequest: resetPasswordBody,
+  PasswordReset: passwordResetSchema,
+});
+REQUIRED_BODIES.add("CreateUserRequest");
+REQUIRED_BODIES.add("UpdateUserRequest");
+ID_PARAMETERS.push(["/api/v1/users/", idParameter("user", "usr")]);
+
+const USERS_ADMIN_ONLY = "Admin only: the same user management as the dashboard's Users page, audited the same way (`user.*`), with the acting key recorded.";
+
+ENDPOINTS.push(
+  {
+    method: "get", path: "/api/v1/users", operationId: "listUsers", tag: "Users", operation: "users.manage",
+    summary: "List users", description: `Every user, by email (not paginated). Never a password. ${USERS_ADMIN_ONLY}`,
+    success: { status: 200, description: "The users", schema: "UserList" },
+  },
+  {
+    method: "post", path: "/api/v1/users", operationId: "createUser", tag: "Users", operation: "users.manage",
+    summary: "Create a user", description: `A user who can sign in to the dashboard, with the password given (at least 10 characters). Audited as \`user.created\`. ${USERS_ADMIN_ONLY}`,
+    body: "CreateUserRequest",
+    success: { status: 201, description: "The new user", schema: "User" },
+    errors: [...BODY_ERRORS, "conflict"],
+  },
+  {
+    method: "get", path: "/api/v1/users/{id}", operationId: "getUser", tag: "Users", operation: "users.manage",
+    summary: "Get a user", description: USERS_ADMIN_ONLY,
+    success: { status: 200, description: "The user", schema: "User" },
+    errors: ["not_found"],
+  },
+  {
+    method: "patch", path: "/api/v1/users/{id}", operationId: "updateUser", tag: "Users", operation: "users.manage",
+    summary: "Change a user's role or status",
+    description: `\`role\` is applied first (\`user.role_changed\`), then \`disabled\` (\`user.disabled\`: their sessions end and their keys stop authenticating; \`user.enabled\`). Unchanged values change and record nothing. Keyward always keeps one active admin: demoting or disabling the last one is 409 \`invalid_state\`, as is disabling or demoting the key's own owner. ${USERS_ADMIN_ONLY}`,
+    body: "UpdateUserRequest",
+    success: { status: 200, description: "The user after the change", schema: "User" },
+    errors: [...BODY_ERRORS, "not_found", "invalid_state"],
+  },
+  {
+    method: "post", path: "/api/v1/users/{id}/reset-password", operationId: "resetUserPassword", tag: "Users", operation: "users.manage",
+    summary: "Reset a user's password",
+    description: `Replaces the password with the one given, or a generated one (24 characters) when \`password\` is omitted; the password is in this response only. Every session of the user ends. Audited as \`user.password_reset\` (never the password). Not for the key's own owner (409 \`invalid_state\`): one's own password is changed from the account page, with the current one. ${USERS_ADMIN_ONLY}`,
+    body: "ResetPasswordRequest",
+    success: { status: 200, description: "The user and the new password", schema: "PasswordReset" },
+    errors: [...BODY_ERRORS, "not_found", "invalid_state"],
+  },
+);

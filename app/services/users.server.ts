@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { and, asc, eq, ne, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Database } from "../../db/client.server";
@@ -155,6 +156,25 @@ export class UserService {
     return this.change(actor, id, "user.enabled", async (current) =>
       current.disabledAt ? { values: { disabledAt: null }, details: {} } : null,
     );
+  }
+
+  /**
+   * An admin sets another user's password: the one given, or a generated one returned this once.
+   * Every session of the user ends; audited as `user.password_reset` (never the password itself).
+   * Not for one's own account, which changes its password knowing the current one (changePassword).
+   */
+  async resetPassword(actor: Actor, id: string, password?: string): Promise<{ user: UserView; password: string; generated: boolean }> {
+    this.requireAdmin(actor);
+    if (actor.kind === "user" && actor.userId === id) throw new KeywardError("invalid_state", "Change your own password from your account page, with the current one");
+    const generated = password === undefined;
+    const chosen = generated ? randomBytes(18).toString("base64url") : passwordSchema.parse(password);
+    // argon2 runs outside the transaction, so no lock is held while hashing.
+    const passwordHash = await hashPassword(chosen, this.deps.hashing);
+    const user = await this.change(actor, id, "user.password_reset", async (_current, tx) => {
+      const ended = await tx.delete(sessions).where(eq(sessions.userId, id)).returning({ id: sessions.id });
+      return { values: { passwordHash }, details: { generated, sessionsEnded: ended.length } };
+    });
+    return { user, password: chosen, generated };
   }
 
   private async change(

@@ -29,6 +29,16 @@ export class CliError extends Error {
 /** Thrown after `--help` printed its text, to stop the command with exit 0. */
 class HelpShown extends Error {}
 
+/**
+ * How help texts name the commands. They are written as the `npm run` aliases invoke them
+ * (`npm run keys -- create`); under `keyward` they read `keyward keys create`.
+ */
+let helpRewrite: (text: string) => string = (text) => text;
+
+export function setHelpRewrite(rewrite: (text: string) => string): void {
+  helpRewrite = rewrite;
+}
+
 export interface Command {
   /** One line for the program's command list. */
   summary: string;
@@ -49,9 +59,9 @@ export async function runProgram(program: Program, argv = process.argv.slice(2))
   let invocation = program.name;
   await runGuarded(() => invocation, async () => {
     const [name, ...rest] = argv;
-    if (name === undefined) throw new UsageError(`a command is required\n\n${programHelp(program)}`);
+    if (name === undefined) throw new UsageError(`a command is required\n\n${helpRewrite(programHelp(program))}`);
     if (name === "--help" || name === "-h" || name === "help") {
-      process.stdout.write(`${programHelp(program)}\n`);
+      process.stdout.write(`${helpRewrite(programHelp(program))}\n`);
       return;
     }
     const command = Object.hasOwn(program.commands, name) ? program.commands[name] : undefined;
@@ -83,6 +93,7 @@ async function runGuarded(invocation: () => string, body: () => Promise<void>): 
 
 /** Prints the error the way an operator needs it and returns the exit code. */
 function report(name: string, error: unknown): number {
+  name = helpRewrite(name);
   if (error instanceof HelpShown) return 0;
   if (error instanceof UsageError) {
     process.stderr.write(`error: ${error.message}\n`);
@@ -148,7 +159,7 @@ export function parseCommand<const T extends Options>(
     allowPositionals: true,
   });
   if ((parsed.values as { help?: boolean }).help) {
-    process.stdout.write(`${command.help}\n`);
+    process.stdout.write(`${helpRewrite(command.help)}\n`);
     throw new HelpShown();
   }
   if (parsed.positionals.length < positionals.length) {

@@ -132,7 +132,7 @@ describe("GET /api/v1/openapi.json", () => {
         const { apiKey } = await f.createKey(f.admin.id, { scopes: ["admin"], recoverable: true });
         const api = await f.app.keyward.apis.create(sessionActor({ id: f.admin.id, role: "admin" }), { name: "doc", prefix: `doc${n++}` });
         const identity = await f.app.keyward.identities.create(system, { apiId: api.id, externalId: `doc_${n}` });
-        const ids: Record<string, string> = { alerts: template.startsWith("/api/v1/alerts/") ? await openAlert(apiKey.id) : "", apis: api.id, identities: identity.id, keys: apiKey.id };
+        const ids: Record<string, string> = { alerts: template.startsWith("/api/v1/alerts/") ? await openAlert(apiKey.id) : "", apis: api.id, identities: identity.id, keys: apiKey.id, users: f.member.id };
         let path = template.replace("{id}", ids[template.split("/")[3]!]!);
         if (template === "/api/v1/identities" && (method === "patch" || method === "delete")) path += `?externalId=${identity.externalId}`;
         const key = operation.security?.length === 0 ? undefined : f.adminKey;
@@ -153,6 +153,8 @@ describe("GET /api/v1/openapi.json", () => {
           "post /api/v1/apis": { name: "doc", prefix: `docnew${n}` },
           "post /api/v1/apis/{id}/keys": { externalId: "doc_customer" },
           "post /api/v1/identities": { apiId: api.id, externalId: "doc_new" },
+          "post /api/v1/users": { email: `doc${n}@example.test`, password: "a long enough password" },
+          "patch /api/v1/users/{id}": { role: "member" },
         };
         const response = await call(f.app, path, { method: method.toUpperCase(), key, body: bodies[`${method} ${template}`] });
         expect(response.status, `${method} ${path}: ${response.text}`).toBeLessThan(400);

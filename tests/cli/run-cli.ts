@@ -22,6 +22,8 @@ export interface CliEnvironment {
   env: Record<string, string>;
   /** Runs `scripts/<script>.ts` as a child process, the way `npm run` does (through tsx). */
   run(script: "keys" | "users" | "apis" | "identities" | "seed" | "migrate", args: string[], options?: { input?: string; env?: Record<string, string | undefined> }): Promise<CliResult>;
+  /** Runs `keyward …` the way a user does: `node bin/keyward.js` (the package's "bin" entry). */
+  keyward(args: string[], options?: { input?: string; env?: Record<string, string | undefined> }): Promise<CliResult>;
   /** The services on the same database, in this process; close it before the next `run` (PGlite allows one process). */
   open(): Promise<Keyward>;
   dispose(): Promise<void>;
@@ -43,6 +45,7 @@ export async function cliEnvironment(): Promise<CliEnvironment> {
   return {
     env,
     run: (script, args, options = {}) => runScript(script, args, { ...env, ...options.env }, options.input),
+    keyward: (args, options = {}) => runKeyward(args, { ...env, ...options.env }, options.input),
     open: () => createKeyward({ config: loadConfig(env as NodeJS.ProcessEnv) }),
     async dispose() {
       await postgres?.drop();
@@ -51,14 +54,23 @@ export async function cliEnvironment(): Promise<CliEnvironment> {
   };
 }
 
+/** `node bin/keyward.js …` in the repository, with only the environment given (see runScript). */
+export function runKeyward(args: string[], env: Record<string, string | undefined>, input?: string): Promise<CliResult> {
+  return runNode([path.join("bin", "keyward.js"), ...args], "keyward", env, input);
+}
+
 function runScript(script: string, args: string[], env: Record<string, string | undefined>, input?: string): Promise<CliResult> {
+  return runNode(["--import", "tsx", path.join("scripts", `${script}.ts`), ...args], script, env, input);
+}
+
+function runNode(nodeArgs: string[], script: string, env: Record<string, string | undefined>, input?: string): Promise<CliResult> {
   // Only what the test chose: no DATABASE_URL or KEYWARD_* leaking in from the outer environment.
   // The run-wide log capture (KEYWARD_LOG_FILE) is kept, so CLI logs are scanned for leaks too and
   // never mix with what a command prints on stdout.
   const inherited = Object.fromEntries(
     Object.entries(process.env).filter(([name]) => name !== "DATABASE_URL" && (!name.startsWith("KEYWARD_") || name === "KEYWARD_LOG_FILE")),
   );
-  const child = spawn(process.execPath, ["--import", "tsx", path.join("scripts", `${script}.ts`), ...args], {
+  const child = spawn(process.execPath, nodeArgs, {
     cwd: ROOT,
     env: { ...inherited, ...env } as NodeJS.ProcessEnv,
   });
