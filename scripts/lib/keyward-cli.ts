@@ -1,6 +1,8 @@
 import { runProgram, runSingle, setHelpRewrite, UsageError, type Command, type Program } from "./cli";
 import { apisProgram } from "./commands/apis";
 import { auditProgram } from "./commands/audit";
+import { backup, restore } from "./commands/backup";
+import { configProgram } from "./commands/config";
 import { identitiesProgram } from "./commands/identities";
 import { keysProgram } from "./commands/keys";
 import { migrate } from "./commands/migrate";
@@ -15,7 +17,7 @@ import { configureRemote, remoteTarget } from "./remote";
  * (--url/--api-key or KEYWARD_URL/KEYWARD_API_KEY) talks to a running server's REST API.
  */
 
-const dbProgram: Program = { name: "keyward db", summary: "The database itself (local mode only).", commands: { migrate, seed } };
+const dbProgram: Program = { name: "keyward db", summary: "The database itself (local mode only).", commands: { migrate, seed, backup, restore } };
 
 interface Group {
   program?: Program;
@@ -33,6 +35,7 @@ const GROUPS: Record<string, Group> = {
   apis: { program: apisProgram, remoteLater: true },
   identities: { program: identitiesProgram, remoteLater: true },
   db: { program: dbProgram, localOnly: true },
+  config: { program: configProgram, localOnly: true },
   serve: { command: serve, localOnly: true },
 };
 
@@ -46,7 +49,8 @@ Groups:
   audit       tail, export
   apis        create, list, update                      (local mode only, for now)
   identities  create, update, list, show, revoke-keys   (local mode only, for now)
-  db          migrate, seed                              (local mode only)
+  db          migrate, seed, backup, restore             (local mode only)
+  config      check                                      (local mode only)
   serve       run the server                             (local mode only)
 
 Run "keyward <group> --help" for a group's commands, "keyward <group> <command> --help" for
