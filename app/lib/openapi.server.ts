@@ -547,7 +547,7 @@ function operationObject(op: Endpoint): Record<string, unknown> {
 // Idempotency keys (docs/decisions/0023-idempotency-keys.md): one self-contained addition to the document.
 
 /** The operations that honour `Idempotency-Key` (app/lib/idempotency.server.ts wraps their handlers). */
-export const IDEMPOTENT_OPERATION_IDS = ["createKey", "rotateKey", "createApi", "createApiKey", "createIdentity", "revokeIdentityKeys", "disableIdentityKeys", "acknowledgeAlert", "resolveAlert"] as const;
+export const IDEMPOTENT_OPERATION_IDS = ["createKey", "rotateKey", "createApi", "createApiKey", "createIdentity", "revokeIdentityKeys", "disableIdentityKeys", "acknowledgeAlert", "resolveAlert", "createUser", "resetUserPassword"] as const;
 const IDEMPOTENCY_ERRORS: Partial<Record<ProblemCode, string>> = {
   invalid_idempotency_key: "`Idempotency-Key` is not 1 to 255 printable ASCII characters.",
   idempotency_key_in_use: "A request with this `Idempotency-Key` is still being processed (on any instance); retry shortly. A claim whose request died is released after 60 seconds.",

@@ -1,4 +1,5 @@
 import { withApiKey } from "~/lib/api-key-middleware.server";
+import { idempotent } from "~/lib/idempotency.server";
 import { createUserBody } from "~/lib/api-schemas";
 import { apiRoute, json, readJson } from "~/lib/http.server";
 
@@ -7,10 +8,10 @@ const route = apiRoute({
   GET: withApiKey({ operation: "users.manage" }, async ({ context, actor }) => {
     return json({ data: await context.keyward.users.list(actor) });
   }),
-  POST: withApiKey({ operation: "users.manage" }, async ({ request, context, actor }) => {
+  POST: withApiKey({ operation: "users.manage" }, idempotent(async ({ request, context, actor }) => {
     const input = await readJson(request, createUserBody);
     return json(await context.keyward.users.create(actor, input), { status: 201 });
-  }),
+  })),
 });
 export const loader = route.loader;
 export const action = route.action;

@@ -162,6 +162,22 @@ describe("Idempotency-Key on REST POSTs", () => {
     expect(row.responseBody).toMatch(/^v1:/);
   });
 
+  it("user management honours it: a retried user creation makes one user, a retried password reset answers the same password", async () => {
+    const email = `${unique("user").replace(/\W+/g, "-")}@example.test`;
+    const createUser = () => call<{ id: string }>(f.app, "/api/v1/users", { key: f.adminKey, method: "POST", body: { email, role: "member", password: "correct horse battery staple" }, headers: { "Idempotency-Key": `user-${email}` } });
+    const first = await createUser();
+    expect(first.status, first.text).toBe(201);
+    const second = await createUser();
+    expect(second.headers.get("idempotent-replayed")).toBe("true");
+    expect(second.body.id).toBe(first.body.id);
+    const reset = () => call<{ password: string }>(f.app, `/api/v1/users/${first.body.id}/reset-password`, { key: f.adminKey, method: "POST", body: {}, headers: { "Idempotency-Key": `reset-${email}` } });
+    const once = await reset();
+    expect(once.status, once.text).toBe(200);
+    const twice = await reset();
+    expect(twice.headers.get("idempotent-replayed")).toBe("true");
+    expect(twice.body.password).toBe(once.body.password);
+  });
+
   it("identities, APIs, issued keys and identity-wide revocation honour it too", async () => {
     const apiName = unique("api");
     const createApi = () => call<{ id: string }>(f.app, "/api/v1/apis", { key: f.memberKey, method: "POST", body: { name: apiName, prefix: `idem${counter}` }, headers: { "Idempotency-Key": "api-1" } });
