@@ -170,7 +170,7 @@ const idParameter = (what: string, prefix: string) => ({
   in: "path",
   required: true,
   description: `The ${what}'s public id (\`${prefix}_…\`); a malformed one is 404, like one the caller may not see`,
-  schema: { type: "string", pattern: `^${prefix}_[0-9A-Za-z]{20}$` },
+  schema: { type: "string", pattern: `^${prefix}_[0-9A-Za-z]{20}$`, minLength: prefix.length + 21, maxLength: prefix.length + 21 },
 });
 
 /** The `{id}` of each family of paths. */
@@ -517,6 +517,11 @@ function jsonSchema(schema: ZodType): JsonSchema {
 function tidy(schema: JsonSchema): JsonSchema {
   const { $schema: _schema, $id: _id, ...rest } = schema;
   if (rest.format === "date-time") delete rest.pattern;
+  // zod bounds `.int()` to the safe integers: int64 says what width a client needs, int32 when the bounds fit it.
+  if (rest.type === "integer" && rest.format === undefined) {
+    const fits32 = typeof rest.minimum === "number" && typeof rest.maximum === "number" && rest.minimum >= -(2 ** 31) && rest.maximum < 2 ** 31;
+    rest.format = fits32 ? "int32" : "int64";
+  }
   for (const [key, value] of Object.entries(rest)) {
     if (Array.isArray(value)) rest[key] = value.map((item) => (isObject(item) ? tidy(item) : item));
     else if (isObject(value)) rest[key] = key === "properties" || key === "$defs" ? mapValues(value, tidy) : tidy(value);
@@ -532,7 +537,24 @@ function componentSchemas(): Record<string, JsonSchema> {
   const registry = z.registry<{ id: string }>();
   for (const [id, schema] of Object.entries(SCHEMAS)) registry.add(schema, { id });
   const { schemas } = z.toJSONSchema(registry, { io: "input", unrepresentable: "any", uri: (id) => `#/components/schemas/${id}` });
-  return mapValues(schemas as JsonSchema, tidy) as Record<string, JsonSchema>;
+  return mapValues(schemas as JsonSchema, (schema) => defaultsInProse(tidy(schema))) as Record<string, JsonSchema>;
+}
+
+/**
+ * A field with a `default` is optional in a request (zod's `.default()` leaves it out of `required`),
+ * but generators such as openapi-typescript type any property with a `default` as always present,
+ * so callers would have to send it. The default is therefore said in the description instead.
+ */
+function defaultsInProse(schema: JsonSchema): JsonSchema {
+  const { default: fallback, ...rest } = schema;
+  if (fallback !== undefined) {
+    rest.description = `${rest.description ? `${String(rest.description).replace(/\.?$/, ".")} ` : ""}Default: \`${JSON.stringify(fallback)}\`.`;
+  }
+  for (const [key, value] of Object.entries(rest)) {
+    if (Array.isArray(value)) rest[key] = value.map((item) => (isObject(item) ? defaultsInProse(item) : item));
+    else if (isObject(value)) rest[key] = key === "properties" || key === "$defs" ? mapValues(value, defaultsInProse) : defaultsInProse(value);
+  }
+  return rest;
 }
 
 const ref = (name: SchemaName) => ({ $ref: `#/components/schemas/${name}` });
@@ -629,13 +651,20 @@ function errorResponses(codes: readonly ProblemCode[], authenticated: boolean): 
         String(status),
         {
           description: `${list.map((code) => `\`${code}\``).join(", ")}.${status === 405 ? " Any method this path does not take; `Allow` lists those it does." : ""}`,
-          headers: headersOf(extra, { rateLimit: authenticated && status !== 405 ? "optional" : undefined }),
+          headers: headersOf(extra, { rateLimit: authenticated ? "optional" : undefined }),
           content: { "application/problem+json": { schema: ref("Problem"), example: problemExample(list[0]!) } },
           "x-codes": list,
         },
       ];
     }),
   );
+}
+
+/** zod's `stringbool()` reads as a bare string; it takes exactly these words (case-insensitive), so the document lists them. */
+const STRINGBOOL_WORDS = ["true", "false", "1", "0", "yes", "no", "on", "off", "y", "n", "enabled", "disabled"];
+function booleanText(schema: ZodType, described: JsonSchema): JsonSchema {
+  const isStringBool = described.type === "string" && schema.safeParse("yes").success && schema.safeParse("off").success && !schema.safeParse("maybe").success;
+  return isStringBool ? { ...described, enum: STRINGBOOL_WORDS } : described;
 }
 
 function operationObject(op: Endpoint): Record<string, unknown> {
@@ -654,7 +683,7 @@ function operationObject(op: Endpoint): Record<string, unknown> {
     ...(idParameter ? [idParameter] : []),
     ...(op.query
       ? Object.entries(op.query.shape).map(([name, schema]) => {
-          const described = jsonSchema(schema as ZodType);
+          const described = booleanText(schema as ZodType, jsonSchema(schema as ZodType));
           // Required when absence does not parse (no default, not optional).
           const required = !(schema as ZodType).safeParse(undefined).success;
           return { name, in: "query", required, description: described.description ?? `The \`${name}\` filter`, schema: described };
@@ -689,7 +718,13 @@ function operationObject(op: Endpoint): Record<string, unknown> {
   return {
     operationId: op.operationId,
     summary: op.summary,
-    description: [op.description, scope ? `Requires the \`${scope}\` scope (operation \`${op.operation}\`) and a root key.` : "Public: no key needed."].filter(Boolean).join("\n\n"),
+    description: [
+      op.description,
+      scope ? `Requires the \`${scope}\` scope (operation \`${op.operation}\`) and a root key.` : "Public: no key needed.",
+      op.method === "get" && !op.success.contentType ? "`HEAD` answers the same status and headers, without the body." : null,
+    ]
+      .filter(Boolean)
+      .join("\n\n"),
     tags: [op.tag],
     ...(scope ? { "x-keyward-scope": scope, "x-keyward-operation": op.operation } : { security: [] }),
     ...(parameters.length > 0 ? { parameters } : {}),
@@ -703,23 +738,6 @@ function operationObject(op: Endpoint): Record<string, unknown> {
         }
       : {}),
     responses: { [String(op.success.status)]: success, ...extra, ...errorResponses(codes, scope !== null) },
-  };
-}
-
-/** HEAD of every GET: the same status and headers, no body (`apiRoute` and Remix serve it from the loader). */
-function headOperation(get: Record<string, unknown>): Record<string, unknown> {
-  const responses = Object.fromEntries(
-    Object.entries(get.responses as Record<string, Record<string, unknown>>).map(([status, response]) => {
-      const { content: _content, ...rest } = response;
-      return [status, { ...rest, description: `${String(response.description)} (headers only)` }];
-    }),
-  );
-  return {
-    ...get,
-    operationId: `${String(get.operationId)}Head`,
-    summary: `${String(get.summary)} (headers only)`,
-    description: `As \`GET\`, without the body.\n\n${String(get.description)}`,
-    responses,
   };
 }
 
@@ -771,7 +789,6 @@ export function openApiDocument(): Record<string, unknown> {
   for (const op of ENDPOINTS) {
     const operation = operationObject(op);
     (paths[op.path] ??= {})[op.method] = operation;
-    if (op.method === "get" && op.success.contentType !== "text/event-stream") paths[op.path]!.head = headOperation(operation);
   }
   cached = {
     openapi: "3.1.0",
@@ -787,7 +804,7 @@ export function openApiDocument(): Record<string, unknown> {
       contact: { name: "Keyward maintainers", url: "https://github.com/keyward/keyward/issues" },
       license: { name: "MIT", identifier: "MIT" },
     },
-    servers: [{ url: "/", description: "This Keyward instance" }],
+    servers: [{ url: "/", description: "This Keyward instance (production, staging or local: wherever this document is served from)", "x-internal": false }],
     tags: [
       { name: "Keys", description: "Create, list, change, rotate and revoke keys: root keys, and keys issued for your APIs" },
       { name: "APIs", description: "The services you protect, each with its own key prefix, permission vocabulary and key defaults" },
