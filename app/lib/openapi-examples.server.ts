@@ -1,14 +1,19 @@
+import captured from "./openapi-examples.json";
+
 /**
- * Examples for the OpenAPI document: one realistic body per request and response schema, checked
- * against its schema by tests/api/openapi-examples.test.ts (so an example cannot drift either).
+ * Examples for the OpenAPI document: one realistic body per request and response, captured from a
+ * tour of the real app (tests/contract/capture-examples.ts writes openapi-examples.json) and checked
+ * against their schemas by tests/api/openapi-examples.test.ts, so an example cannot drift either.
+ * Keys in them come from a throwaway database and open nothing.
  */
 
-const EXAMPLES: Record<string, unknown> = {};
+const requests: Record<string, unknown> = captured.requests;
+const responses: Record<string, unknown> = captured.responses;
 
-/** The example of a schema; `context` (operationId, or "operationId status") picks a more specific one. */
-export function exampleOf(schema: string, context: string): unknown {
-  return EXAMPLES[context] ?? EXAMPLES[schema];
+/** The example body of an operation's request, or of its response (`context`: operationId, or "operationId status"). */
+export function exampleOf(kind: "request" | "response", context: string): unknown {
+  return (kind === "request" ? requests : responses)[context];
 }
 
-/** Examples of the bodies that are not JSON (NDJSON, CSV, event streams), by operationId (and media type). */
-export const STREAM_EXAMPLES: Record<string, string> = {};
+/** Examples of the bodies that are not JSON (NDJSON, CSV), by "operationId media-type". */
+export const STREAM_EXAMPLES: Record<string, string> = captured.streams;

@@ -695,13 +695,18 @@ function operationObject(op: Endpoint): Record<string, unknown> {
     ? {
         description: op.success.description,
         headers: successHeaders,
-        content: { "application/json": { schema: ref(op.success.schema), example: exampleOf(op.success.schema, op.operationId) } },
+        content: {
+          "application/json": {
+            schema: ref(op.success.schema),
+            example: op.success.schema === "OpenApiDocument" ? { openapi: "3.1.0", info: { title: "Keyward API", version: "1.0.0" }, paths: { "/api/v1/me": { get: { operationId: "getMe" } } } } : exampleOf("response", op.operationId),
+          },
+        },
       }
     : {
         description: op.success.description,
         headers: successHeaders,
         content: {
-          [op.success.contentType ?? "application/json"]: { schema: { type: "string" }, example: STREAM_EXAMPLES[op.operationId] },
+          [op.success.contentType ?? "application/json"]: { schema: { type: "string" }, example: STREAM_EXAMPLES[`${op.operationId} ${op.success.contentType ?? "application/json"}`] },
           ...Object.fromEntries(Object.entries(op.success.alternatives ?? {}).map(([type, schema]) => [type, { schema, example: STREAM_EXAMPLES[`${op.operationId} ${type}`] }])),
         },
       };
@@ -711,7 +716,7 @@ function operationObject(op: Endpoint): Record<string, unknown> {
       {
         description: response.description,
         headers: headersOf(response.headers),
-        content: { "application/json": { schema: ref(response.schema), example: exampleOf(response.schema, `${op.operationId} ${status}`) } },
+        content: { "application/json": { schema: ref(response.schema), example: exampleOf("response", `${op.operationId} ${status}`) } },
       },
     ]),
   );
@@ -733,7 +738,7 @@ function operationObject(op: Endpoint): Record<string, unknown> {
           requestBody: {
             required: REQUIRED_BODIES.has(op.body),
             description: "JSON, sent with `Content-Type: application/json` (or another `+json` type); any other type, or none with a body, is 415 `unsupported_media_type`.",
-            content: { "application/json": { schema: ref(op.body), example: exampleOf(op.body, op.operationId) } },
+            content: { "application/json": { schema: ref(op.body), example: exampleOf("request", op.operationId) } },
           },
         }
       : {}),
@@ -839,7 +844,7 @@ export function openApiDocument(): Record<string, unknown> {
           ],
           requestBody: {
             required: true,
-            content: { "application/json": { schema: ref("AlertWebhookPayload"), example: exampleOf("AlertWebhookPayload", "alertOpened") } },
+            content: { "application/json": { schema: ref("AlertWebhookPayload"), example: exampleOf("response", "alertOpened") } },
           },
           responses: {
             "200": { description: "Received; any 2xx ends the retries" },

@@ -10,7 +10,7 @@ import { openApiDocument } from "../../app/lib/openapi.server";
  * lists for that status, and the headers the document marks required are there (and match their
  * schemas when present). The document is built in-process, once: the one the route serves.
  *
- * Paths the document does not have: under /api they must still answer a problem+json that is a
+ * Paths the document does not have: under /api/v1 they must still answer a problem+json that is a
  * valid `Problem` (a 404 for an unknown endpoint, a 400 for a key in its URL); elsewhere (pages,
  * /login) the document says nothing and nothing is checked. A documented path with a method it does
  * not take must answer 405 with `Allow` and a `Problem`, as every operation's 405 declares.
@@ -107,7 +107,8 @@ function mismatches(observed: ObservedResponse): string[] & { label?: string } {
 
   if (!route) {
     out.label = `${observed.method} ${pathname} (no such path in the document)`;
-    if (!pathname.startsWith("/api/")) return [];
+    // tRPC (/api/trpc) and the dashboard's own event stream are not the REST API; pages are not either.
+    if (!pathname.startsWith("/api/v1/")) return [];
     checkProblem(observed, out, null);
     return out;
   }
@@ -195,4 +196,10 @@ function checkProblem(observed: ObservedResponse, out: string[], _declared: null
     return;
   }
   if (!validate(body)) out.push(`body is not a Problem: ${load().ajv.errorsText(validate.errors)}`);
+}
+
+/** Ajv's errors for `value` against a schema of the document (a `$ref` into it, or an inline schema), or null when valid. */
+export function schemaErrors(schema: Record<string, unknown>, value: unknown): string | null {
+  const validate = validatorFor(schema);
+  return validate(value) ? null : load().ajv.errorsText(validate.errors);
 }
