@@ -317,7 +317,7 @@ export const ENDPOINTS: Endpoint[] = [
     description: "A customer of one API, by your own `externalId` (unique within the API: 409 when taken). Issuing a key with a new `externalId` creates one too.",
     body: "CreateIdentityRequest",
     success: { status: 201, description: "The new identity", schema: "Identity" },
-    errors: [...BODY_ERRORS, "not_found", "conflict", "invalid_state"],
+    errors: [...BODY_ERRORS, "not_found", "conflict", "invalid_state", "policy_violation"],
   },
   {
     method: "patch", path: "/api/v1/identities", operationId: "updateIdentityByExternalId", tag: "Identities", operation: "identities.update",
@@ -326,7 +326,7 @@ export const ENDPOINTS: Endpoint[] = [
     query: identityByExternalIdQuery,
     body: "UpdateIdentityRequest",
     success: { status: 200, description: "The identity after the change", schema: "Identity" },
-    errors: [...BODY_ERRORS, "not_found", "conflict"],
+    errors: [...BODY_ERRORS, "not_found", "conflict", "policy_violation"],
   },
   {
     method: "delete", path: "/api/v1/identities", operationId: "deleteIdentityByExternalId", tag: "Identities", operation: "identities.delete",
@@ -347,7 +347,7 @@ export const ENDPOINTS: Endpoint[] = [
     summary: "Update an identity", description: "Change its `externalId` (409 when the API has another identity with it) or replace its `meta`.",
     body: "UpdateIdentityRequest",
     success: { status: 200, description: "The identity after the change", schema: "Identity" },
-    errors: [...BODY_ERRORS, "not_found", "conflict"],
+    errors: [...BODY_ERRORS, "not_found", "conflict", "policy_violation"],
   },
   {
     method: "delete", path: "/api/v1/identities/{id}", operationId: "deleteIdentity", tag: "Identities", operation: "identities.delete",
