@@ -806,8 +806,10 @@ export function openApiDocument(): Record<string, unknown> {
         "Every answer to an identified key carries its rate limit in `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`; 429 and 503 carry `Retry-After`. " +
         "Request bodies are JSON and must say so (`Content-Type: application/json`): anything else is 415. Every GET also answers HEAD; any other method a path does not take is 405 with `Allow`. " +
         "Scopes are hierarchical (admin ⊇ write ⊇ read) and a key's effective scopes never exceed what its owner's role allows today.",
-      contact: { name: "Keyward maintainers", url: "https://github.com/keyward/keyward/issues" },
-      license: { name: "MIT", identifier: "MIT" },
+      // The repository declares no license yet (package.json is private, no LICENSE file): the
+      // document says so rather than invent one; set both when the project chooses.
+      contact: { name: "The operators of this Keyward instance" },
+      license: { name: "UNLICENSED: no license has been chosen yet" },
     },
     servers: [{ url: "/", description: "This Keyward instance (production, staging or local: wherever this document is served from)", "x-internal": false }],
     tags: [
