@@ -1,6 +1,6 @@
 import type { Params } from "@remix-run/react";
 import { z } from "zod";
-import { ROLES } from "../../db/schema";
+import { ALERT_GROUPINGS, ALERT_STATUSES, ROLES, SEVERITIES } from "../../db/schema";
 import { notFound } from "../services/errors.server";
 import { parseAddress } from "./ip";
 import { apiDefaultsSchema, createApiInput, createIdentityInput, listApisInput, listIdentitiesInput, updateApiInput, updateIdentityInput } from "./apis-schemas";
@@ -371,3 +371,76 @@ export const passwordResetSchema = z
     generated: z.boolean().describe("true when Keyward generated the password"),
   })
   .describe("The user's password was replaced and every session of theirs ended");
+
+// Security, alerts and meta ---------------------------------------------------------------------
+
+const instant = z.string().describe("ISO 8601, UTC");
+const details = z.record(z.string(), z.unknown());
+
+export const securityEventSchema = z
+  .object({
+    id: z.string().describe("`sev_…`"),
+    occurredAt: instant.describe("When it happened (the first occurrence of an aggregated row); ISO 8601, UTC"),
+    kind: z.string().describe("What happened, e.g. `invalid_key`, `credentials_in_url`, `rate_limited`, `key_revealed`"),
+    severity: z.enum(SEVERITIES),
+    keyId: keyIdSchema.nullable().describe("The key involved, when one was identified"),
+    clientIp: z.string().nullable(),
+    count: z.number().int().min(1).describe("Occurrences folded into this row (one per minute per kind, key and address for high-volume kinds)"),
+    details: details.describe("Kind-specific facts, never a key's plaintext"),
+    firstSeen: instant,
+    lastSeen: instant,
+  })
+  .describe("A security event: something a defender wants to know about");
+
+const page = <T extends z.ZodType>(item: T) =>
+  z.object({
+    data: z.array(item),
+    nextCursor: z.string().nullable().describe("Pass as `cursor` for the next page; null on the last"),
+    hasMore: z.boolean().describe("True exactly when `nextCursor` is not null: there is a next page"),
+  });
+
+export const securityEventPageSchema = page(securityEventSchema);
+
+export const alertSchema = z
+  .object({
+    id: z.string().regex(/^alr_[0-9A-Za-z]{20}$/),
+    ruleId: z.string().describe("The alert rule that fired"),
+    ruleName: z.string(),
+    subject: z.string().describe("What the rule grouped by: a client address or a key id"),
+    subjectType: z.enum(ALERT_GROUPINGS),
+    severity: z.enum(SEVERITIES),
+    status: z.enum(ALERT_STATUSES),
+    keyId: keyIdSchema.nullable(),
+    firstFiredAt: instant,
+    lastFiredAt: instant,
+    count: z.number().int().min(1).describe("Times the rule fired while this alert was unresolved"),
+    details: details,
+    ackedBy: z.string().nullable().describe("The user who acknowledged it"),
+    ackedAt: instant.nullable(),
+    resolvedBy: z.string().nullable().describe("The user who resolved it"),
+    resolvedAt: instant.nullable(),
+  })
+  .describe("An alert opened by an alert rule");
+
+export const alertPageSchema = page(alertSchema);
+
+export const alertWebhookPayloadSchema = z
+  .object({ type: z.literal("alert.opened"), alert: alertSchema })
+  .describe("What the alert webhook receives when an alert opens");
+
+export const healthSchema = z.object({ status: z.literal("ok") }).describe("The process answers");
+
+export const readySchema = z
+  .object({
+    status: z.enum(["ready", "unavailable"]).describe("`ready` with 200, `unavailable` with 503"),
+    database: z.enum(["pglite", "postgres"]).describe("Which database this instance uses"),
+  })
+  .describe("Whether the database answers");
+
+export const openApiDocumentSchema = z
+  .looseObject({
+    openapi: z.string().describe("`3.1.0`"),
+    info: z.looseObject({ title: z.string(), version: z.string() }),
+    paths: z.record(z.string(), z.record(z.string(), z.unknown())),
+  })
+  .describe("An OpenAPI 3.1 document: this one");

@@ -19,6 +19,7 @@ const EDGE_STATUS = {
   credentials_in_url: 400,
   method_not_allowed: 405,
   payload_too_large: 413,
+  unsupported_media_type: 415,
   internal_error: 500,
 } as const;
 
@@ -56,6 +57,7 @@ export const PROBLEM_TITLES: Record<ProblemCode, string> = {
   credentials_in_url: "Credentials in URL",
   method_not_allowed: "Method not allowed",
   payload_too_large: "Payload too large",
+  unsupported_media_type: "Unsupported media type",
   rate_limited: "Rate limited",
   too_many_failures: "Too many failed attempts",
   internal_error: "Internal error",
@@ -174,6 +176,8 @@ export function queryObject(url: URL, numeric: readonly string[] = []): Record<s
  */
 export async function readJson<S extends ZodType>(request: Request, schema: S): Promise<z.output<S>> {
   const text = await readBodyText(request);
+  if (text.trim() === "" && !request.headers.get("content-type")) return parseInput(schema, {});
+  requireJsonContentType(request);
   if (text.trim() === "") return parseInput(schema, {});
   let value: unknown;
   try {
@@ -195,6 +199,24 @@ export async function readJson<S extends ZodType>(request: Request, schema: S): 
 }
 
 export const MAX_JSON_DEPTH = 32;
+
+/** `application/json` or any `+json` type (`application/merge-patch+json`), parameters (`; charset=utf-8`) aside. */
+const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json$/i;
+
+/**
+ * A body is JSON only when it says so: `text/plain`, a form, or a body without any Content-Type is
+ * 415, so a browser's "simple" cross-site form post can never act, and a client sending the wrong
+ * type learns it at once instead of having its body read by luck.
+ */
+function requireJsonContentType(request: Request): void {
+  const type = request.headers.get("content-type")?.split(";")[0]!.trim() ?? "";
+  if (!JSON_MEDIA_TYPE.test(type)) {
+    throw new HttpProblem(
+      "unsupported_media_type",
+      type ? `The body must be JSON (Content-Type: application/json), not ${type.slice(0, 100)}` : "The body must be JSON: send it with Content-Type: application/json",
+    );
+  }
+}
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 

@@ -31,6 +31,14 @@ import {
   reportVerificationsInput,
   verifyKeyInput,
   verifyResultSchema,
+  alertPageSchema,
+  alertSchema,
+  alertWebhookPayloadSchema,
+  healthSchema,
+  openApiDocumentSchema,
+  readySchema,
+  securityEventPageSchema,
+  securityEventSchema,
 } from "./api-schemas";
 import { alertListInput, securityEventsInput } from "../services/alerts.server";
 import { auditEntrySchema, auditExportInput, auditListInput, auditPageSchema } from "./audit-schemas";
@@ -44,7 +52,8 @@ import {
   usageSummarySchema,
   verificationUsageSchema,
 } from "./usage-schemas";
-import { MAX_BODY_BYTES, PROBLEM_STATUS, PROBLEM_TITLES, type ProblemCode } from "./http.server";
+import { MAX_BODY_BYTES, PROBLEM_STATUS, PROBLEM_TITLES, problemType, type ProblemCode } from "./http.server";
+import { exampleOf, STREAM_EXAMPLES } from "./openapi-examples.server";
 import { scopeOf, type Operation } from "./operations";
 
 /**
@@ -87,11 +96,19 @@ const SCHEMAS: Record<string, ZodType> = {
   UpdateIdentityRequest: updateIdentityBody,
   DeletedIdentity: deletedIdentitySchema,
   IdentityKeysChange: identityKeysChangeSchema,
+  SecurityEvent: securityEventSchema,
+  SecurityEventPage: securityEventPageSchema,
+  Alert: alertSchema,
+  AlertPage: alertPageSchema,
+  AlertWebhookPayload: alertWebhookPayloadSchema,
+  Health: healthSchema,
+  Ready: readySchema,
+  OpenApiDocument: openApiDocumentSchema,
 };
 type SchemaName = keyof typeof SCHEMAS;
 
 /** What each error code means, for the people reading the document. */
-export const ERROR_DESCRIPTIONS: Partial<Record<ProblemCode, string>> = {
+export const ERROR_DESCRIPTIONS: Record<RestProblemCode, string> = {
   credentials_in_url: "A key was sent in the URL (query string or path). It is refused and recorded; rotate that key, since URLs are logged.",
   missing_credentials: "No key in `Authorization: Bearer <key>` or `X-API-Key`.",
   invalid_key: "The key is malformed, has a wrong checksum, or is unknown. Nothing more is said.",
@@ -107,6 +124,7 @@ export const ERROR_DESCRIPTIONS: Partial<Record<ProblemCode, string>> = {
   method_not_allowed: "The endpoint exists but not with this method; `Allow` lists the methods it takes.",
   invalid_json: "The body is not valid JSON.",
   payload_too_large: `The body is larger than ${MAX_BODY_BYTES / 1024} KiB.`,
+  unsupported_media_type: "The body is not declared as JSON: send it with `Content-Type: application/json` (or another `+json` type). A body as `text/plain`, a form, or without any Content-Type is refused, never guessed at.",
   validation_failed: "The input breaks the schema; `errors` lists each offending field and why.",
   policy_violation: "The input is valid but refused by a server policy (e.g. the longest key lifetime allowed).",
   invalid_state: "The key's state forbids it, e.g. changing a revoked key.",
@@ -115,11 +133,21 @@ export const ERROR_DESCRIPTIONS: Partial<Record<ProblemCode, string>> = {
   rate_limited: "The key has used up its request budget; `Retry-After` says when to try again.",
   too_many_failures: "Too many failed authentications from this address; `Retry-After` says when to try again.",
   too_many_requests: "The key already holds as many event streams open as the server allows (`KEYWARD_MAX_EVENT_STREAMS`); close one, or retry after `Retry-After`.",
+  service_unavailable: "The database did not answer in time (a statement timed out, or it is unreachable). Nothing was changed by a refused change; retry after `Retry-After` seconds (5).",
   internal_error: "A fault on the server; quote the request id.",
+  invalid_idempotency_key: "`Idempotency-Key` is not 1 to 255 printable ASCII characters.",
+  idempotency_key_in_use: "A request with this `Idempotency-Key` is still being processed (on any instance); retry shortly. A claim whose request died is released after 60 seconds.",
+  idempotency_key_reused: "This `Idempotency-Key` was already used by the same caller, within 24 hours, for a different request (method, path or body). Use a new key for a new request.",
 };
 
+/** Codes only the dashboard and tRPC use: never in a REST answer. */
+type RestProblemCode = Exclude<ProblemCode, "unauthorized" | "invalid_credentials" | "csrf_rejected" | "batch_too_large">;
+const REST_CODES = Object.keys(ERROR_DESCRIPTIONS) as RestProblemCode[];
+
 const AUTH_ERRORS: ProblemCode[] = ["credentials_in_url", "missing_credentials", "invalid_key", "key_revoked", "key_disabled", "key_expired", "ip_not_allowed", "not_a_root_key", "insufficient_scope", "rate_limited", "too_many_failures"];
-const BODY_ERRORS: ProblemCode[] = ["invalid_json", "payload_too_large", "validation_failed"];
+const BODY_ERRORS: ProblemCode[] = ["invalid_json", "payload_too_large", "unsupported_media_type", "validation_failed"];
+/** Every operation that reads the database: a statement timeout is 503, a fault 500. */
+const DATABASE_ERRORS: ProblemCode[] = ["service_unavailable", "internal_error"];
 
 interface Endpoint {
   method: "get" | "post" | "patch" | "delete";
@@ -132,8 +160,12 @@ interface Endpoint {
   tag: string;
   query?: ZodObject;
   body?: SchemaName;
-  success: { status: number; description: string; schema?: SchemaName; contentType?: string };
+  success: { status: number; description: string; schema?: SchemaName; contentType?: string; alternatives?: Record<string, JsonSchema> };
   errors?: ProblemCode[];
+  /** Served by a plain Remix loader rather than `apiRoute` (no 405 problem for other methods). */
+  plain?: boolean;
+  /** Further responses (not problems), e.g. the readiness probe's 503. */
+  extraResponses?: Record<string, { description: string; schema: SchemaName; headers: string[] }>;
 }
 
 const idParameter = (what: string, prefix: string) => ({
@@ -141,7 +173,7 @@ const idParameter = (what: string, prefix: string) => ({
   in: "path",
   required: true,
   description: `The ${what}'s public id (\`${prefix}_…\`); a malformed one is 404, like one the caller may not see`,
-  schema: { type: "string", pattern: `^${prefix}_[0-9A-Za-z]{20}$` },
+  schema: { type: "string", pattern: `^${prefix}_[0-9A-Za-z]{20}$`, minLength: prefix.length + 21, maxLength: prefix.length + 21 },
 });
 
 /** The `{id}` of each family of paths. */
@@ -288,7 +320,7 @@ export const ENDPOINTS: Endpoint[] = [
     description: "A customer of one API, by your own `externalId` (unique within the API: 409 when taken). Issuing a key with a new `externalId` creates one too.",
     body: "CreateIdentityRequest",
     success: { status: 201, description: "The new identity", schema: "Identity" },
-    errors: [...BODY_ERRORS, "not_found", "conflict", "invalid_state"],
+    errors: [...BODY_ERRORS, "not_found", "conflict", "invalid_state", "policy_violation"],
   },
   {
     method: "patch", path: "/api/v1/identities", operationId: "updateIdentityByExternalId", tag: "Identities", operation: "identities.update",
@@ -297,7 +329,7 @@ export const ENDPOINTS: Endpoint[] = [
     query: identityByExternalIdQuery,
     body: "UpdateIdentityRequest",
     success: { status: 200, description: "The identity after the change", schema: "Identity" },
-    errors: [...BODY_ERRORS, "not_found", "conflict"],
+    errors: [...BODY_ERRORS, "not_found", "conflict", "policy_violation"],
   },
   {
     method: "delete", path: "/api/v1/identities", operationId: "deleteIdentityByExternalId", tag: "Identities", operation: "identities.delete",
@@ -318,7 +350,7 @@ export const ENDPOINTS: Endpoint[] = [
     summary: "Update an identity", description: "Change its `externalId` (409 when the API has another identity with it) or replace its `meta`.",
     body: "UpdateIdentityRequest",
     success: { status: 200, description: "The identity after the change", schema: "Identity" },
-    errors: [...BODY_ERRORS, "not_found", "conflict"],
+    errors: [...BODY_ERRORS, "not_found", "conflict", "policy_violation"],
   },
   {
     method: "delete", path: "/api/v1/identities/{id}", operationId: "deleteIdentity", tag: "Identities", operation: "identities.delete",
@@ -421,7 +453,14 @@ export const ENDPOINTS: Endpoint[] = [
     summary: "Export the audit trail",
     description: "The entries matching the same filters as `listAuditEntries`, streamed as a download: `format=ndjson` (one JSON entry per line, the default) or `format=csv` (RFC 4180; cells that a spreadsheet would run as a formula are prefixed with `'`).",
     query: auditExportInput,
-    success: { status: 200, description: "The entries, newest first", contentType: "application/x-ndjson" },
+    success: {
+      status: 200,
+      description: "The entries, newest first: NDJSON (`format=ndjson`, the default) or CSV (`format=csv`)",
+      contentType: "application/x-ndjson",
+      alternatives: {
+        "text/csv": { type: "string", description: "RFC 4180, a header line then one entry per line" },
+      },
+    },
     errors: ["validation_failed"],
   },
   {
@@ -429,7 +468,7 @@ export const ENDPOINTS: Endpoint[] = [
     summary: "List security events",
     description: "Refused keys, keys in URLs, denied addresses, missing scopes, rate limiting, failed sign-ins, reveals, admin sign-ins from new addresses…, newest first. High-volume kinds are one row per minute per (kind, key, client address) with a `count`. Filter by `kind`, `keyId`, `severity`, `from` (inclusive), `to` (exclusive); cursor pagination.",
     query: securityEventsInput,
-    success: { status: 200, description: "A page of security events", contentType: "application/json" },
+    success: { status: 200, description: "A page of security events", schema: "SecurityEventPage" },
     errors: ["validation_failed"],
   },
   {
@@ -437,33 +476,36 @@ export const ENDPOINTS: Endpoint[] = [
     summary: "List alerts",
     description: "Alerts opened by the alert rules, newest first (by first firing). `status`: open, acknowledged, resolved, or unresolved (open or acknowledged). A rule firing again bumps the unresolved alert's `count` and `lastFiredAt`. Cursor pagination.",
     query: alertListInput,
-    success: { status: 200, description: "A page of alerts", contentType: "application/json" },
+    success: { status: 200, description: "A page of alerts", schema: "AlertPage" },
     errors: ["validation_failed"],
   },
   {
     method: "post", path: "/api/v1/alerts/{id}/ack", operationId: "acknowledgeAlert", tag: "Security", operation: "security.ack",
     summary: "Acknowledge an alert", description: "Records who acknowledged it and when (and an `alert.acknowledged` audit entry). Idempotent; a resolved alert cannot be acknowledged.",
-    success: { status: 200, description: "The alert after the change", contentType: "application/json" },
+    success: { status: 200, description: "The alert after the change", schema: "Alert" },
     errors: ["not_found", "invalid_state"],
   },
   {
     method: "post", path: "/api/v1/alerts/{id}/resolve", operationId: "resolveAlert", tag: "Security", operation: "security.resolve",
     summary: "Resolve an alert", description: "Records who resolved it and when (and an `alert.resolved` audit entry). Idempotent. If the rule fires again afterwards, a new alert opens.",
-    success: { status: 200, description: "The alert after the change", contentType: "application/json" },
+    success: { status: 200, description: "The alert after the change", schema: "Alert" },
     errors: ["not_found"],
   },
   {
     method: "get", path: "/api/v1/openapi.json", operationId: "getOpenApi", tag: "Meta", operation: null,
-    summary: "This document", success: { status: 200, description: "OpenAPI 3.1 document", contentType: "application/json" },
+    summary: "This document", description: "The OpenAPI 3.1 document of this API, the one the API reference at `/docs/api` is rendered from. Like every route under `/api/v1`, it refuses a key in the URL (400 `credentials_in_url`).",
+    success: { status: 200, description: "OpenAPI 3.1 document", schema: "OpenApiDocument" },
+    errors: ["credentials_in_url", ...DATABASE_ERRORS],
   },
   {
     method: "get", path: "/api/health", operationId: "getHealth", tag: "Meta", operation: null,
-    summary: "Liveness", description: "The process answers.", success: { status: 200, description: "`{ status: \"ok\" }`", contentType: "application/json" },
+    summary: "Liveness", description: "The process answers.", success: { status: 200, description: "`{ status: \"ok\" }`", schema: "Health" }, plain: true,
   },
   {
     method: "get", path: "/api/ready", operationId: "getReady", tag: "Meta", operation: null,
     summary: "Readiness", description: "The database answers: 200, else 503 with Retry-After.",
-    success: { status: 200, description: "`{ status: \"ready\", database }`", contentType: "application/json" },
+    success: { status: 200, description: "`{ status: \"ready\", database }`", schema: "Ready" }, plain: true,
+    extraResponses: { "503": { description: "The database does not answer: `{ status: \"unavailable\", database }`; retry after `Retry-After` seconds", schema: "Ready", headers: ["Retry-After"] } },
   },
 ];
 
@@ -478,6 +520,11 @@ function jsonSchema(schema: ZodType): JsonSchema {
 function tidy(schema: JsonSchema): JsonSchema {
   const { $schema: _schema, $id: _id, ...rest } = schema;
   if (rest.format === "date-time") delete rest.pattern;
+  // zod bounds `.int()` to the safe integers: int64 says what width a client needs, int32 when the bounds fit it.
+  if (rest.type === "integer" && rest.format === undefined) {
+    const fits32 = typeof rest.minimum === "number" && typeof rest.maximum === "number" && rest.minimum >= -(2 ** 31) && rest.maximum < 2 ** 31;
+    rest.format = fits32 ? "int32" : "int64";
+  }
   for (const [key, value] of Object.entries(rest)) {
     if (Array.isArray(value)) rest[key] = value.map((item) => (isObject(item) ? tidy(item) : item));
     else if (isObject(value)) rest[key] = key === "properties" || key === "$defs" ? mapValues(value, tidy) : tidy(value);
@@ -493,54 +540,212 @@ function componentSchemas(): Record<string, JsonSchema> {
   const registry = z.registry<{ id: string }>();
   for (const [id, schema] of Object.entries(SCHEMAS)) registry.add(schema, { id });
   const { schemas } = z.toJSONSchema(registry, { io: "input", unrepresentable: "any", uri: (id) => `#/components/schemas/${id}` });
-  return mapValues(schemas as JsonSchema, tidy) as Record<string, JsonSchema>;
+  return mapValues(schemas as JsonSchema, (schema) => defaultsInProse(tidy(schema))) as Record<string, JsonSchema>;
+}
+
+/**
+ * A field with a `default` is optional in a request (zod's `.default()` leaves it out of `required`),
+ * but generators such as openapi-typescript type any property with a `default` as always present,
+ * so callers would have to send it. The default is therefore said in the description instead.
+ */
+function defaultsInProse(schema: JsonSchema): JsonSchema {
+  const { default: fallback, ...rest } = schema;
+  if (fallback !== undefined) {
+    rest.description = `${rest.description ? `${String(rest.description).replace(/\.?$/, ".")} ` : ""}Default: \`${JSON.stringify(fallback)}\`.`;
+  }
+  for (const [key, value] of Object.entries(rest)) {
+    if (Array.isArray(value)) rest[key] = value.map((item) => (isObject(item) ? defaultsInProse(item) : item));
+    else if (isObject(value)) rest[key] = key === "properties" || key === "$defs" ? mapValues(value, defaultsInProse) : defaultsInProse(value);
+  }
+  return rest;
 }
 
 const ref = (name: SchemaName) => ({ $ref: `#/components/schemas/${name}` });
+const headerRef = (name: string) => ({ $ref: `#/components/headers/${name}` });
 
-function errorResponses(codes: readonly ProblemCode[]): Record<string, unknown> {
+/** Response headers, declared once (components.headers) and referenced by every response that carries them. */
+const HEADERS: Record<string, JsonSchema> = {
+  "X-Request-Id": {
+    description: "The request's id (the client's own `X-Request-Id` when it sent a sane one); every response carries it and every problem quotes it as `requestId`.",
+    required: true,
+    schema: { type: "string", maxLength: 128 },
+    example: "0b7c2f4e-61a8-4d6a-9a51-2f1c4ab7d3e9",
+  },
+  "RateLimit-Limit": {
+    description: "The calling key's request budget per window (the key's own rate limit, or the server's default). Sent on every answer once the key was identified and counted.",
+    schema: { type: "string", pattern: "^[0-9]+$" },
+    example: "600",
+  },
+  "RateLimit-Remaining": {
+    description: "Requests left in the current window.",
+    schema: { type: "string", pattern: "^[0-9]+$" },
+    example: "599",
+  },
+  "RateLimit-Reset": {
+    description: "Seconds until the window resets.",
+    schema: { type: "string", pattern: "^[0-9]+$" },
+    example: "42",
+  },
+  "Retry-After": {
+    description: "Seconds to wait before retrying (RFC 9110).",
+    required: true,
+    schema: { type: "string", pattern: "^[0-9]+$" },
+    example: "5",
+  },
+  "WWW-Authenticate": {
+    description: '`Bearer realm="keyward"`, with `error="invalid_token"` when a key was sent and refused.',
+    required: true,
+    schema: { type: "string" },
+    example: 'Bearer realm="keyward", error="invalid_token"',
+  },
+  Allow: {
+    description: "The methods this path takes (RFC 9110).",
+    required: true,
+    schema: { type: "string" },
+    example: "GET, HEAD, POST",
+  },
+};
+
+const RATE_LIMIT_HEADERS = ["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"];
+
+/**
+ * The headers of one response. `required: true` on a reference cannot be overridden in OpenAPI, so
+ * the RateLimit ones, sent on every answer once the key passed admission, come in two versions: the
+ * components (optional, for refusals that may come before it) and a required copy for successes.
+ */
+function headersOf(names: readonly string[], options: { rateLimit?: "required" | "optional" } = {}): Record<string, unknown> {
+  const headers: Record<string, unknown> = { "X-Request-Id": headerRef("X-Request-Id") };
+  for (const name of RATE_LIMIT_HEADERS) {
+    if (options.rateLimit === "required") headers[name] = { ...HEADERS[name], required: true };
+    else if (options.rateLimit === "optional") headers[name] = headerRef(name);
+  }
+  for (const name of names) headers[name] = headerRef(name);
+  return headers;
+}
+
+/** A problem example for a status: the first code it can carry. */
+function problemExample(code: ProblemCode): Record<string, unknown> {
+  return {
+    type: problemType(code),
+    title: PROBLEM_TITLES[code],
+    status: PROBLEM_STATUS[code],
+    detail: PROBLEM_EXAMPLE_DETAILS[code] ?? ERROR_DESCRIPTIONS[code as RestProblemCode] ?? PROBLEM_TITLES[code],
+    code,
+    requestId: "0b7c2f4e-61a8-4d6a-9a51-2f1c4ab7d3e9",
+    ...(code === "validation_failed" ? { errors: [{ field: "name", message: "Too small: expected string to have >=1 characters" }] } : {}),
+    ...(code === "insufficient_scope" ? { requiredScope: "write" } : {}),
+  };
+}
+
+const PROBLEM_EXAMPLE_DETAILS: Partial<Record<ProblemCode, string>> = {
+  not_found: "Key not found",
+  missing_credentials: "Send your API key in the Authorization header (Bearer <key>) or in X-API-Key",
+  rate_limited: "This key has used up its request budget for now; retry after the time in Retry-After",
+  service_unavailable: "The database is not answering right now; retry after the time in Retry-After",
+};
+
+function errorResponses(codes: readonly ProblemCode[], authenticated: boolean): Record<string, unknown> {
   const byStatus = new Map<number, ProblemCode[]>();
   for (const code of codes) byStatus.set(PROBLEM_STATUS[code], [...(byStatus.get(PROBLEM_STATUS[code]) ?? []), code]);
   return Object.fromEntries(
-    [...byStatus].map(([status, list]) => [
-      String(status),
-      {
-        description: list.map((code) => `\`${code}\``).join(", "),
-        ...(status === 401 ? { headers: { "WWW-Authenticate": { schema: { type: "string" }, description: "`Bearer realm=\"keyward\"`" } } } : {}),
-        content: { "application/problem+json": { schema: ref("Problem") } },
-        "x-codes": list,
-      },
-    ]),
+    [...byStatus].sort(([a], [b]) => a - b).map(([status, list]) => {
+      const extra = status === 401 ? ["WWW-Authenticate"] : status === 429 || status === 503 ? ["Retry-After"] : status === 405 ? ["Allow"] : [];
+      return [
+        String(status),
+        {
+          description: `${list.map((code) => `\`${code}\``).join(", ")}.${status === 405 ? " Any method this path does not take; `Allow` lists those it does." : ""}`,
+          headers: headersOf(extra, { rateLimit: authenticated ? "optional" : undefined }),
+          content: { "application/problem+json": { schema: ref("Problem"), example: problemExample(list[0]!) } },
+          "x-codes": list,
+        },
+      ];
+    }),
   );
+}
+
+/** zod's `stringbool()` reads as a bare string; it takes exactly these words (case-insensitive), so the document lists them. */
+const STRINGBOOL_WORDS = ["true", "false", "1", "0", "yes", "no", "on", "off", "y", "n", "enabled", "disabled"];
+function booleanText(schema: ZodType, described: JsonSchema): JsonSchema {
+  const isStringBool = described.type === "string" && schema.safeParse("yes").success && schema.safeParse("off").success && !schema.safeParse("maybe").success;
+  return isStringBool ? { ...described, enum: STRINGBOOL_WORDS } : described;
 }
 
 function operationObject(op: Endpoint): Record<string, unknown> {
   const scope = op.operation ? scopeOf(op.operation) : null;
-  const codes = [...new Set([...(scope ? AUTH_ERRORS : []), ...(op.errors ?? [])])];
+  const codes = [
+    ...new Set([
+      ...(scope ? AUTH_ERRORS : []),
+      ...(op.body ? BODY_ERRORS : []),
+      ...(op.errors ?? []),
+      ...(scope ? DATABASE_ERRORS : []),
+      ...(op.plain ? [] : (["method_not_allowed"] as const)),
+    ]),
+  ];
   const idParameter = op.path.includes("{id}") ? ID_PARAMETERS.find(([prefix]) => op.path.startsWith(prefix))![1] : null;
   const parameters = [
     ...(idParameter ? [idParameter] : []),
     ...(op.query
       ? Object.entries(op.query.shape).map(([name, schema]) => {
-          const described = jsonSchema(schema as ZodType);
+          const described = booleanText(schema as ZodType, jsonSchema(schema as ZodType));
           // Required when absence does not parse (no default, not optional).
           const required = !(schema as ZodType).safeParse(undefined).success;
-          return { name, in: "query", required, description: described.description, schema: described };
+          return { name, in: "query", required, description: described.description ?? `The \`${name}\` filter`, schema: described };
         })
       : []),
   ];
+  const successHeaders = headersOf([], { rateLimit: scope ? "required" : undefined });
   const success = op.success.schema
-    ? { description: op.success.description, content: { "application/json": { schema: ref(op.success.schema) } } }
-    : { description: op.success.description, content: { [op.success.contentType ?? "application/json"]: { schema: { type: op.success.contentType?.includes("json") === false || op.success.contentType === "application/x-ndjson" ? "string" : "object" } } } };
+    ? {
+        description: op.success.description,
+        headers: successHeaders,
+        content: {
+          "application/json": {
+            schema: ref(op.success.schema),
+            example: op.success.schema === "OpenApiDocument" ? { openapi: "3.1.0", info: { title: "Keyward API", version: "1.0.0" }, paths: { "/api/v1/me": { get: { operationId: "getMe" } } } } : exampleOf("response", op.operationId),
+          },
+        },
+      }
+    : {
+        description: op.success.description,
+        headers: successHeaders,
+        content: {
+          [op.success.contentType ?? "application/json"]: { schema: { type: "string" }, example: STREAM_EXAMPLES[`${op.operationId} ${op.success.contentType ?? "application/json"}`] },
+          ...Object.fromEntries(Object.entries(op.success.alternatives ?? {}).map(([type, schema]) => [type, { schema, example: STREAM_EXAMPLES[`${op.operationId} ${type}`] }])),
+        },
+      };
+  const extra = Object.fromEntries(
+    Object.entries(op.extraResponses ?? {}).map(([status, response]) => [
+      status,
+      {
+        description: response.description,
+        headers: headersOf(response.headers),
+        content: { "application/json": { schema: ref(response.schema), example: exampleOf("response", `${op.operationId} ${status}`) } },
+      },
+    ]),
+  );
   return {
     operationId: op.operationId,
     summary: op.summary,
-    description: [op.description, scope ? `Requires the \`${scope}\` scope (operation \`${op.operation}\`) and a root key.` : "Public: no key needed."].filter(Boolean).join("\n\n"),
+    description: [
+      op.description,
+      scope ? `Requires the \`${scope}\` scope (operation \`${op.operation}\`) and a root key.` : "Public: no key needed.",
+      op.method === "get" && !op.success.contentType ? "`HEAD` answers the same status and headers, without the body." : null,
+    ]
+      .filter(Boolean)
+      .join("\n\n"),
     tags: [op.tag],
     ...(scope ? { "x-keyward-scope": scope, "x-keyward-operation": op.operation } : { security: [] }),
     ...(parameters.length > 0 ? { parameters } : {}),
-    ...(op.body ? { requestBody: { required: REQUIRED_BODIES.has(op.body), content: { "application/json": { schema: ref(op.body) } } } } : {}),
-    responses: { [String(op.success.status)]: success, ...errorResponses(codes) },
+    ...(op.body
+      ? {
+          requestBody: {
+            required: REQUIRED_BODIES.has(op.body),
+            description: "JSON, sent with `Content-Type: application/json` (or another `+json` type); any other type, or none with a body, is 415 `unsupported_media_type`.",
+            content: { "application/json": { schema: ref(op.body), example: exampleOf("request", op.operationId) } },
+          },
+        }
+      : {}),
+    responses: { [String(op.success.status)]: success, ...extra, ...errorResponses(codes, scope !== null) },
   };
 }
 
@@ -548,12 +753,7 @@ function operationObject(op: Endpoint): Record<string, unknown> {
 
 /** The operations that honour `Idempotency-Key` (app/lib/idempotency.server.ts wraps their handlers). */
 export const IDEMPOTENT_OPERATION_IDS = ["createKey", "rotateKey", "createApi", "createApiKey", "createIdentity", "revokeIdentityKeys", "disableIdentityKeys", "acknowledgeAlert", "resolveAlert", "createUser", "resetUserPassword"] as const;
-const IDEMPOTENCY_ERRORS: Partial<Record<ProblemCode, string>> = {
-  invalid_idempotency_key: "`Idempotency-Key` is not 1 to 255 printable ASCII characters.",
-  idempotency_key_in_use: "A request with this `Idempotency-Key` is still being processed (on any instance); retry shortly. A claim whose request died is released after 60 seconds.",
-  idempotency_key_reused: "This `Idempotency-Key` was already used by the same caller, within 24 hours, for a different request (method, path or body). Use a new key for a new request.",
-};
-Object.assign(ERROR_DESCRIPTIONS, IDEMPOTENCY_ERRORS);
+const IDEMPOTENCY_ERRORS: ProblemCode[] = ["invalid_idempotency_key", "idempotency_key_in_use", "idempotency_key_reused"];
 
 /** Adds the `IdempotencyKey` parameter, the `Idempotent-Replayed` header and the three refusals to each idempotent operation. */
 function addIdempotency(document: { paths: Record<string, Record<string, Record<string, unknown>>>; components: Record<string, unknown> }): void {
@@ -583,7 +783,7 @@ function addIdempotency(document: { paths: Record<string, Record<string, Record<
         // A replay can answer any stored 2xx or 4xx.
         if (/^[24]/.test(status)) response.headers = { ...(response.headers as object | undefined), "Idempotent-Replayed": { $ref: "#/components/headers/IdempotentReplayed" } };
       }
-      for (const [status, added] of Object.entries(errorResponses(Object.keys(IDEMPOTENCY_ERRORS) as ProblemCode[])) as [string, Record<string, unknown>][]) {
+      for (const [status, added] of Object.entries(errorResponses(IDEMPOTENCY_ERRORS, true)) as [string, Record<string, unknown>][]) {
         const existing = responses[status];
         if (!existing) responses[status] = { ...added, headers: { "Idempotent-Replayed": { $ref: "#/components/headers/IdempotentReplayed" } } };
         else {
@@ -595,13 +795,55 @@ function addIdempotency(document: { paths: Record<string, Record<string, Record<
   }
 }
 
+/** Builds the component schemas, with `Problem.code` tied to the one enum of codes and `VerifyResult` as a union on `valid`. */
+function schemas(): Record<string, JsonSchema> {
+  const all = componentSchemas();
+  const problem = all.Problem!;
+  const properties = problem.properties as Record<string, JsonSchema>;
+  properties.code = { $ref: "#/components/schemas/ProblemCode", description: properties.code!.description };
+  problem.required = ["type", "title", "status", "detail", "code", "requestId"];
+  all.ProblemCode = {
+    type: "string",
+    enum: REST_CODES,
+    description: "Every code a REST answer can carry; each is explained at `/docs/api#error-<code>`, where `type` points.",
+  };
+  all.VerifyResult = verifyResultUnion(all.VerifyResult!);
+  return Object.fromEntries(Object.entries(all).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/**
+ * zod emits the verdict as `anyOf` over five variants. For generated clients it is a `oneOf` in two
+ * branches discriminated by `valid`: `true` (code VALID, the key's details required) and `false`
+ * (a refusal, with its `code`); the five variants stay inside the `false` branch.
+ */
+function verifyResultUnion(schema: JsonSchema): JsonSchema {
+  const variants = schema.anyOf as JsonSchema[];
+  const validOnes = variants.filter((variant) => (variant.properties as Record<string, JsonSchema>).valid!.const === true);
+  const refused = variants.filter((variant) => (variant.properties as Record<string, JsonSchema>).valid!.const === false);
+  return {
+    description: schema.description,
+    oneOf: [
+      { ...validOnes[0]!, title: "VerifiedKey" },
+      { title: "RefusedKey", description: "A refusal: `code` says why", anyOf: refused },
+    ],
+  };
+}
+
+const SECURITY_SCHEMES = {
+  bearerAuth: { type: "http", scheme: "bearer", description: "`Authorization: Bearer kw_…`" },
+  apiKeyHeader: { type: "apiKey", in: "header", name: "X-API-Key", description: "`X-API-Key: kw_…`, for clients that cannot set Authorization" },
+};
+
 let cached: Record<string, unknown> | undefined;
 
 /** Built once per process: it depends on code only. */
 export function openApiDocument(): Record<string, unknown> {
   if (cached) return cached;
   const paths: Record<string, Record<string, unknown>> = {};
-  for (const op of ENDPOINTS) (paths[op.path] ??= {})[op.method] = operationObject(op);
+  for (const op of ENDPOINTS) {
+    const operation = operationObject(op);
+    (paths[op.path] ??= {})[op.method] = operation;
+  }
   cached = {
     openapi: "3.1.0",
     info: {
@@ -609,28 +851,66 @@ export function openApiDocument(): Record<string, unknown> {
       version: "1.0.0",
       description:
         "Protect your APIs with keys Keyward issues for them, and manage those keys, APIs and identities. Authenticate with a root key (`kw_…`) in `Authorization: Bearer <key>` (or `X-API-Key: <key>`); a key is never accepted in a URL, and keys issued for your APIs never authenticate here (403 `not_a_root_key`): they are checked with `POST /api/v1/verify`. " +
-        "Errors are RFC 9457 problem details (`application/problem+json`) with a stable `code` and the request id, which every response also carries in `X-Request-Id`. " +
+        "Errors are RFC 9457 problem details (`application/problem+json`) with a stable `code` (the `ProblemCode` enum) and the request id, which every response also carries in `X-Request-Id`. " +
+        "Every answer to an identified key carries its rate limit in `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`; 429 and 503 carry `Retry-After`. " +
+        "Request bodies are JSON and must say so (`Content-Type: application/json`): anything else is 415. Every GET also answers HEAD; any other method a path does not take is 405 with `Allow`. " +
         "Scopes are hierarchical (admin ⊇ write ⊇ read) and a key's effective scopes never exceed what its owner's role allows today.",
+      // The repository declares no license yet (package.json is private, no LICENSE file): the
+      // document says so rather than invent one; set both when the project chooses.
+      contact: { name: "The operators of this Keyward instance" },
+      license: { name: "UNLICENSED: no license has been chosen yet" },
     },
-    servers: [{ url: "/" }],
+    servers: [{ url: "/", description: "This Keyward instance (production, staging or local: wherever this document is served from)", "x-internal": false }],
     tags: [
       { name: "Keys", description: "Create, list, change, rotate and revoke keys: root keys, and keys issued for your APIs" },
       { name: "APIs", description: "The services you protect, each with its own key prefix, permission vocabulary and key defaults" },
       { name: "Identities", description: "Your customers, by your own externalId: their keys, and revoking or disabling them all at once" },
       { name: "Verification", description: "Check keys your own service receives" },
       { name: "Usage", description: "Per-key counters and the request log" },
-      { name: "Meta", description: "Health and this document" },
+      { name: "Audit", description: "The append-only trail of every management action, and its export" },
+      { name: "Security", description: "Security events and the alerts the alert rules open from them" },
+      { name: "Users", description: "The people who sign in to the dashboard and own root keys (admin root keys only)" },
+      { name: "Meta", description: "Health, readiness and this document" },
     ],
     security: [{ bearerAuth: [] }, { apiKeyHeader: [] }],
     paths,
-    components: {
-      schemas: componentSchemas(),
-      securitySchemes: {
-        bearerAuth: { type: "http", scheme: "bearer", description: "`Authorization: Bearer kw_…`" },
-        apiKeyHeader: { type: "apiKey", in: "header", name: "X-API-Key" },
+    webhooks: {
+      alertOpened: {
+        post: {
+          operationId: "alertOpened",
+          summary: "An alert opened",
+          description:
+            "Sent to `KEYWARD_ALERT_WEBHOOK_URL` when an alert rule opens an alert, with `User-Agent: Keyward-Webhooks/1`, retried with backoff until the receiver answers 2xx. " +
+            "`Keyward-Signature: t=<unix seconds>,v1=<hex HMAC-SHA-256 of \"<t>.<raw body>\" under KEYWARD_ALERT_WEBHOOK_SECRET>`: recompute it over the raw body, compare in constant time, and refuse a `t` too far from now (replays). Several `v1=` may be sent while a secret is rotated; any one matching is enough.",
+          tags: ["Security"],
+          security: [],
+          parameters: [
+            {
+              name: "Keyward-Signature",
+              in: "header",
+              required: true,
+              description: "`t=<unix seconds>,v1=<hex HMAC-SHA-256>` of `<t>.<raw body>`",
+              schema: { type: "string", pattern: "^t=[0-9]+(,v1=[0-9a-f]{64})+$" },
+              example: "t=1796327700,v1=5f0c3a1e9d7b2c4a6e8f0a1b3c5d7e9f1a2b3c4d5e6f708192a3b4c5d6e7f809",
+            },
+          ],
+          requestBody: {
+            required: true,
+            content: { "application/json": { schema: ref("AlertWebhookPayload"), example: exampleOf("response", "alertOpened") } },
+          },
+          responses: {
+            "200": { description: "Received; any 2xx ends the retries" },
+            default: { description: "Anything else (or no answer within the timeout) is retried" },
+          },
+        },
       },
     },
-    "x-error-codes": (Object.keys(ERROR_DESCRIPTIONS) as ProblemCode[]).map((code) => ({
+    components: {
+      schemas: schemas(),
+      headers: HEADERS,
+      securitySchemes: SECURITY_SCHEMES,
+    },
+    "x-error-codes": REST_CODES.map((code) => ({
       code,
       status: PROBLEM_STATUS[code],
       title: PROBLEM_TITLES[code],

@@ -16,6 +16,8 @@ interface Schema {
   description?: string;
   enum?: unknown[];
   anyOf?: Schema[];
+  oneOf?: Schema[];
+  title?: string;
   items?: Schema;
   properties?: Record<string, Schema>;
   required?: string[];
@@ -90,6 +92,7 @@ function Prose({ text }: { text: string }) {
 function typeLabel(schema: Schema): string {
   if (schema.$ref) return refName(schema.$ref);
   if (schema.anyOf) return schema.anyOf.map(typeLabel).join(" | ");
+  if (schema.oneOf) return schema.oneOf.map((option) => option.title ?? typeLabel(option)).join(" | ");
   if (schema.enum) return schema.enum.map((value) => JSON.stringify(value)).join(" | ");
   if (schema.type === "array") return `${schema.items ? typeLabel(schema.items) : "any"}[]`;
   if (schema.type === "object" && !schema.properties) return "object";

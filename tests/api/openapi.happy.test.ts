@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OPERATIONS } from "../../app/lib/operations";
 import { sessionActor } from "../../app/services/actor.server";
 import { system } from "../support/keyward";
+import { expectEvery } from "../support/expect";
 import { call, setup, type Fixture } from "./support";
 
 type Operation = keyof typeof OPERATIONS;
@@ -105,7 +106,14 @@ describe("GET /api/v1/openapi.json", () => {
   });
 
   it("documents the verdict exactly: bare INVALID, and the issued key's details otherwise", () => {
-    const variants = (document.components.schemas.VerifyResult as { anyOf: { properties: Record<string, { const?: string; enum?: string[] }>; required: string[] }[] }).anyOf;
+    type Variant = { properties: Record<string, { const?: string | boolean; enum?: string[] }>; required: string[] };
+    // A union on `valid` for generated clients: `true` (the key's details required), or a refusal, itself a union on `code`.
+    const [verified, refused, ...rest] = (document.components.schemas.VerifyResult as { oneOf: [Variant, { anyOf: Variant[] }] }).oneOf;
+    expect(rest).toEqual([]);
+    expect(verified.properties.valid!.const).toBe(true);
+    expect(verified.required).toEqual(expect.arrayContaining(["valid", "code", "keyId", "apiId", "name", "permissions"]));
+    expectEvery(refused.anyOf, (variant) => variant.properties.valid!.const === false);
+    const variants = [verified, ...refused.anyOf];
     const codes = variants.flatMap((variant) => variant.properties.code!.const ?? variant.properties.code!.enum!);
     expect(codes.sort()).toEqual(["DISABLED", "EXPIRED", "INSUFFICIENT_PERMISSIONS", "INVALID", "IP_NOT_ALLOWED", "RATE_LIMITED", "REVOKED", "USAGE_EXCEEDED", "VALID", "WRONG_API"]);
     const invalid = variants.find((variant) => variant.properties.code!.const === "INVALID")!;

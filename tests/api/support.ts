@@ -5,6 +5,7 @@ import type { ApiKeyView } from "../../app/services/keys.server";
 import type { Clock } from "../../app/services/clock.server";
 import { createUser, system } from "../support/keyward";
 import { startApp, type RunningApp } from "../support/server";
+import { assertMatchesDocument } from "../contract/response-validator";
 
 /** What a test sees of an HTTP response. */
 export interface ApiResponse<T = Record<string, unknown>> {
@@ -21,6 +22,11 @@ export interface CallOptions {
   /** JSON-encoded unless it is already a string. */
   body?: unknown;
   headers?: Record<string, string>;
+  /**
+   * `false` skips the check against the OpenAPI document (tests/contract/response-validator.ts) that
+   * every answer gets otherwise: only for tests of what the document does not describe (pages, forms).
+   */
+  validate?: false;
 }
 
 export async function call<T = Record<string, unknown>>(app: RunningApp, path: string, options: CallOptions = {}): Promise<ApiResponse<T>> {
@@ -38,6 +44,9 @@ export async function call<T = Record<string, unknown>>(app: RunningApp, path: s
     parsed = text ? JSON.parse(text) : null;
   } catch {
     // Not JSON: the test sees the text.
+  }
+  if (options.validate !== false) {
+    assertMatchesDocument({ method: options.method ?? "GET", path, status: response.status, headers: response.headers, text });
   }
   return { status: response.status, headers: response.headers, body: parsed as T, text };
 }
