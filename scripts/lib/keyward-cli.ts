@@ -24,16 +24,14 @@ interface Group {
   command?: Command;
   /** No REST equivalent: refused in remote mode (exit 2). */
   localOnly?: boolean;
-  /** Has a REST equivalent, not wired into the CLI's remote mode yet: refused in remote mode (exit 2). */
-  remoteLater?: boolean;
 }
 
 const GROUPS: Record<string, Group> = {
   keys: { program: keysProgram },
   users: { program: usersProgram },
   audit: { program: auditProgram },
-  apis: { program: apisProgram, remoteLater: true },
-  identities: { program: identitiesProgram, remoteLater: true },
+  apis: { program: apisProgram },
+  identities: { program: identitiesProgram },
   db: { program: dbProgram, localOnly: true },
   config: { program: configProgram, localOnly: true },
   serve: { command: serve, localOnly: true },
@@ -47,8 +45,8 @@ Groups:
   keys        create, list, show, update, enable, disable, revoke, rotate, reveal
   users       create, list, set-role, disable, enable, reset-password
   audit       tail, export
-  apis        create, list, update                      (local mode only, for now)
-  identities  create, update, list, show, revoke-keys   (local mode only, for now)
+  apis        create, list, update
+  identities  create, update, list, show, revoke-keys
   db          migrate, seed, backup, restore             (local mode only)
   config      check                                      (local mode only)
   serve       run the server                             (local mode only)
@@ -129,7 +127,6 @@ export async function main(argv: string[], alias?: { group: string; name: string
       const asksHelp = args.includes("--help") || args.includes("-h") || args.length === 0 || args[0] === "help";
       if (remoteTarget() && !asksHelp) {
         if (group.localOnly) throw new UsageError(`"keyward ${name}" works on the database itself and has no remote mode: unset KEYWARD_URL/KEYWARD_API_KEY (and drop --url/--api-key), and run it where the database is`);
-        if (group.remoteLater) throw new UsageError(`"keyward ${name}" has no remote mode yet: use the REST API (/api/v1/${name}, see /docs/api), or run it in local mode`);
       }
       if (group.command) return runSingle(alias?.name ?? `keyward ${name}`, group.command, args);
       return runProgram({ ...group.program!, name: alias?.name ?? `keyward ${name}` }, args);

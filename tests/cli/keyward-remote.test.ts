@@ -93,6 +93,33 @@ describe("keyward (remote mode)", { timeout: 240_000 }, () => {
     expect(users.stdout).toMatch(/new@example\.test\s+admin\s+active/);
   });
 
+  it("manages APIs and identities through the REST API: create (for the calling key's owner), list, update, show, revoke-keys", async () => {
+    const created = await remote(["apis", "create", "--name", "Remote API", "--prefix", "remo", "--permissions", "orders.read,orders.write"]);
+    expect(created.code, created.stderr).toBe(0);
+    const apiId = created.stdout.trim();
+    expect(apiId).toMatch(/^api_[0-9A-Za-z]{20}$/);
+    expect(created.stderr).toContain("ops@example.test");
+    const updated = await remote(["apis", "update", "remo", "--name", "Remote API (renamed)"]);
+    expect(updated.code, updated.stderr).toBe(0);
+    const listed = json<{ id: string; name: string; prefix: string }[]>(await remote(["apis", "list", "--json"]));
+    expect(listed).toContainEqual(expect.objectContaining({ id: apiId, name: "Remote API (renamed)", prefix: "remo" }));
+    expect((await app.keyward.apis.get(system, apiId)).name).toBe("Remote API (renamed)");
+    const withOwner = await remote(["apis", "create", "--name", "x", "--prefix", "remx", "--owner", member.email]);
+    expect(withOwner.code).toBe(2);
+
+    const identity = json<{ id: string; externalId: string }>(await remote(["identities", "create", "--api", "remo", "--external-id", "acme", "--ratelimit", "requests=100/60", "--json"]));
+    expect(identity.externalId).toBe("acme");
+    await app.keyward.keys.createIssued(system, apiId, { name: "acme key", identityId: identity.id });
+    const renamed = json<{ externalId: string }>(await remote(["identities", "update", identity.id, "--external-id", "acme-corp", "--json"]));
+    expect(renamed.externalId).toBe("acme-corp");
+    expect(json<{ id: string }[]>(await remote(["identities", "list", "--api", "remo", "--json"])).map((i) => i.id)).toEqual([identity.id]);
+    const shown = json<{ identity: { id: string }; keys: { name: string }[] }>(await remote(["identities", "show", identity.id, "--json"]));
+    expect(shown.keys.map((key) => key.name)).toEqual(["acme key"]);
+    const revoked = await remote(["identities", "revoke-keys", identity.id]);
+    expect(revoked.code, revoked.stderr).toBe(0);
+    expect(revoked.stdout).toMatch(/^Revoked 1 key of /);
+  });
+
   it("prints the server's refusals with their code (exit 1), and refuses local-only commands (exit 2)", async () => {
     const { key: memberKey } = await app.keyward.keys.create(system, { name: "member", scopes: ["read", "write"], ownerId: member.id });
     const [notFound, forbidden, badKey, unreachable, seed] = await Promise.all([

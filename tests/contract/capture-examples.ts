@@ -89,6 +89,11 @@ const acked = await tour("acknowledgeAlert", "POST", `/api/v1/alerts/${alertId}/
 examples.alertOpened = { type: "alert.opened", alert: (alerts.data as unknown[])[0] };
 await tour("resolveAlert", "POST", `/api/v1/alerts/${alertId}/resolve`);
 void acked;
+const user = await tour("createUser", "POST", "/api/v1/users", { email: "dana@example.com", password: "correct horse battery staple", role: "member" });
+await tour("listUsers", "GET", "/api/v1/users");
+await tour("getUser", "GET", `/api/v1/users/${user.id as string}`);
+await tour("updateUser", "PATCH", `/api/v1/users/${user.id as string}`, { role: "admin" });
+await tour("resetUserPassword", "POST", `/api/v1/users/${user.id as string}/reset-password`, {});
 await tour("getHealth", "GET", "/api/health");
 await tour("getReady", "GET", "/api/ready");
 examples["getReady 503"] = { status: "unavailable", database: (examples.getReady as { database: string }).database };

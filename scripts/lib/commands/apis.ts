@@ -4,6 +4,18 @@ import { listOption, parseCommand, parseInput, required, UsageError, type Comman
 import { printJson, shortDate, table } from "../format";
 import { withKeyward } from "../keyward";
 import { cliActor as actor, findApi, ownerOrFirstAdmin } from "../lookup";
+import { allPages, call, findRemoteApi, remoteTarget } from "../remote";
+import type { UserView } from "../../../app/services/users.server";
+
+/** In remote mode, owners' emails when the key may list users (admin); ids otherwise. */
+async function remoteEmails(): Promise<Map<string, string>> {
+  try {
+    const { data } = await call<{ data: UserView[] }>("GET", "/api/v1/users");
+    return new Map(data.map((user) => [user.id, user.email]));
+  } catch {
+    return new Map();
+  }
+}
 
 /** Schema fields → the flags that set them, so validation errors name what to fix. */
 const FLAGS = { name: "--name", prefix: "--prefix", permissions: "--permissions" };
@@ -33,10 +45,16 @@ Options:
       { name: required(values.name, "--name"), prefix: required(values.prefix, "--prefix"), permissions: listOption(values.permissions) },
       FLAGS,
     );
-    const { api, ownerEmail } = await withKeyward(async (keyward) => {
-      const owner = await ownerOrFirstAdmin(keyward, values.owner);
-      return { api: await keyward.apis.create(actor, input, { ownerId: owner.id }), ownerEmail: owner.email };
-    });
+    if (remoteTarget() && values.owner !== undefined) throw new UsageError("in remote mode the API belongs to the calling key's owner: leave out --owner");
+    const { api, ownerEmail } = remoteTarget()
+      ? await (async () => {
+          const api = await call<ApiView>("POST", "/api/v1/apis", { body: input });
+          return { api, ownerEmail: (await remoteEmails()).get(api.ownerId) ?? api.ownerId };
+        })()
+      : await withKeyward(async (keyward) => {
+          const owner = await ownerOrFirstAdmin(keyward, values.owner);
+          return { api: await keyward.apis.create(actor, input, { ownerId: owner.id }), ownerEmail: owner.email };
+        });
     process.stdout.write(`${api.id}\n`);
     process.stderr.write(`${describeApi(api, ownerEmail)}\nIssue its keys with "npm run keys -- create --api ${api.prefix}".\n`);
   },
@@ -53,7 +71,9 @@ Options:
   --json       Print a JSON array of APIs instead of a table`,
   async run(argv) {
     const { values } = parseCommand(argv, list, { archived: { type: "boolean" }, json: { type: "boolean" } });
-    const { apis, emails } = await withKeyward(async (keyward) => {
+    const { apis, emails } = remoteTarget()
+      ? { apis: await allPages<ApiView>("/api/v1/apis", { includeArchived: values.archived ?? false }), emails: await remoteEmails() }
+      : await withKeyward(async (keyward) => {
       const apis: ApiView[] = [];
       let cursor: string | undefined;
       do {
@@ -99,7 +119,13 @@ Options:
     } = parseCommand(argv, update, { name: { type: "string" }, permissions: { type: "string" } }, ["ID_OR_PREFIX"]);
     if (values.name === undefined && values.permissions === undefined) throw new UsageError("nothing to change: give --name or --permissions");
     const patch = parseInput(updateApiInput, { name: values.name, permissions: listOption(values.permissions) }, FLAGS);
-    const { api, ownerEmail } = await withKeyward(async (keyward) => {
+    const { api, ownerEmail } = remoteTarget()
+      ? await (async () => {
+          const current = await findRemoteApi(which!);
+          const api = await call<ApiView>("PATCH", `/api/v1/apis/${current.id}`, { body: patch });
+          return { api, ownerEmail: (await remoteEmails()).get(api.ownerId) ?? api.ownerId };
+        })()
+      : await withKeyward(async (keyward) => {
       const current = await findApi(keyward, which!);
       const api = await keyward.apis.update(actor, current.id, patch);
       return { api, ownerEmail: (await keyward.users.get(actor, api.ownerId)).email };

@@ -6,6 +6,11 @@ import { namedLimitsOption, parseCommand, parseInput, required, UsageError, type
 import { namedLimits, printJson, shortDate, table } from "../format";
 import { withKeyward } from "../keyward";
 import { cliActor as actor, findApi } from "../lookup";
+import { allPages, call, findRemoteApi, remoteTarget } from "../remote";
+import type { ApiView } from "../../../app/services/apis.server";
+
+/** In remote mode: an API's prefix by id, through GET /api/v1/apis/{id}. */
+const remotePrefix = async (apiId: string) => (await call<ApiView>("GET", `/api/v1/apis/${apiId}`)).prefix;
 
 /** Schema fields → the flags that set them, so validation errors name what to fix. */
 const FLAGS = { externalId: "--external-id", ratelimits: "--ratelimit", apiId: "--api" };
@@ -40,11 +45,17 @@ ${RATELIMIT_HELP}
     const api = required(values.api, "--api");
     const externalId = required(values["external-id"], "--external-id");
     const ratelimits = namedLimitsOption(values.ratelimit, false);
-    const { identity, prefix } = await withKeyward(async (keyward) => {
-      const found = await findApi(keyward, api);
-      const input = parseInput(createIdentityInput, { apiId: found.id, externalId, ratelimits }, FLAGS);
-      return { identity: await keyward.identities.create(actor, input), prefix: found.prefix };
-    });
+    const { identity, prefix } = remoteTarget()
+      ? await (async () => {
+          const found = await findRemoteApi(api);
+          const input = parseInput(createIdentityInput, { apiId: found.id, externalId, ratelimits }, FLAGS);
+          return { identity: await call<IdentityView>("POST", "/api/v1/identities", { body: input }), prefix: found.prefix };
+        })()
+      : await withKeyward(async (keyward) => {
+          const found = await findApi(keyward, api);
+          const input = parseInput(createIdentityInput, { apiId: found.id, externalId, ratelimits }, FLAGS);
+          return { identity: await keyward.identities.create(actor, input), prefix: found.prefix };
+        });
     if (values.json) return printJson(identity);
     process.stdout.write(describeIdentity(identity, prefix));
   },
@@ -69,10 +80,15 @@ ${RATELIMIT_HELP}
     const id = parseInput(identityIdSchema, rawId, { "": "IDENTITY_ID" });
     const patch = parseInput(updateIdentityInput, { externalId: values["external-id"], ratelimits: namedLimitsOption(values.ratelimit, values["clear-ratelimits"]) }, FLAGS);
     if (patch.externalId === undefined && patch.ratelimits === undefined) throw new UsageError("nothing to change: give --external-id, --ratelimit or --clear-ratelimits");
-    const { identity, prefix } = await withKeyward(async (keyward) => {
-      const identity = await keyward.identities.update(actor, id, patch);
-      return { identity, prefix: (await keyward.apis.get(actor, identity.apiId)).prefix };
-    });
+    const { identity, prefix } = remoteTarget()
+      ? await (async () => {
+          const identity = await call<IdentityView>("PATCH", `/api/v1/identities/${id}`, { body: patch });
+          return { identity, prefix: await remotePrefix(identity.apiId) };
+        })()
+      : await withKeyward(async (keyward) => {
+          const identity = await keyward.identities.update(actor, id, patch);
+          return { identity, prefix: (await keyward.apis.get(actor, identity.apiId)).prefix };
+        });
     if (values.json) return printJson(identity);
     process.stdout.write(describeIdentity(identity, prefix));
   },
@@ -91,7 +107,15 @@ Options:
   async run(argv) {
     const { values } = parseCommand(argv, list, { api: { type: "string" }, "external-id": { type: "string" }, json: { type: "boolean" } });
     const externalId = values["external-id"] === undefined ? undefined : parseInput(externalIdSchema, values["external-id"], { "": "--external-id" });
-    const { identities, prefixes } = await withKeyward(async (keyward) => {
+    const { identities, prefixes } = remoteTarget()
+      ? await (async () => {
+          const apiId = values.api === undefined ? undefined : (await findRemoteApi(values.api)).id;
+          const identities = await allPages<IdentityView>("/api/v1/identities", { apiId, externalId });
+          const prefixes = new Map<string, string>();
+          for (const id of new Set(identities.map((identity) => identity.apiId))) prefixes.set(id, await remotePrefix(id));
+          return { identities, prefixes };
+        })()
+      : await withKeyward(async (keyward) => {
       const apiId = values.api === undefined ? undefined : (await findApi(keyward, values.api)).id;
       const identities: IdentityView[] = [];
       let cursor: string | undefined;
@@ -134,7 +158,13 @@ Options:
       positionals: [rawId],
     } = parseCommand(argv, show, { json: { type: "boolean" } }, ["IDENTITY_ID"]);
     const id = parseInput(identityIdSchema, rawId, { "": "IDENTITY_ID" });
-    const { identity, prefix, keys } = await withKeyward(async (keyward) => {
+    const { identity, prefix, keys } = remoteTarget()
+      ? await (async () => {
+          const identity = await call<IdentityView>("GET", `/api/v1/identities/${id}`);
+          const keys = await allPages<ApiKeyView>(`/api/v1/apis/${identity.apiId}/keys`, { identityId: id });
+          return { identity, prefix: await remotePrefix(identity.apiId), keys };
+        })()
+      : await withKeyward(async (keyward) => {
       const identity = await keyward.identities.get(actor, id);
       const keys: ApiKeyView[] = [];
       let cursor: string | undefined;
@@ -164,10 +194,15 @@ Usage: npm run identities -- revoke-keys IDENTITY_ID`,
       positionals: [rawId],
     } = parseCommand(argv, revokeKeys, {}, ["IDENTITY_ID"]);
     const id = parseInput(identityIdSchema, rawId, { "": "IDENTITY_ID" });
-    const { identity, revoked } = await withKeyward(async (keyward) => {
-      const identity = await keyward.identities.get(actor, id);
-      return { identity, revoked: await keyward.identities.revokeKeys(actor, id) };
-    });
+    const { identity, revoked } = remoteTarget()
+      ? {
+          identity: await call<IdentityView>("GET", `/api/v1/identities/${id}`),
+          revoked: await call<{ count: number; keyIds: string[] }>("POST", `/api/v1/identities/${id}/revoke-keys`),
+        }
+      : await withKeyward(async (keyward) => {
+          const identity = await keyward.identities.get(actor, id);
+          return { identity, revoked: await keyward.identities.revokeKeys(actor, id) };
+        });
     process.stdout.write(
       revoked.count === 0
         ? `${identity.id} (${identity.externalId}) had no key left to revoke; nothing changed.\n`
