@@ -17,7 +17,8 @@ const ROOT = path.resolve(".");
 
 type Schema = Record<string, unknown>;
 
-describe("Spectral on the served document", () => {
+// The document depends on code only, not on the backend: the Postgres + Redis run of the suite skips this.
+describe.skipIf(Boolean(process.env.DATABASE_URL))("Spectral on the served document", () => {
   let f: Fixture;
   let dir: string;
   let document: Schema & { paths: Record<string, Record<string, Schema>>; components: { schemas: Record<string, Schema> } };
