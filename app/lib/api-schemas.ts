@@ -332,10 +332,14 @@ export function userIdParam(params: Params): string {
   return idParam(params, userIdSchema, "User");
 }
 
+/** The bounds the user service checks again (MAX_EMAIL_LENGTH, MAX_PASSWORD_LENGTH), said here for the document. */
+const USER_EMAIL_MAX = 254;
+const USER_PASSWORD_MAX = 1024;
+
 export const createUserBody = z
   .object({
-    email: z.string().describe("Sign-in email; stored lower-cased, must be unique"),
-    password: z.string().describe("At least 10 characters"),
+    email: z.string().max(USER_EMAIL_MAX).describe("Sign-in email; stored lower-cased, must be unique"),
+    password: z.string().max(USER_PASSWORD_MAX).describe("At least 10 characters"),
     role: z.enum(ROLES).optional().describe("Default: member"),
   })
   .strict();
@@ -349,7 +353,7 @@ export const updateUserBody = z
   .refine((patch) => patch.role !== undefined || patch.disabled !== undefined, { message: "Give role or disabled", path: ["role"] });
 
 export const resetPasswordBody = z
-  .object({ password: z.string().optional().describe("The new password (at least 10 characters); omit it to have one generated") })
+  .object({ password: z.string().max(USER_PASSWORD_MAX).optional().describe("The new password (at least 10 characters); omit it to have one generated") })
   .strict();
 
 export const userSchema = z

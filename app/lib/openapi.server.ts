@@ -785,7 +785,7 @@ function addIdempotency(document: { paths: Record<string, Record<string, Record<
       }
       for (const [status, added] of Object.entries(errorResponses(IDEMPOTENCY_ERRORS, true)) as [string, Record<string, unknown>][]) {
         const existing = responses[status];
-        if (!existing) responses[status] = { ...added, headers: { "Idempotent-Replayed": { $ref: "#/components/headers/IdempotentReplayed" } } };
+        if (!existing) responses[status] = { ...added, headers: { ...(added.headers as object), "Idempotent-Replayed": { $ref: "#/components/headers/IdempotentReplayed" } } };
         else {
           const codes = [...(existing["x-codes"] as ProblemCode[]), ...(added["x-codes"] as ProblemCode[])];
           responses[status] = { ...existing, description: codes.map((code) => `\`${code}\``).join(", "), "x-codes": codes };
