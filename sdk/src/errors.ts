@@ -34,6 +34,7 @@ export const SERVER_ERROR_CODES = {
   /** This Idempotency-Key was used within 24 h for another input. */
   idempotency_key_reused: 422,
   payload_too_large: 413,
+  unsupported_media_type: 415,
   invalid_json: 400,
   rate_limited: 429,
   too_many_requests: 429,

@@ -87,6 +87,11 @@ export const TEST_PASSWORDS: readonly string[] = [
   "not my password",
   "not the password at all",
   "correct%20horse",
+  // tests/api/users.*.test.ts (REST user management).
+  "a long first password",
+  "a password I chose myself",
+  "a long steady password",
+  "taken over by a leaked key",
 ];
 
 /** Shorter literals ("x", "short") are refusals of too-short input, and too common in logs to scan for. */
