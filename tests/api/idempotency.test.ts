@@ -1,18 +1,12 @@
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openDatabase } from "../../db/client.server";
 import { apiKeys, auditEvents, idempotencyKeys } from "../../db/schema";
 import { ManualClock } from "../../app/services/clock.server";
 import { canonicalJson, idempotencyCaller, requestFingerprint } from "../../app/services/idempotency.server";
-import { createKeyward, type Keyward } from "../../app/services/keyward.server";
-import { startServerProcess, type ServerProcess } from "../../scripts/lib/server-process";
+import type { ServerProcess } from "../../scripts/lib/server-process";
 import { createKeyward as createSdk } from "../../sdk/src/index";
-import { freshPostgresUrl } from "../support/database";
-import { system, testConfig, TEST_HASHING, createUser } from "../support/keyward";
-import { serverSecrets } from "../support/secrets";
+import { system, createUser } from "../support/keyward";
+import { twoInstancesOnPostgres } from "../support/two-instances";
 import { call, expectProblem, setup, type ApiResponse, type Fixture } from "./support";
 
 type Created = { key: string; apiKey: { id: string; name: string } };
@@ -330,33 +324,12 @@ describe("Idempotency-Key through tRPC and the SDK", () => {
 
 /** Two app processes on one Postgres: the claim is a row, so they agree. PGlite allows one process, so Postgres only. */
 describe.skipIf(!process.env.DATABASE_URL)("Idempotency-Key across two app instances on one Postgres", () => {
-  const env = serverSecrets();
-  let database: { url: string; drop(): Promise<void> };
-  let keyward: Keyward;
-  let closeDatabase: () => Promise<void>;
-  const instances: ServerProcess[] = [];
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "keyward-idem-"));
-
-  beforeAll(async () => {
-    database = (await freshPostgresUrl())!;
-    const handle = await openDatabase({ kind: "postgres", url: database.url, max: 2 });
-    closeDatabase = () => handle.close();
-    keyward = await createKeyward({ config: testConfig({ ...env, DATABASE_URL: database.url }), database: handle, hashing: TEST_HASHING });
-    const shared = { ...env, DATABASE_URL: database.url, KEYWARD_DATA_DIR: dataDir, ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}) };
-    instances.push(...(await Promise.all([0, 1].map(() => startServerProcess({ ...shared, NODE_ENV: "production", LOG_LEVEL: "warn" })))));
-  }, 180_000);
-
-  afterAll(async () => {
-    await Promise.all(instances.map((instance) => instance.stop()));
-    await keyward?.close();
-    await closeDatabase?.();
-    await database?.drop();
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  });
+  const cluster = twoInstancesOnPostgres("idem");
+  const { instances } = cluster;
 
   it("the same create sent to both instances at once makes one key", async () => {
-    const user = await createUser(keyward, "member");
-    const { key } = await keyward.keys.create(system, { name: "caller", scopes: ["read", "write"], ownerId: user.id });
+    const user = await createUser(cluster.keyward, "member");
+    const { key } = await cluster.keyward.keys.create(system, { name: "caller", scopes: ["read", "write"], ownerId: user.id });
     for (const round of [1, 2, 3]) {
       const name = `two instances ${round}`;
       const send = (instance: ServerProcess) =>
@@ -369,7 +342,7 @@ describe.skipIf(!process.env.DATABASE_URL)("Idempotency-Key across two app insta
       for (const response of responses) expect([201, 409]).toContain(response.status);
       const ids = new Set(responses.filter((r) => r.status === 201).map((r) => r.body.apiKey.id));
       expect(ids.size).toBe(1);
-      const rows = await keyward.database.db.select({ id: apiKeys.id }).from(apiKeys).where(eq(apiKeys.name, name));
+      const rows = await cluster.keyward.database.db.select({ id: apiKeys.id }).from(apiKeys).where(eq(apiKeys.name, name));
       expect(rows).toHaveLength(1);
       // Afterwards either instance replays it.
       const replay = await send(instances[round % 2]!);

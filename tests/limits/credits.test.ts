@@ -1,19 +1,13 @@
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openDatabase } from "../../db/client.server";
 import { currentCredits } from "../../app/lib/credits";
 import type { Actor } from "../../app/services/actor.server";
 import { ManualClock } from "../../app/services/clock.server";
-import { createKeyward, type Keyward } from "../../app/services/keyward.server";
+import type { Keyward } from "../../app/services/keyward.server";
 import type { VerifyResult } from "../../app/services/verification-cache.server";
-import { startServerProcess, type ServerProcess } from "../../scripts/lib/server-process";
 import { call, expectProblem, setup, type Fixture } from "../api/support";
-import { freshPostgresUrl } from "../support/database";
-import { createUser, system, testConfig, testKeyward, TEST_HASHING, type TestKeyward } from "../support/keyward";
+import { createUser, system, testKeyward, type TestKeyward } from "../support/keyward";
 import { expectEvery } from "../support/expect";
-import { serverSecrets } from "../support/secrets";
+import { twoInstancesOnPostgres } from "../support/two-instances";
 
 /**
  * Credits are exact: a VALID verification takes `cost` in one atomic UPDATE (the row lock orders
@@ -287,35 +281,14 @@ describe("credits over REST", () => {
 
 /** Two app processes charging one key on one Postgres: PGlite refuses a second process, so Postgres only. */
 describe.skipIf(!process.env.DATABASE_URL)("credits across two app instances on one Postgres", () => {
-  const env = serverSecrets();
-  let database: { url: string; drop(): Promise<void> };
-  let keyward: Keyward;
-  let closeDatabase: () => Promise<void>;
-  const instances: ServerProcess[] = [];
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "keyward-credits-"));
-
-  beforeAll(async () => {
-    database = (await freshPostgresUrl())!;
-    const handle = await openDatabase({ kind: "postgres", url: database.url, max: 2 });
-    closeDatabase = () => handle.close();
-    keyward = await createKeyward({ config: testConfig({ ...env, DATABASE_URL: database.url }), database: handle, hashing: TEST_HASHING });
-    const shared = { ...env, DATABASE_URL: database.url, KEYWARD_DATA_DIR: dataDir, ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}) };
-    instances.push(...(await Promise.all([0, 1].map(() => startServerProcess({ ...shared, NODE_ENV: "production", KEYWARD_LOG_LEVEL: "warn" })))));
-  }, 180_000);
-
-  afterAll(async () => {
-    await Promise.all(instances.map((instance) => instance.stop()));
-    await keyward?.close();
-    await closeDatabase?.();
-    await database?.drop();
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  });
+  const cluster = twoInstancesOnPostgres("credits");
+  const { instances } = cluster;
 
   it("50 verifications split over both instances at once: exactly 20 VALID, 30 USAGE_EXCEEDED, 0 left", async () => {
-    const owner = await createUser(keyward, "member");
-    const { key: rootKey } = await keyward.keys.create(system, { name: "service", scopes: ["read"], ownerId: owner.id });
-    const api = await keyward.apis.create(owner.actor, { name: "Shared", prefix: "shared" });
-    const { key, apiKey } = await keyward.keys.createIssued(owner.actor, api.id, { credits: { remaining: 20 }, rateLimit: { requests: 1000, windowSeconds: 60 } });
+    const owner = await createUser(cluster.keyward, "member");
+    const { key: rootKey } = await cluster.keyward.keys.create(system, { name: "service", scopes: ["read"], ownerId: owner.id });
+    const api = await cluster.keyward.apis.create(owner.actor, { name: "Shared", prefix: "shared" });
+    const { key, apiKey } = await cluster.keyward.keys.createIssued(owner.actor, api.id, { credits: { remaining: 20 }, rateLimit: { requests: 1000, windowSeconds: 60 } });
     const results = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
         fetch(`${instances[i % 2]!.url}/api/v1/verify`, { method: "POST", headers: { Authorization: `Bearer ${rootKey}`, "Content-Type": "application/json" }, body: JSON.stringify({ key }) }).then(
@@ -325,15 +298,15 @@ describe.skipIf(!process.env.DATABASE_URL)("credits across two app instances on 
     );
     expect(codes(results)).toEqual({ VALID: 20, USAGE_EXCEEDED: 30 });
     expect(results.filter((r) => r.valid).map(remainingOf).sort((a, b) => a! - b!)).toEqual(Array.from({ length: 20 }, (_, i) => i));
-    expect((await keyward.keys.get(system, apiKey.id)).credits?.remaining).toBe(0);
+    expect((await cluster.keyward.keys.get(system, apiKey.id)).credits?.remaining).toBe(0);
   }, 60_000);
 
   it("a rotated key and its successor spending in parallel over both instances take exactly the balance", async () => {
-    const owner = await createUser(keyward, "member");
-    const { key: rootKey } = await keyward.keys.create(system, { name: "service", scopes: ["read"], ownerId: owner.id });
-    const api = await keyward.apis.create(owner.actor, { name: "Rotating", prefix: "rotating" });
-    const { key: old, apiKey } = await keyward.keys.createIssued(owner.actor, api.id, { credits: { remaining: 20 } });
-    const { key: successor, apiKey: next } = await keyward.keys.rotate(owner.actor, apiKey.id, { gracePeriodSeconds: 3600 });
+    const owner = await createUser(cluster.keyward, "member");
+    const { key: rootKey } = await cluster.keyward.keys.create(system, { name: "service", scopes: ["read"], ownerId: owner.id });
+    const api = await cluster.keyward.apis.create(owner.actor, { name: "Rotating", prefix: "rotating" });
+    const { key: old, apiKey } = await cluster.keyward.keys.createIssued(owner.actor, api.id, { credits: { remaining: 20 } });
+    const { key: successor, apiKey: next } = await cluster.keyward.keys.rotate(owner.actor, apiKey.id, { gracePeriodSeconds: 3600 });
     const results = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
         fetch(`${instances[i % 2]!.url}/api/v1/verify`, { method: "POST", headers: { Authorization: `Bearer ${rootKey}`, "Content-Type": "application/json" }, body: JSON.stringify({ key: i % 4 < 2 ? old : successor }) }).then(
@@ -342,8 +315,8 @@ describe.skipIf(!process.env.DATABASE_URL)("credits across two app instances on 
       ),
     );
     expect(codes(results)).toEqual({ VALID: 20, USAGE_EXCEEDED: 30 });
-    expect((await keyward.keys.get(system, next.id)).credits?.remaining).toBe(0);
-    expect((await keyward.keys.get(system, apiKey.id)).credits?.remaining).toBe(0);
+    expect((await cluster.keyward.keys.get(system, next.id)).credits?.remaining).toBe(0);
+    expect((await cluster.keyward.keys.get(system, apiKey.id)).credits?.remaining).toBe(0);
   }, 60_000);
 });
 
