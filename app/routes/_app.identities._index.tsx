@@ -26,13 +26,13 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   const { q, api } = listParams.parse(Object.fromEntries(new URL(request.url).searchParams));
   const [identities, apis] = await Promise.all([
     context.keyward.identities.list(actor, { q: q || undefined, apiId: api, limit: 100 }),
-    context.keyward.apis.list(actor, { limit: 100, includeArchived: true }),
+    context.keyward.apis.names(actor, { limit: 100, includeArchived: true }),
   ]);
-  const names = new Map(apis.data.map((entry) => [entry.id, entry.name]));
+  const names = new Map(apis.map((entry) => [entry.id, entry.name]));
   return json({
     identities: identities.data.map((identity) => ({ ...identity, apiName: names.get(identity.apiId) ?? identity.apiId })),
     more: identities.nextCursor !== null,
-    apis: apis.data.map((entry) => ({ id: entry.id, name: entry.name })),
+    apis,
     now: context.keyward.clock.now().toISOString(),
   });
 }

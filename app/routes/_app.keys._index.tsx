@@ -66,7 +66,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     caller.keys.list({ q: q || undefined, status, scope: scope === "all" ? undefined : scope, ownerId: isAdmin ? owner : undefined, order, kind, apiId, cursor, limit: PAGE_SIZE }),
     isAdmin ? caller.users.list() : Promise.resolve([]),
     // Deleted APIs too: their revoked keys are still listed.
-    context.keyward.apis.list(actor, { limit: 100, includeArchived: true }),
+    context.keyward.apis.names(actor, { limit: 100, includeArchived: true }),
   ]);
   const emails = new Map(owners.map((owner) => [owner.id, owner.email]));
   const rows = await describeKeyRows(context.keyward, actor, page.data);
@@ -76,7 +76,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     cursor: cursor ?? null,
     filters: filterKey(url.searchParams),
     owners: owners.map((o) => ({ id: o.id, email: o.email })),
-    apis: apis.data.map((api) => ({ id: api.id, name: api.name })),
+    apis,
     isAdmin,
     now: context.keyward.clock.now().toISOString(),
   });

@@ -118,7 +118,7 @@ export function renderOtherBlock(results: BenchResults): string {
   }
   for (const [backend, r] of Object.entries(results.load ?? {})) {
     row(
-      `REST load on ${BACKEND_LABELS[backend] ?? backend}: GET /api/v1/me at a fixed ${number(r.rate)} req/s for ${r.seconds} s, 1 000 active keys, mixed valid/invalid/revoked/limited traffic`,
+      `REST load on ${BACKEND_LABELS[backend] ?? backend}: GET /api/v1/me at ${number(r.rate)} req/s (\`npm run bench\` asks 80 % of the metered-verify capacity \`bench:rest\` measured) for ${r.seconds} s, 1 000 active keys, mixed valid/invalid/revoked/limited traffic; latency as autocannon's \`overallRate\` gives it (each second's quota sent in a burst)`,
       r.command,
       `${when(r)}: ${number(r.throughput)} req/s, p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, max ${r.latency.max} ms; ${r.fiveXx} × 5xx, ${r.unexpected} unexpected answers; JS heap after GC ${r.heapGrowthMiB >= 0 ? "+" : ""}${r.heapGrowthMiB.toFixed(1)} MiB over the run, RSS ${r.rssGrowthMiB >= 0 ? "+" : ""}${r.rssGrowthMiB.toFixed(0)} MiB`,
       `0 × 5xx (${r.fiveXx === 0 && r.unexpected === 0 ? "met" : "**missed**"}; the benchmark exits 1 otherwise); heap flat: measured, not enforced`,
